@@ -1,0 +1,14 @@
+/* hex: hexadecimal encoding of byte strings (for keys in config, test vectors, CLI). */
+#ifndef MAMORI_HEX_H
+#define MAMORI_HEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Write 2*n lowercase hex digits and a NUL to out (outlen >= 2*n+1). 0 or MAMORI_ERR_TOOBIG. */
+int hex_encode(char *out, size_t outlen, const uint8_t *in, size_t n);
+/* Decode exactly strlen(hex)/2 bytes into out (either case); MAMORI_ERR_INVAL on a
+ * bad digit or odd length, MAMORI_ERR_TOOBIG if out is too small. *ret_n = bytes. */
+int hex_decode(uint8_t *out, size_t outlen, const char *hex, size_t *ret_n);
+
+#endif
