@@ -9,10 +9,10 @@
 static void test_roundtrip(void **state)
 {
     struct buf b;
-    uint8_t u8;
-    uint16_t u16;
-    uint32_t u32;
-    uint64_t u64;
+    uint8_t u8 = 0;
+    uint16_t u16 = 0;
+    uint32_t u32 = 0;
+    uint64_t u64 = 0;
     char s[3];
     buf_init(&b, 0);
     assert_int_equal(buf_put_u8(&b, 0xab), 0);
