@@ -1,0 +1,53 @@
+/*
+ * device: the contract between a simulated peripheral's firmware logic
+ * (src/devices/KIND.c) and the process that runs it (mamori-devsim).
+ *
+ * The firmware sees only decoded bus messages and control-interface commands;
+ * it never sees sockets, frames or keys of the bus. The runner owns identity,
+ * the secure session and pairing; the firmware owns the device's behaviour
+ * and state (in its own state directory).
+ *
+ * Message bodies are CBOR maps (libcbor items); see docs/protocol.md for every
+ * message of every class.
+ */
+#ifndef MAMORI_DEVICE_H
+#define MAMORI_DEVICE_H
+
+#include <cbor.h>
+
+#include "common/buf.h"
+
+/* What the firmware may do to the outside; provided by the runner. */
+struct device_io {
+    void *ctx;
+    /* Send an unsolicited event (e.g. "scanner.data") to the terminal.
+     * Takes ownership of body (a CBOR map, may be NULL). 0 or MAMORI_ERR_OFFLINE. */
+    int (*emit)(void *ctx, const char *type, cbor_item_t *body);
+};
+
+struct device_class {
+    const char *kind;      /* "scanner", "msr", ... as given to mamori-devsim --kind */
+    const char *model;     /* model name written into the manufacturer certificate */
+    const char *upos_name; /* UnifiedPOS device category, e.g. "Scanner", "CashDrawer" */
+
+    /* Create firmware state; state_dir exists and is private to this device. */
+    int (*create)(const char *state_dir, const struct device_io *io, void **ret_state);
+    /* Destroy (NULL-safe), wiping secrets. */
+    void (*destroy)(void *state);
+    /* A request from the terminal. type is the message type ("drawer.open"),
+     * body the CBOR map (borrowed, may be NULL). On success *ret_reply is a new
+     * CBOR map (owned by the caller) or NULL for an empty reply. A negative
+     * MAMORI_ERR_* becomes an error reply with that code. */
+    int (*request)(void *state, const char *type, const cbor_item_t *body, cbor_item_t **ret_reply);
+    /* A control-interface command standing for the physical world
+     * ("scan 4901234567894", "weight 352 stable", "tamper"); argv[0] is the verb.
+     * Writes a one-line human-readable answer into answer. */
+    int (*control)(void *state, int argc, char **argv, struct buf *answer);
+};
+
+/* The class for kind, or NULL. */
+const struct device_class *device_class_find(const char *kind);
+/* All classes, NULL-terminated. */
+const struct device_class *const *device_classes(void);
+
+#endif
