@@ -5,9 +5,10 @@
  * Owns: the symmetric state (h, ck, k, n), HMAC-BLAKE2b and HKDF (spec §4.3,
  * RFC 2104 built on plain unkeyed BLAKE2b: libsodium's keyed BLAKE2b is not
  * HMAC), token processing for the two patterns, Split, the transport cipher
- * states with Rekey (§11.3), and a small pool of guarded memory slots that
- * hold every secret this module creates (ephemeral private keys, ck, k, DH
- * outputs, HKDF temporaries, transport keys).
+ * states with Rekey (§11.3), and the guarded memory slots that hold every
+ * secret this module creates (ephemeral private keys, ck, k, DH outputs,
+ * HKDF temporaries, transport keys): one slot per handshake side, reused for
+ * that side's two transport keys after Split, wiped and recycled on free.
  *
  * Must not own: the static private key (every static DH goes through
  * keys_dh()), framing, transports, rekey policy, or any logging.
