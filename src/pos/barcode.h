@@ -62,6 +62,8 @@ struct barcode_layout {
     uint8_t item_len;  /* item digits after the flag */
     uint8_t price_len; /* price digits (4, 5 or 6) */
     bool price_cd;     /* a price check digit precedes the price (4/5-digit price only) */
+    /* Layout: flag(2) item(item_len) [unused] [price CD] price(price_len) JAN-CD;
+     * item_len + price_cd + price_len <= 10, unused digits zeroed in the key. */
 };
 
 struct barcode_config {
@@ -93,7 +95,7 @@ struct barcode {
  *   22 NON-PLU: item 4, price CD, price 5   (GS1 Japan variant 2)
  *   23 NON-PLU: item 5, price 5, no PCD     (GS1 Japan variant 3)
  *   24, 25, 26 PLU
- *   27 NON-PLU: item 3, price 6, no PCD     (DOMAIN.md §3.2 CASIO example)
+ *   27 NON-PLU: item 3, 1 unused, price 6  (DOMAIN.md §3.2 CASIO example)
  *   28 PLU
  *   29 PLU for 13 digits; 18 digits = COUPON (our format) */
 void barcode_config_default(struct barcode_config *ret);

@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #define TAX_LINES_MAX 10000           /* lines on one receipt */
-#define TAX_AMOUNT_MAX 10000000000LL  /* 100 億円: bound on any amount or sum */
+#define TAX_AMOUNT_MAX 1000000000LL   /* 10 億円: bound on any amount or sum (keeps products < 2^63) */
 #define TAX_RATE_STANDARD_PCT 10
 #define TAX_RATE_REDUCED_PCT 8
 
