@@ -23,6 +23,9 @@
 #include "pos/csv.h"
 #include "pos/jtext.h"
 
+_Static_assert(ITEMS_CSV_LINE_MAX == CSV_RECORD_MAX && ITEMS_CSV_FIELDS_MAX == CSV_FIELDS_MAX,
+               "items.h documents the csv.c limits");
+
 struct items {
     sqlite3 *db;
     sqlite3_stmt *q_code;   /* lookup by primary key */

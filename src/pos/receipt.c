@@ -302,6 +302,11 @@ static int render(const struct receipt_model *m, struct buf *o)
         if ((r = emit_amount(o, m->discounts[i].label, -sign * m->discounts[i].amount)))
             return r;
 
+    /* 外税: the tax added on top of tax-exclusive prices, before the total. */
+    int64_t added = m->tax->g[TAX_G10].tax_added + m->tax->g[TAX_G8].tax_added;
+    if (added > 0 && (r = emit_amount(o, "外税", sign * added)))
+        return r;
+
     /* Total (bold, double height). */
     if ((r = CMD(o, ESC, 'E', 1)) || (r = CMD(o, GS, '!', 0x01)) ||
         (r = emit_amount(o, "合計", sign * m->tax->total)) || (r = CMD(o, GS, '!', 0x00)) ||

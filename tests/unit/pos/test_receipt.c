@@ -212,6 +212,33 @@ static void test_ops6_card_points_return(void **state)
     escpos_doc_free(d);
 }
 
+/* 外税 lines: the added tax is shown before the total, and the per-rate tax is 外. */
+static void test_ops6_exclusive_receipt(void **state)
+{
+    static const struct tax_line tl[] = {{105, TAX_CLASS_STANDARD, false, 1},
+                                         {105, TAX_CLASS_STANDARD, false, 1},
+                                         {105, TAX_CLASS_STANDARD, false, 1}};
+    static const struct receipt_line rl[] = {
+        {.name = "ボールペン", .unit_price = 105, .qty = 3, .amount = 315}};
+    struct tax_input in = {.lines = tl, .n_lines = 3};
+    struct tax_result t;
+    assert_int_equal(tax_compute(&in, &t), 0);
+    struct receipt_model m = nta_model(&t);
+    struct receipt_tender cash = {.kind = RECEIPT_TENDER_CASH, .amount = 346};
+    m.lines = rl;
+    m.n_lines = 1;
+    m.tenders = &cash;
+    m.change = 0;
+    struct escpos_doc *d = render_decode(&m);
+    assert_non_null(strstr(line_with(d, "小計"), "￥315"));
+    assert_non_null(strstr(line_with(d, "外税"), "￥31"));
+    assert_non_null(strstr(line_with(d, "合計"), "￥346"));
+    assert_non_null(strstr(line_with(d, "外消費税等 10%"), "￥31"));
+    assert_non_null(line_with(d, "@￥105 x 3"));
+    assert_false(escpos_doc_has_text(d, "※")); /* no reduced line, no legend */
+    escpos_doc_free(d);
+}
+
 /* POL-1: an unmasked member number or a full PAN never reaches the paper. */
 static void test_pol1_receipt_refuses_unmasked_numbers(void **state)
 {
@@ -400,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_ops6_no_backslash_yen_in_bytes),
         cmocka_unit_test(test_ops6_training_and_reprint_banners),
         cmocka_unit_test(test_ops6_card_points_return),
+        cmocka_unit_test(test_ops6_exclusive_receipt),
         cmocka_unit_test(test_pol1_receipt_refuses_unmasked_numbers),
         cmocka_unit_test(test_ops6_hostile_models),
         cmocka_unit_test(test_ops6_decode_domain_stream),
