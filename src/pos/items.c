@@ -169,6 +169,9 @@ int items_lookup(struct items *it, const char *code, struct items_item *ret)
     } else if (n == 8 && digits(code, 8)) {
         memcpy(key, "00000", 5);
         memcpy(key + 5, code, 9);
+    } else if (n == 12 && digits(code, 12)) {
+        key[0] = '0';
+        memcpy(key + 1, code, 13);
     } else {
         return MAMORI_ERR_INVAL;
     }

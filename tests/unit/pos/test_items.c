@@ -81,6 +81,7 @@ static void test_ops1_import_and_lookup(void **state)
     assert_int_equal(items_lookup(it, "95012346", &x), 0); /* EAN-8 padded */
     assert_string_equal(x.name, "短縮 \"EAN-8\"");
     assert_int_equal(items_lookup(it, "4901234567887", &x), MAMORI_ERR_NOTFOUND);
+    assert_int_equal(items_lookup(it, "000095012346", &x), 0); /* 12 digits, padded to 13 */
     assert_int_equal(items_lookup(it, "49012345678' OR 1=1 --", &x), MAMORI_ERR_INVAL);
     assert_int_equal(items_lookup_plu(it, 4, &x), MAMORI_ERR_NOTFOUND);
     struct items_department d;
