@@ -286,6 +286,23 @@ static void test_ops6_hostile_models(void **state)
     m = nta_model(&t);
     m.receipt_no = 1000000000ULL;
     assert_int_equal(receipt_render(&m, &o), MAMORI_ERR_INVAL);
+    /* Text fields at the limit (66 kanji = 198 bytes) render; one byte over is refused. */
+    char longtext[RECEIPT_TEXT_MAX + 2];
+    longtext[0] = '\0';
+    for (int i = 0; i < 66; i++)
+        strcat(longtext, "漢");
+    struct receipt_tender lt = {.kind = RECEIPT_TENDER_CARD, .amount = 1410, .brand = longtext,
+                                .approval = longtext, .method = longtext, .card_last4 = "0001"};
+    m = nta_model(&t);
+    m.tenders = &lt;
+    m.operator_name = longtext;
+    m.footer = longtext;
+    buf_reset(&o);
+    assert_int_equal(receipt_render(&m, &o), 0);
+    strcat(longtext, "abc"); /* 201 bytes */
+    assert_true(strlen(longtext) > RECEIPT_TEXT_MAX);
+    buf_reset(&o);
+    assert_int_equal(receipt_render(&m, &o), MAMORI_ERR_INVAL);
     /* A character that CP932 cannot carry (emoji) */
     struct receipt_line l = RL[0];
     l.name = "コーラ\xF0\x9F\x8D\xBA";
