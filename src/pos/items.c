@@ -276,6 +276,16 @@ int items_validate(const struct items_item *item, char *msg, size_t msg_len)
     for (size_t i = 0; i < nl; i++)
         if ((unsigned char)item->name[i] < 0x20 || item->name[i] == 0x7F)
             BAD("name: control character");
+    /* The name must print: receipts go to the printer in CP932 (receipt.c),
+     * so a name it cannot carry (e.g. an emoji) would stop the sale later. */
+    {
+        struct buf cp;
+        buf_init(&cp, 4 * ITEMS_NAME_MAX);
+        int cr = jtext_to_cp932(item->name, nl, &cp);
+        buf_free(&cp);
+        if (cr)
+            BAD("name: has a character the receipt printer cannot print (not in CP932)");
+    }
     if (item->tax_class != TAX_CLASS_STANDARD && item->tax_class != TAX_CLASS_REDUCED)
         BAD("tax_class: must be standard (10) or reduced (8)");
     if (item->unit_price < 0 || item->unit_price > ITEMS_PRICE_MAX)

@@ -161,6 +161,10 @@ static void test_dev16_hostile_csv(void **state)
     assert_int_equal(items_import_mem(it, nul, sizeof(nul) - 1, collect, &e, &st), MAMORI_ERR_INVAL);
     assert_int_equal(import(it, "code,name,unit_price,tax_class\n4901234567894,a\tb,1,8\n", &e, &st),
                      MAMORI_ERR_INVAL);
+    /* Valid UTF-8 that the printer cannot print (emoji) */
+    assert_int_equal(import(it, "code,name,unit_price,tax_class\n4901234567894,ビール\xF0\x9F\x8D\xBA,1,8\n",
+                            &e, &st), MAMORI_ERR_INVAL);
+    assert_non_null(strstr(e.last, "CP932"));
     /* Overlong UTF-8 ("/" as C0 AF) */
     assert_int_equal(import(it, "code,name,unit_price,tax_class\n4901234567894,\xC0\xAF,1,8\n", &e, &st),
                      MAMORI_ERR_INVAL);
