@@ -100,7 +100,7 @@ struct receipt_model {
     const struct receipt_discount *discounts;
     size_t n_discounts;
     const struct tax_result *tax; /* required: the per-rate block comes from it */
-    bool eat_in;                 /* prints 店内 / 持帰り */
+    bool eat_in;                 /* prints 店内飲食 */
     const struct receipt_tender *tenders;
     size_t n_tenders;
     int64_t change;              /* お釣 */
