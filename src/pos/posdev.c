@@ -36,6 +36,8 @@ struct posdev_sim {
     bool confirm_yes;
     int64_t insert;
     int lose;
+    bool die_on_loss;
+    bool offline;
     struct posdev_sim_stats st;
     uint8_t *print;
     size_t print_n;
@@ -132,6 +134,8 @@ static int cash_cmd(struct posdev_sim *s, char kind, const char *idem, int64_t a
     const struct sim_cmd *c;
     char line[128];
     int n, rc;
+    if (s->offline)
+        return MAMORI_ERR_OFFLINE;
     if (idem == NULL || idem[0] == '\0' || strlen(idem) >= POSDEV_IDEM_MAX ||
         strchr(idem, ' ') != NULL || amount < 0)
         return MAMORI_ERR_INVAL;
@@ -158,6 +162,7 @@ static int cash_cmd(struct posdev_sim *s, char kind, const char *idem, int64_t a
     }
     if (s->lose > 0) {
         s->lose--;
+        s->offline = s->die_on_loss;
         return MAMORI_ERR_TIMEOUT; /* executed, but the reply was lost */
     }
     if (ret_amount)
@@ -262,6 +267,16 @@ void posdev_sim_set_deposit(struct posdev_sim *s, int64_t inserted)
 void posdev_sim_lose_replies(struct posdev_sim *s, int n)
 {
     s->lose = n;
+}
+
+void posdev_sim_offline_after_loss(struct posdev_sim *s, bool on)
+{
+    s->die_on_loss = on;
+}
+
+void posdev_sim_set_offline(struct posdev_sim *s, bool offline)
+{
+    s->offline = offline;
 }
 
 void posdev_sim_stats(const struct posdev_sim *s, struct posdev_sim_stats *ret)

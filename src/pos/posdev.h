@@ -67,6 +67,10 @@ void posdev_sim_set_deposit(struct posdev_sim *s, int64_t inserted);
 /* Drop the next n replies of cash commands after executing them (a lost reply:
  * the call returns MAMORI_ERR_TIMEOUT although the device did the work). */
 void posdev_sim_lose_replies(struct posdev_sim *s, int n);
+/* When a reply is lost, the cash devices also go offline (MAMORI_ERR_OFFLINE
+ * without executing) until posdev_sim_set_offline(s, false). */
+void posdev_sim_offline_after_loss(struct posdev_sim *s, bool on);
+void posdev_sim_set_offline(struct posdev_sim *s, bool offline);
 
 /* What the devices did, for tests. */
 struct posdev_sim_stats {

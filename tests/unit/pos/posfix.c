@@ -7,6 +7,7 @@
 
 #include "mamori/err.h"
 #include "pos/barcode.h"
+#include "pos/escpos_decode.h"
 #include "testutil.h"
 
 struct fake_item {
@@ -173,4 +174,18 @@ long posfix_audit(struct posfix *f, const char *ev)
     int64_t n = -1;
     assert_int_equal(audit_count(f->a, ev, &n), 0);
     return (long)n;
+}
+
+bool posfix_receipt_has(struct posfix *f, const char *text)
+{
+    size_t n = 0;
+    const uint8_t *p = posdev_sim_last_print(f->sim, &n);
+    struct escpos_doc *d = NULL;
+    bool found = false;
+    if (p == NULL || escpos_decode(p, n, &d) != 0)
+        return false;
+    for (size_t i = 0; i < d->n_lines && !found; i++)
+        found = strstr(d->lines[i], text) != NULL;
+    escpos_doc_free(d);
+    return found;
 }

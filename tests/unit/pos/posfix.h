@@ -59,6 +59,9 @@ void posfix_setup(struct posfix *f, bool changer, bool signon);
 /* Close the station and reopen it on the same files (a restart). */
 void posfix_restart(struct posfix *f);
 void posfix_teardown(struct posfix *f);
+/* True when the last printed receipt, decoded from its ESC/POS bytes, has a
+ * line containing text. */
+bool posfix_receipt_has(struct posfix *f, const char *text);
 /* Count of audit events named ev. */
 long posfix_audit(struct posfix *f, const char *ev);
 

@@ -343,6 +343,7 @@ static void test_ops5_training_mode_isolated(void **state)
     posdev_sim_stats(f->sim, &st);
     assert_int_equal(st.drawer_opens, 0);
     assert_int_equal(st.prints, 1);
+    assert_true(posfix_receipt_has(f, "トレーニング"));
     assert_int_equal(txn_set_training(f->t, false), 0);
     /* a training receipt cannot be returned for real money */
     assert_int_equal(txn_return_begin(f->t, rc_training, &posfix_mgr), MAMORI_ERR_NOTFOUND);
