@@ -242,6 +242,19 @@ static int meta_set(struct journal *j, const char *k, int64_t v)
     return step_done(s);
 }
 
+int journal_meta_get(struct journal *j, const char *key, int64_t *ret)
+{
+    return meta_get(j, key, ret);
+}
+
+int journal_meta_set(struct journal *j, const char *key, int64_t v)
+{
+    int rc = tx_begin(j);
+    if (rc)
+        return rc;
+    return tx_end(j, meta_set(j, key, v));
+}
+
 int journal_next_txn_no(struct journal *j, int64_t *ret)
 {
     int64_t v = 0;

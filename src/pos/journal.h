@@ -60,6 +60,10 @@ void journal_close(struct journal *j);
 int journal_group_begin(struct journal *j);
 int journal_group_commit(struct journal *j);
 
+/* Named counters and flags (day state, Z counter), durable. */
+int journal_meta_get(struct journal *j, const char *key, int64_t *ret);
+int journal_meta_set(struct journal *j, const char *key, int64_t v);
+
 /* Next transaction number (persistent counter). */
 int journal_next_txn_no(struct journal *j, int64_t *ret);
 

@@ -480,6 +480,16 @@ static int ensure_open(struct txn *t, bool is_return)
         rec_copy(r, t->rec);
         return 0;
     }
+    {
+        /* 閉局: after the day is closed no new transaction starts. */
+        char key[TXN_ID_MAX + 8];
+        int64_t day = 0;
+        snprintf(key, sizeof(key), "day:%s", t->cfg.terminal);
+        if ((rc = journal_meta_get(t->j, key, &day)))
+            return fail(t, rc, "journal unreadable");
+        if (day == 2)
+            return fail(t, MAMORI_ERR_STATE, "the register is closed (open the day first)");
+    }
     if ((rc = journal_next_txn_no(t->j, &no)))
         return fail(t, rc, "journal write failed");
     memset(r, 0, offsetof(struct txn_rec, lines));
