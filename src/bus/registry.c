@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "mamori/err.h"
+#include "pos/operator.h"
 
 struct registry {
     sqlite3 *db;
@@ -200,26 +201,37 @@ static bool op_ok(const char *s)
     return s != NULL && s[0] != '\0' && strlen(s) <= REGISTRY_OPERATOR_MAX;
 }
 
-int registry_enrol(struct registry *r, const uint8_t *cert, size_t cert_len,
-                   const uint8_t ca_pub[static CERT_KEY_LEN], const char *kind,
-                   const char *maintainer, const char *manager)
+int registry_enrol(struct registry *r, struct operators *ops, const uint8_t *cert,
+                   size_t cert_len, const uint8_t ca_pub[static CERT_KEY_LEN], const char *kind,
+                   const char *maintainer, const char *maintainer_pw, const char *manager,
+                   const char *manager_pw)
 {
     struct cert c;
     struct registry_device d;
+    struct operator_info who1, who2;
     sqlite3_stmt *st = NULL;
     int rc, res;
     struct audit_actor actor = {.operator_id = maintainer, .role = "maintainer",
                                 .process = "registry"};
-    if (!op_ok(maintainer) || !op_ok(manager) || strcmp(maintainer, manager) == 0) {
-        if (r->audit)
-            (void)audit_event(r->audit, &actor, "device.enrol_refused",
-                              F_STR("reason", "dual control: two distinct operators required"));
-        return MAMORI_ERR_PERM;
-    }
     if (kind == NULL || kind[0] == '\0' || strlen(kind) > REGISTRY_KIND_MAX)
         return MAMORI_ERR_INVAL;
     if ((res = cert_decode(cert, cert_len, &c)) != 0)
         return res;
+    /* Dual control before anything is written (fail closed). */
+    if (ops == NULL || !op_ok(maintainer) || !op_ok(manager) || maintainer_pw == NULL ||
+        manager_pw == NULL) {
+        res = MAMORI_ERR_PERM;
+    } else {
+        res = operators_dual_authorize(ops, maintainer, maintainer_pw, OPERATOR_MAINTAINER,
+                                       manager, manager_pw, OPERATOR_MANAGER, &who1, &who2);
+    }
+    if (res != 0) {
+        if (r->audit)
+            (void)audit_event(r->audit, &actor, "device.enrol_refused", F_STR("serial", c.serial),
+                              F_STR("manager", manager ? manager : ""),
+                              F_STR("reason", "dual control not satisfied"));
+        return res;
+    }
     if (cert_verify(&c, ca_pub) != 0) {
         if (r->audit)
             (void)audit_event(r->audit, &actor, "device.enrol_refused", F_STR("serial", c.serial),

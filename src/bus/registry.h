@@ -64,13 +64,19 @@ registry_check(struct registry *r, const uint8_t *cert, size_t cert_len,
                const uint8_t static_pub[static CERT_KEY_LEN],
                const uint8_t ca_pub[static CERT_KEY_LEN], struct cert *ret_cert);
 
-/* Enrol a verified certificate as kind. maintainer and manager are the ids of two
- * distinct operators who both passed operators_dual_authorize(); MAMORI_ERR_PERM
- * if they are equal or empty, MAMORI_ERR_AUTH if the cert does not verify,
- * MAMORI_ERR_EXISTS if the serial or key is enrolled (remove it first). */
-int registry_enrol(struct registry *r, const uint8_t *cert, size_t cert_len,
-                   const uint8_t ca_pub[static CERT_KEY_LEN], const char *kind,
-                   const char *maintainer, const char *manager);
+struct operators;
+
+/* Enrol a certificate as kind, under dual control: the maintainer and the
+ * manager (two distinct operators holding exactly those roles) both
+ * authenticate here through operators_dual_authorize(); there is no other way
+ * in. MAMORI_ERR_PERM (same operator / wrong role) or the authentication
+ * error refuses (audited "device.enrol_refused"); MAMORI_ERR_AUTH if the cert
+ * is not signed by the trusted CA; MAMORI_ERR_EXISTS if the serial or key is
+ * enrolled (remove it first). Passwords are borrowed, not copied. */
+int registry_enrol(struct registry *r, struct operators *ops, const uint8_t *cert,
+                   size_t cert_len, const uint8_t ca_pub[static CERT_KEY_LEN], const char *kind,
+                   const char *maintainer, const char *maintainer_pw, const char *manager,
+                   const char *manager_pw);
 /* Mark removed (kept for history). actor names who did it. MAMORI_ERR_NOTFOUND. */
 int registry_remove(struct registry *r, const char *serial, const struct audit_actor *actor);
 

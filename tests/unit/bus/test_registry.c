@@ -8,11 +8,13 @@
 
 #include "bus/registry.h"
 #include "mamori/err.h"
+#include "pos/operator.h"
 
 struct fx {
     char *dir;
     struct audit *a;
     struct registry *r;
+    struct operators *ops;
     struct keys *ca, *dev;
     uint8_t capub[32], devpub[32];
 };
@@ -26,6 +28,11 @@ static int setup(void **state)
     assert_int_equal(audit_open(p, &f->a), 0);
     snprintf(p, sizeof(p), "%s/registry.db", f->dir);
     assert_int_equal(registry_open(p, f->a, &f->r), 0);
+    snprintf(p, sizeof(p), "%s/operators.db", f->dir);
+    assert_int_equal(operators_open(p, f->a, &f->ops), 0);
+    assert_int_equal(operators_add(f->ops, "alice", "Alice", OPERATOR_MAINTAINER, "alicepw1"), 0);
+    assert_int_equal(operators_add(f->ops, "carol", "Carol", OPERATOR_MAINTAINER, "carolpw1"), 0);
+    assert_int_equal(operators_add(f->ops, "bob", "Bob", OPERATOR_MANAGER, "bobpw123"), 0);
     assert_int_equal(keys_generate(&f->ca), 0);
     assert_int_equal(keys_generate(&f->dev), 0);
     keys_sign_public(f->ca, f->capub);
@@ -38,6 +45,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     registry_close(f->r);
+    operators_free(f->ops);
     audit_close(f->a);
     keys_free(f->ca);
     keys_free(f->dev);
@@ -80,19 +88,22 @@ static void test_verdicts(void **state)
 
     assert_int_equal(registry_check(f->r, good.d, good.len, f->devpub, f->capub, NULL), REG_UNKNOWN);
     /* dual control */
-    assert_int_equal(registry_enrol(f->r, good.d, good.len, f->capub, "drawer", "alice", "alice"),
-                     MAMORI_ERR_PERM);
-    assert_int_equal(registry_enrol(f->r, good.d, good.len, f->capub, "drawer", "alice", ""),
-                     MAMORI_ERR_PERM);
+#define ENROL(cert, m, mpw, g, gpw) \
+    registry_enrol(f->r, f->ops, (cert).d, (cert).len, f->capub, "drawer", m, mpw, g, gpw)
+    /* dual control: same person twice, wrong role, wrong password, missing */
+    assert_int_equal(ENROL(good, "alice", "alicepw1", "alice", "alicepw1"), MAMORI_ERR_PERM);
+    assert_int_equal(ENROL(good, "alice", "alicepw1", "carol", "carolpw1"), MAMORI_ERR_PERM);
+    assert_int_equal(ENROL(good, "bob", "bobpw123", "alice", "alicepw1"), MAMORI_ERR_PERM);
+    assert_int_equal(ENROL(good, "alice", "alicepw1", "bob", "wrong!!"), MAMORI_ERR_AUTH);
+    assert_int_equal(ENROL(good, "alice", "alicepw1", "", ""), MAMORI_ERR_PERM);
     assert_int_equal(audit_count(f->a, "device.enrol_refused", &n), 0);
-    assert_int_equal(n, 2);
-    assert_int_equal(registry_enrol(f->r, badca.d, badca.len, f->capub, "drawer", "alice", "bob"),
-                     MAMORI_ERR_AUTH);
-    assert_int_equal(registry_enrol(f->r, good.d, good.len, f->capub, "drawer", "alice", "bob"), 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(registry_check(f->r, good.d, good.len, f->devpub, f->capub, NULL), REG_UNKNOWN);
+    assert_int_equal(ENROL(badca, "alice", "alicepw1", "bob", "bobpw123"), MAMORI_ERR_AUTH);
+    assert_int_equal(ENROL(good, "alice", "alicepw1", "bob", "bobpw123"), 0);
     assert_int_equal(audit_count(f->a, "device.enrol", &n), 0);
     assert_int_equal(n, 1);
-    assert_int_equal(registry_enrol(f->r, good.d, good.len, f->capub, "drawer", "alice", "bob"),
-                     MAMORI_ERR_EXISTS);
+    assert_int_equal(ENROL(good, "alice", "alicepw1", "bob", "bobpw123"), MAMORI_ERR_EXISTS);
 
     assert_int_equal(registry_check(f->r, good.d, good.len, f->devpub, f->capub, NULL), REG_ACCEPT);
     assert_int_equal(registry_check(f->r, fwchg.d, fwchg.len, f->devpub, f->capub, NULL),
@@ -129,7 +140,7 @@ static void test_verdicts(void **state)
     assert_int_equal(cnt, 1);
     assert_true(all[0].removed);
     /* re-enrolment after removal goes through dual control again */
-    assert_int_equal(registry_enrol(f->r, good.d, good.len, f->capub, "drawer", "carol", "bob"), 0);
+    assert_int_equal(ENROL(good, "carol", "carolpw1", "bob", "bobpw123"), 0);
     assert_int_equal(registry_check(f->r, good.d, good.len, f->devpub, f->capub, NULL), REG_ACCEPT);
 
     buf_free(&good);
