@@ -1,6 +1,7 @@
 /* libFuzzer target: device firmware request handling (every class in src/devices).
  * Input: one byte choosing the request type, then a CBOR body. Each class is
  * created once in a temporary state directory and fed every input. */
+#include <ftw.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,12 +39,27 @@ static int drop(void *ctx, const char *type, cbor_item_t *body)
 
 static const struct device_io io = {.ctx = NULL, .emit = drop};
 
+static char dir[] = "/tmp/mamori-fuzz-devXXXXXX";
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void cleanup(void)
+{
+    (void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void setup(void)
 {
-    static char dir[] = "/tmp/mamori-fuzz-devXXXXXX";
     const struct device_class *const *all = device_classes();
     if (mkdtemp(dir) == NULL)
         abort();
+    atexit(cleanup);
     for (size_t i = 0; all[i] != NULL && i < 16; i++) {
         char sub[256];
         snprintf(sub, sizeof(sub), "%s/%s", dir, all[i]->kind);
