@@ -127,7 +127,7 @@ static void test_dev15_emoney_deducted_in_card_once(void **state)
     cbor_item_t *r1 = NULL, *r2 = NULL, *bal = NULL;
     char s[32];
     devtest_start(&t, "icreader");
-    assert_int_equal(devtest_req(&t, "icreader.emoney_pay", pay_body(100, "P0"), NULL), MAMORI_ERR_STATE);
+    assert_int_equal(devtest_req(&t, "icreader.emoney_pay", pay_body(100, "P0"), NULL), MAMORI_ERR_NOTFOUND);
     assert_int_equal(devtest_ctl(&t, "card emoney 0123456789012345"), MAMORI_ERR_NOTFOUND);
     assert_int_equal(devtest_ctl(&t, "card emoney 0123456789012345 3000"), 0);
     assert_int_equal(devtest_req(&t, "icreader.emoney_pay", pay_body(1280, "P1"), &r1), 0);
