@@ -134,7 +134,9 @@ int devbody_get_bool(const cbor_item_t *map, const char *key, bool *ret)
 
 cbor_item_t *devbody_new(void)
 {
-    return cbor_new_definite_map(4);
+    /* libcbor's definite maps do not grow; room for the most keys a body may
+     * have. Only the keys added are serialised. */
+    return cbor_new_definite_map(DEVBODY_MAX_KEYS);
 }
 
 cbor_item_t *devbody_int(int64_t v)

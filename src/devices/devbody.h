@@ -40,7 +40,7 @@ int devbody_get_bytes(const cbor_item_t *map, const char *key, size_t max,
                       const uint8_t **ret_p, size_t *ret_n);
 int devbody_get_bool(const cbor_item_t *map, const char *key, bool *ret);
 
-/* A new empty map (NULL on allocation failure). */
+/* A new empty map with room for DEVBODY_MAX_KEYS keys (NULL on allocation failure). */
 cbor_item_t *devbody_new(void);
 /* Add key -> value. put_item takes ownership of v (also on failure). */
 int devbody_put_item(cbor_item_t *map, const char *key, cbor_item_t *v);

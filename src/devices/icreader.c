@@ -161,7 +161,7 @@ static int icreader_pay(struct icreader *ic, const cbor_item_t *body, cbor_item_
     if (r != MAMORI_ERR_NOTFOUND)
         return r;
     if (ic->card != IC_EMONEY)
-        return MAMORI_ERR_STATE;
+        return MAMORI_ERR_NOTFOUND; /* no e-money card in the slot */
     if (amount > ic->balance)
         return MAMORI_ERR_DECLINED; /* insufficient balance: nothing deducted */
     masked_card_id(ic, mid);
@@ -226,7 +226,7 @@ static int icreader_read_credit(struct icreader *ic, cbor_item_t **ret_reply)
     if (!cardcrypt_has_key(ic->cc))
         return MAMORI_ERR_STATE;
     if (ic->card != IC_CREDIT)
-        return MAMORI_ERR_STATE;
+        return MAMORI_ERR_NOTFOUND; /* no credit card in the slot */
     buf_init(&ct, CARDCRYPT_CT_MAX);
     /* The simplified chip record: "PAN=YYMM" (docs/protocol.md). */
     snprintf(rec, sizeof(rec), "%s=%s", ic->credit.pan, ic->credit.expiry);
@@ -274,7 +274,7 @@ static int icreader_request(void *state, const char *type, const cbor_item_t *bo
         if (ic->card != IC_EMONEY) {
             if (m != NULL)
                 cbor_decref(&m);
-            return MAMORI_ERR_STATE;
+            return MAMORI_ERR_NOTFOUND;
         }
         masked_card_id(ic, mid);
         if (devbody_put_int(m, "balance", ic->balance) || devbody_put_str(m, "card", mid))

@@ -80,7 +80,7 @@ static int get_tail(struct buf *b, uint8_t sep, struct track_card *c, uint8_t lo
         return MAMORI_ERR_INVAL;
     }
     while (buf_get_u8(b, &ch) == 0)
-        if (ch < lo || ch > hi || ch == '?' || ch == sep)
+        if (ch < lo || ch > hi || ch == '?' || ch == ';' || ch == '%' || ch == sep)
             return MAMORI_ERR_INVAL;
     return 0;
 }
