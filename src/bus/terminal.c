@@ -17,6 +17,7 @@
 #include "bus/msgjson.h"
 #include "common/hex.h"
 #include "mamori/err.h"
+#include "pos/service.h"
 
 const char terminal_default_config[] =
     "[terminal]\n"
@@ -53,6 +54,7 @@ struct terminal {
     struct registry *reg;
     struct bus *bus;
     struct ctl *ctl;
+    struct pos_service *pos; /* the register (src/pos/service.h) */
     char id[64];
     char listen_specs[BUS_MAX_LISTEN][TERMINAL_PATH_MAX];
     struct trec *rec; /* ring of TERMINAL_EVENTS_MAX */
@@ -322,6 +324,12 @@ int terminal_open(const char *state_dir, const char *config_path, struct evloop 
         snprintf(err, errlen, "%s: cannot open the control socket", p);
         goto fail;
     }
+    {
+        struct pos_service_observer obs = {on_event, on_attach, t};
+        if ((r = pos_service_start(l, t->bus, t->cfg, t->dir, t->audit, &obs, &t->pos, err,
+                                   errlen)) != 0)
+            goto fail;
+    }
     *ret = t;
     return 0;
 cfgerr:
@@ -336,6 +344,7 @@ void terminal_close(struct terminal *t)
     if (t == NULL)
         return;
     ctl_free(t->ctl);
+    pos_service_stop(t->pos);
     bus_free(t->bus);
     registry_close(t->reg);
     audit_close(t->audit);
