@@ -661,6 +661,7 @@ const char *api_error_name(int code)
     case MAMORI_ERR_STATE: return "state";
     case MAMORI_ERR_EXISTS: return "exists";
     case MAMORI_ERR_BUSY: return "busy";
+    case MAMORI_ERR_AGAIN: return "again";
     case MAMORI_ERR_LIMIT: return "limit";
     case MAMORI_ERR_DECLINED: return "declined";
     case MAMORI_ERR_OFFLINE: return "offline";
@@ -682,7 +683,8 @@ unsigned api_http_status(int code)
     case MAMORI_ERR_PERM: case MAMORI_ERR_REFUSED: return 403;
     case MAMORI_ERR_NOTFOUND: return 404;
     case MAMORI_ERR_UNSUPPORTED: return 405;
-    case MAMORI_ERR_STATE: case MAMORI_ERR_EXISTS: case MAMORI_ERR_BUSY: return 409;
+    case MAMORI_ERR_STATE: case MAMORI_ERR_EXISTS: case MAMORI_ERR_BUSY:
+    case MAMORI_ERR_AGAIN: return 409;
     case MAMORI_ERR_LIMIT: return 422;
     case MAMORI_ERR_LOCKED: return 423;
     case MAMORI_ERR_OFFLINE: case MAMORI_ERR_TIMEOUT: return 503;

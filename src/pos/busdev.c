@@ -135,7 +135,9 @@ void busdev_ensure(struct busdev *b)
 {
     for (int k = 0; k < K_COUNT; k++)
         ensure_one(b, k);
-    b->port.has_changer = busdev_ready(b, "changer");
+    /* The engine copies the port when the register starts: a change machine
+     * counts when one is enrolled (offline means retry, not "use the drawer"). */
+    b->port.has_changer = b->h[K_CHANGER] != NULL;
 }
 
 bool busdev_ready(const struct busdev *b, const char *kind)
@@ -407,7 +409,8 @@ int busdev_new(struct evloop *l, struct devapi *api, const struct busdev_config 
     b->port.changer_deposit = p_deposit;
     b->port.changer_dispense = p_dispense;
     b->port.scale_read = p_scale;
-    if (evloop_timer(l, 0, on_tick, b, &b->tick) != 0) {
+    busdev_ensure(b);
+    if (evloop_timer(l, BUSDEV_TICK_MS, on_tick, b, &b->tick) != 0) {
         free(b);
         return MAMORI_ERR_LIMIT;
     }

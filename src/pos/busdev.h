@@ -56,7 +56,8 @@ typedef void (*busdev_note_fn)(void *ctx, const char *kind, const char *what);
 int busdev_new(struct evloop *l, struct devapi *api, const struct busdev_config *cfg,
                struct busdev **ret);
 void busdev_free(struct busdev *d);
-/* The port (borrowed from d; has_changer follows the change machine). */
+/* The port (borrowed from d; has_changer: a change machine is enrolled,
+ * decided when d is created). */
 const struct pos_devices *busdev_port(struct busdev *d);
 void busdev_on_input(struct busdev *d, busdev_input_fn fn, busdev_note_fn note, void *ctx);
 /* Open/claim/enable whatever is not yet (also done by the tick). */
