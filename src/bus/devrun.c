@@ -309,7 +309,9 @@ static void on_timer(struct evloop *l, void *ctx)
         if (!d->unplugged) {
             int fd;
             if (transport_connect(&d->addr, &fd) != 0) {
-                d->backoff = d->backoff ? (d->backoff * 2 > 2000 ? 2000 : d->backoff * 2) : 100;
+                /* Nobody listening: a failed connect costs one syscall, so retry
+                 * quickly (a restarted terminal finds its devices within ~250 ms). */
+                d->backoff = d->backoff ? (d->backoff * 2 > 250 ? 250 : d->backoff * 2) : 50;
                 schedule(d, d->backoff);
                 return;
             }
