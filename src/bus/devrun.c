@@ -553,13 +553,11 @@ int devrun_open(const struct devrun_opts *o, struct evloop *l, struct devrun **r
     session_limits_default(&d->lim);
     if (o->hb_ms > 0)
         d->lim.hb_ms = o->hb_ms;
-    if ((r = devrun_init(o->kind, o->state_dir, NULL, 0)) != 0) {
-        snprintf(err, errlen, "%s: cannot create the device identity", o->state_dir);
+    (void)path_in(d, "device.key", p, sizeof(p));
+    if ((r = keys_load(p, &d->keys)) != 0) {
+        snprintf(err, errlen, "%s: no device key (run mamori-devsim init first)", p);
         goto fail;
     }
-    (void)path_in(d, "device.key", p, sizeof(p));
-    if ((r = keys_load(p, &d->keys)) != 0)
-        goto fail;
     (void)path_in(d, "device.cert", p, sizeof(p));
     if ((r = cert_read_file(p, d->cert, sizeof(d->cert), &d->cert_len)) != 0 ||
         (r = cert_decode(d->cert, d->cert_len, &c)) != 0) {
