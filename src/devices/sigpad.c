@@ -92,13 +92,11 @@ static int sigpad_request(void *state, const char *type, const cbor_item_t *body
             return MAMORI_ERR_BUSY;
         s->capturing = true;
         memcpy(s->form, form, sizeof(form));
-        *ret_reply = NULL;
-        return 0;
+        return devbody_empty_reply(ret_reply);
     }
     if (strcmp(type, "sigpad.end") == 0) {
         s->capturing = false;
-        *ret_reply = NULL;
-        return 0;
+        return devbody_empty_reply(ret_reply);
     }
     if (strcmp(type, "sigpad.status") != 0)
         return MAMORI_ERR_UNSUPPORTED;
