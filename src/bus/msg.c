@@ -343,7 +343,8 @@ int msg_decode(const uint8_t *p, size_t n, struct msg *ret)
         cbor_item_t *k = pairs[i].key, *v = pairs[i].value;
         if (key_is(k, "t")) {
             size_t l;
-            if (!cbor_isa_string(v) || (l = cbor_string_length(v)) == 0 || l > MSG_TYPE_MAX) {
+            if (!cbor_isa_string(v) || (l = cbor_string_length(v)) == 0 || l > MSG_TYPE_MAX ||
+                memchr(cbor_string_handle(v), 0, l) != NULL) {
                 r = MAMORI_ERR_INVAL;
                 goto out;
             }

@@ -424,8 +424,11 @@ def test_pre3_third_party_device_from_spec_attaches(rig, tmp_path, mamori):
     hs.read(f[3:])
     tx, rx = hs.split()
     tr = bp.Transport(tx, rx)
+    time.sleep(0.3)
+    assert len(rig.events("attach", "TP-1")) == 1  # no attach before key confirmation
+    c.sendall(bp.frame_stream(tr.seal("bus.hb")))
+    assert wait_for(lambda: len(rig.events("attach", "TP-1")) == 2)
     # the terminal asks for nothing, but heartbeats arrive in time
     m = tr.open(rd.frame(timeout=2))
     assert m["t"] == "bus.hb"
-    assert wait_for(lambda: len(rig.events("attach", "TP-1")) == 2)
     c.close()

@@ -88,6 +88,8 @@ static void test_hostile(void **state)
     assert_int_equal(dec("a1" "6174" "6161"), MAMORI_ERR_INVAL);
     /* bad type characters */
     assert_int_equal(dec("a2" "6174" "6141" "626964" "01"), MAMORI_ERR_INVAL);
+    /* a NUL inside the type must not truncate it to a valid name */
+    assert_int_equal(dec("a2" "6174" "63610062" "626964" "01"), MAMORI_ERR_INVAL);
     /* tag */
     assert_int_equal(dec("c1" "a2" "6174" "6161" "626964" "01"), MAMORI_ERR_INVAL);
     /* non-text map key */
