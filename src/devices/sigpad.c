@@ -19,7 +19,7 @@
 #define SIGPAD_STATE "sigpad.state"
 #define SIGPAD_MAX_X 1023
 #define SIGPAD_MAX_Y 255
-#define SIGPAD_POINTS_MAX 2000 /* points in one signature */
+#define SIGPAD_POINTS_MAX 500 /* points in one signature: 3 CBOR items each, under the bus limit of 2048 */
 #define SIGPAD_FORM_MAX 64
 
 struct sigpad {
