@@ -47,11 +47,20 @@ int ctl_split(char *line, char **argv, int max, int *ret_argc)
         if (argc >= max)
             return MAMORI_ERR_TOOBIG;
         if (*p == '"') {
-            w = ++p;
-            while (*p && *p != '"')
-                p++;
+            /* quoted word: \" and \\ escape, copied down in place */
+            char *o;
+            w = o = ++p;
+            while (*p && *p != '"') {
+                if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+                    p++;
+                *o++ = *p++;
+            }
             if (*p != '"')
                 return MAMORI_ERR_INVAL;
+            *o = '\0';
+            argv[argc++] = w;
+            p++;
+            continue;
         } else {
             w = p;
             while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')

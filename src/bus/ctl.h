@@ -2,7 +2,7 @@
  * ctl: a local control socket taking one-line commands (terminald status,
  * devsim's "physical world"). A client connects to a unix socket in a private
  * directory, writes one line (<= CTL_LINE_MAX bytes, words separated by
- * spaces, "double quotes" group words), and reads the answer until the server
+ * spaces, "double quotes" group words and inside them \" and \\ escape), and reads the answer until the server
  * closes. The handler runs on the event loop.
  */
 #ifndef MAMORI_CTL_H

@@ -143,6 +143,19 @@ int devapi_clear_input(struct devapi_dev *d);
 int devapi_request(struct devapi_dev *d, const char *type, cbor_item_t *body, int timeout_ms,
                    cbor_item_t **ret_reply);
 
+/* The reply of an asynchronous request: rc as devapi_request would return
+ * it, reply borrowed for the call (NULL on error). d is NULL when the handle
+ * was closed (or the devapi freed) before the reply came. */
+typedef void (*devapi_reply_fn)(void *ctx, struct devapi_dev *d, int rc, const cbor_item_t *reply);
+
+/* Asynchronous request (UPOS AsyncMode; use it from inside event callbacks,
+ * where waiting for a reply would run the event loop recursively). Takes
+ * body. Returns the result of the checks (OPOS_SUCCESS: sent, cb will be
+ * called exactly once later; anything else: not sent, cb never called).
+ * printer.print completions also fire OutputCompleteEvent. */
+int devapi_request_async(struct devapi_dev *d, const char *type, cbor_item_t *body,
+                         int timeout_ms, devapi_reply_fn cb, void *ctx);
+
 /* Properties. */
 int devapi_result_extended(const struct devapi_dev *d);
 int devapi_error(const struct devapi_dev *d);    /* MAMORI_ERR_* behind the last result */

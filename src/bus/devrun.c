@@ -309,7 +309,9 @@ static void on_timer(struct evloop *l, void *ctx)
         if (!d->unplugged) {
             int fd;
             if (transport_connect(&d->addr, &fd) != 0) {
-                d->backoff = d->backoff ? (d->backoff * 2 > 2000 ? 2000 : d->backoff * 2) : 100;
+                /* Nobody listening: a failed connect costs one syscall, so retry
+                 * quickly (a restarted terminal finds its devices within ~250 ms). */
+                d->backoff = d->backoff ? (d->backoff * 2 > 250 ? 250 : d->backoff * 2) : 50;
                 schedule(d, d->backoff);
                 return;
             }
@@ -553,13 +555,11 @@ int devrun_open(const struct devrun_opts *o, struct evloop *l, struct devrun **r
     session_limits_default(&d->lim);
     if (o->hb_ms > 0)
         d->lim.hb_ms = o->hb_ms;
-    if ((r = devrun_init(o->kind, o->state_dir, NULL, 0)) != 0) {
-        snprintf(err, errlen, "%s: cannot create the device identity", o->state_dir);
+    (void)path_in(d, "device.key", p, sizeof(p));
+    if ((r = keys_load(p, &d->keys)) != 0) {
+        snprintf(err, errlen, "%s: no device key (run mamori-devsim init first)", p);
         goto fail;
     }
-    (void)path_in(d, "device.key", p, sizeof(p));
-    if ((r = keys_load(p, &d->keys)) != 0)
-        goto fail;
     (void)path_in(d, "device.cert", p, sizeof(p));
     if ((r = cert_read_file(p, d->cert, sizeof(d->cert), &d->cert_len)) != 0 ||
         (r = cert_decode(d->cert, d->cert_len, &c)) != 0) {

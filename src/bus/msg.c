@@ -43,6 +43,10 @@ static int head(struct scan *s, uint8_t *ret_major, uint8_t *ret_ai, uint64_t *r
         return MAMORI_ERR_INVAL; /* 28..30 reserved, 31 indefinite: refused */
     if (r != 0)
         return MAMORI_ERR_INVAL;
+    /* Canonical: the shortest head (floats excepted, their width is their type). */
+    if (*ret_major != 7 && ((*ret_ai == 24 && v < 24) || (*ret_ai == 25 && v <= 0xff) ||
+                            (*ret_ai == 26 && v <= 0xffff) || (*ret_ai == 27 && v <= 0xffffffffu)))
+        return MAMORI_ERR_INVAL;
     *ret_val = v;
     return 0;
 }
@@ -96,12 +100,14 @@ static int scan_item(struct scan *s, int depth, const uint8_t **ret_str, size_t 
             return MAMORI_ERR_TOOBIG;
         for (uint64_t i = 0; i < val; i++) {
             uint8_t km;
-            const uint8_t *kp = NULL;
-            size_t kn = 0;
-            if ((r = scan_item(s, depth + 1, &kp, &kn, &km)) != 0)
+            const uint8_t *kp = buf_ptr(&s->b);
+            size_t kn, before = buf_remaining(&s->b);
+            if ((r = scan_item(s, depth + 1, NULL, NULL, &km)) != 0)
                 return r;
-            if (km != 3)
-                return MAMORI_ERR_INVAL; /* keys are text strings */
+            if (km != 3 && km != 0 && km != 1)
+                return MAMORI_ERR_INVAL; /* keys are text strings or integers */
+            /* compare whole encoded keys: with canonical heads, equal bytes = equal keys */
+            kn = before - buf_remaining(&s->b);
             for (uint64_t j = 0; j < i; j++)
                 if (klen[j] == kn && memcmp(keys[j], kp, kn) == 0)
                     return MAMORI_ERR_INVAL; /* duplicate key */
@@ -337,7 +343,8 @@ int msg_decode(const uint8_t *p, size_t n, struct msg *ret)
         cbor_item_t *k = pairs[i].key, *v = pairs[i].value;
         if (key_is(k, "t")) {
             size_t l;
-            if (!cbor_isa_string(v) || (l = cbor_string_length(v)) == 0 || l > MSG_TYPE_MAX) {
+            if (!cbor_isa_string(v) || (l = cbor_string_length(v)) == 0 || l > MSG_TYPE_MAX ||
+                memchr(cbor_string_handle(v), 0, l) != NULL) {
                 r = MAMORI_ERR_INVAL;
                 goto out;
             }

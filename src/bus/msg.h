@@ -4,10 +4,10 @@
  *
  *   {"t": text type, "id": uint message id, "ref": uint (replies only), "b": map body}
  *
- * Decoding is strict, through hard limits checked before libcbor builds
- * anything: definite lengths only (no indefinite items), no tags, no undefined
- * or other simple values but false/true/null, floats allowed, map keys are text
- * strings and unique, depth <= MSG_MAX_DEPTH, <= MSG_MAX_ITEMS items in all,
+ * Decoding is  strict, through hard limits checked before libcbor builds
+ * anything: definite lengths only (no indefinite items), shortest-form heads,
+ * no tags, no undefined or other simple values but false/true/null, floats
+ * allowed, map keys are text strings or integers and unique, depth <= MSG_MAX_DEPTH, <= MSG_MAX_ITEMS items in all,
  * strings <= MSG_MAX_STRING bytes, no trailing bytes, no unknown envelope keys.
  * Encoding is canonical (definite lengths, shortest integer heads, map entries
  * in insertion order).

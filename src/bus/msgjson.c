@@ -4,6 +4,7 @@
  */
 #include "bus/msgjson.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,12 +58,20 @@ static json_t *from(const cbor_item_t *it, int depth)
             char key[256];
             size_t kn;
             json_t *v;
-            if (!cbor_isa_string(p.key) || (kn = cbor_string_length(p.key)) >= sizeof(key)) {
+            if (cbor_isa_uint(p.key) || cbor_isa_negint(p.key)) {
+                /* integer keys (e.g. denominations) become decimal strings */
+                uint64_t u = cbor_get_int(p.key);
+                if (cbor_isa_uint(p.key))
+                    snprintf(key, sizeof(key), "%llu", (unsigned long long)u);
+                else
+                    snprintf(key, sizeof(key), "-%llu", (unsigned long long)u + 1);
+            } else if (!cbor_isa_string(p.key) || (kn = cbor_string_length(p.key)) >= sizeof(key)) {
                 json_decref(j);
                 return NULL;
+            } else {
+                memcpy(key, cbor_string_handle(p.key), kn);
+                key[kn] = '\0';
             }
-            memcpy(key, cbor_string_handle(p.key), kn);
-            key[kn] = '\0';
             v = from(p.value, depth + 1);
             if (v == NULL || json_object_set_new(j, key, v) != 0) {
                 json_decref(j);

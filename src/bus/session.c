@@ -25,6 +25,7 @@ enum sstate {
     ST_HS_WAIT2,   /* device: waiting for the terminal's answer */
     ST_HS_WAIT3,   /* terminal (XX): waiting for the device's third message */
     ST_WELCOME,    /* device (XX): transport up, waiting for bus.welcome */
+    ST_CONFIRM,    /* terminal (KK): transport up, waiting for the device's first DATA frame */
     ST_OPEN,
     ST_DEAD,
 };
@@ -254,6 +255,8 @@ void session_free(struct session *s)
     free(s);
 }
 
+static int send_msg(struct session *s, int64_t now, const struct msg *m);
+
 /* ---------- handshake ---------- */
 
 static void terminal_hs(struct session *s, int64_t now, const uint8_t *f, size_t n)
@@ -306,8 +309,10 @@ static void terminal_hs(struct session *s, int64_t now, const uint8_t *f, size_t
                 die(s, "internal: handshake write failed");
                 return;
             }
-            s->st = ST_OPEN;
-            emit(s, SESSION_EV_OPEN, NULL, NULL, s->peer);
+            /* A KK first message can be replayed by anyone who recorded it;
+             * only an authenticated DATA frame from the device proves it is
+             * live (key confirmation), so attach waits for that. */
+            s->st = ST_CONFIRM;
             return;
         }
         if (noise_hs_new(NOISE_XX, NOISE_RESPONDER, s->cfg.keys, NULL, s->prologue,
@@ -403,11 +408,19 @@ static void device_hs(struct session *s, int64_t now, const uint8_t *f, size_t n
     }
     read_terminal_payload(s, s->plain, plen);
     if (s->pattern == NOISE_KK) {
+        struct msg hb = {.id = 0};
         if (start_transport(s, now) != 0) {
             die(s, "internal: split failed");
             return;
         }
         s->st = ST_OPEN;
+        /* key confirmation for the terminal: a first DATA frame right away */
+        strcpy(hb.type, "bus.hb");
+        hb.id = s->next_id++;
+        if (send_msg(s, now, &hb) != 0) {
+            die(s, "internal: confirmation failed");
+            return;
+        }
         emit(s, SESSION_EV_OPEN, NULL, NULL, s->peer);
         return;
     }
@@ -544,6 +557,14 @@ static void on_data(struct session *s, int64_t now, const uint8_t *f, size_t n)
     s->last_rx_nonce = nonce;
     s->have_rx_nonce = true;
     s->last_rx = now;
+    if (s->st == ST_CONFIRM) {
+        s->st = ST_OPEN;
+        emit(s, SESSION_EV_OPEN, NULL, NULL, s->peer);
+        if (s->st != ST_OPEN) {
+            secmem_wipe(s->plain, plen);
+            return;
+        }
+    }
     if (msg_decode(s->plain, plen, &m) != 0) {
         secmem_wipe(s->plain, plen);
         emit(s, SESSION_EV_REJECT, "malformed message", NULL, NULL);
@@ -588,6 +609,7 @@ static void on_frame(struct session *s, int64_t now, const uint8_t *f, size_t n)
         device_hs(s, now, f, n);
         return;
     case ST_WELCOME:
+    case ST_CONFIRM:
     case ST_OPEN:
         if (n >= 1 && f[0] == SESSION_FT_DATA) {
             on_data(s, now, f, n);

@@ -59,14 +59,24 @@ static int do_ctl(int argc, char **argv)
         return 2;
     }
     for (; i < argc; i++) {
-        bool quote = strchr(argv[i], ' ') != NULL;
-        int k = snprintf(line + n, sizeof(line) - n, "%s%s%s%s", n ? " " : "", quote ? "\"" : "",
-                         argv[i], quote ? "\"" : "");
-        if (k < 0 || (size_t)k >= sizeof(line) - n) {
+        /* quote words with spaces or quotes; escape " and \ inside */
+        bool quote = strpbrk(argv[i], " \t\"\\") != NULL || argv[i][0] == '\0';
+        if (n + 2 * strlen(argv[i]) + 4 >= sizeof(line)) {
             fprintf(stderr, "mamori-devsim ctl: command too long\n");
             return 2;
         }
-        n += (size_t)k;
+        if (n)
+            line[n++] = ' ';
+        if (quote)
+            line[n++] = '"';
+        for (const char *c = argv[i]; *c; c++) {
+            if (quote && (*c == '"' || *c == '\\'))
+                line[n++] = '\\';
+            line[n++] = *c;
+        }
+        if (quote)
+            line[n++] = '"';
+        line[n] = '\0';
     }
     buf_init(&out, CTL_ANSWER_MAX);
     r = ctl_call(path, line, &out, 10000);

@@ -178,14 +178,12 @@ static int pinpad_request(void *state, const char *type, const cbor_item_t *body
             return MAMORI_ERR_INVAL;
         if ((r = pinpad_begin(p, body)))
             return r;
-        *ret_reply = NULL;
-        return 0;
+        return devbody_empty_reply(ret_reply);
     }
     if (strcmp(type, "pinpad.end") == 0) {
         if (p->active)
             pinpad_end_session(p);
-        *ret_reply = NULL;
-        return 0;
+        return devbody_empty_reply(ret_reply);
     }
     if (strcmp(type, "pinpad.key_inject") == 0) {
         if ((r = devbody_get_bytes(body, "block", PINPAD_KEYBLOCK_MAX, &kb, &n)))

@@ -20,8 +20,6 @@
 #include <sodium.h>
 
 #include "audit/audit.h"
-#include "bus/bus.h"
-#include "bus/devapi.h"
 #include "common/config.h"
 #include "common/evloop.h"
 #include "mamori/err.h"
@@ -69,7 +67,6 @@ struct svc_input {
 
 struct pos_service {
     struct evloop *l;
-    struct devapi *devapi;
     struct busdev *dev;
     struct journal *journal;
     struct items *items;
@@ -79,7 +76,6 @@ struct pos_service {
     struct txn_auth auth;
     struct txn *txn;
     struct api *api;
-    struct pos_service_observer obs;
     struct svc_input q[SVC_INPUT_QUEUE];
     size_t qhead, qlen;
     uint64_t qtimer;
@@ -228,22 +224,6 @@ static void on_note(void *ctx, const char *kind, const char *what)
     note(s, "device", json_pack("{s:s,s:s}", "kind", kind ? kind : "?", "status", what));
 }
 
-static void on_bus_event(void *ctx, const char *serial, const char *type, const cbor_item_t *b)
-{
-    struct pos_service *s = ctx;
-    if (s->obs.on_event)
-        s->obs.on_event(s->obs.ctx, serial, type, b);
-}
-
-static void on_bus_attach(void *ctx, const char *serial, bool attached, const char *reason)
-{
-    struct pos_service *s = ctx;
-    if (s->obs.on_attach)
-        s->obs.on_attach(s->obs.ctx, serial, attached, reason);
-    note(s, attached ? "attach" : "detach",
-         json_pack("{s:s,s:s}", "serial", serial, "reason", reason ? reason : ""));
-}
-
 static json_t *devices_json(void *ctx)
 {
     struct pos_service *s = ctx;
@@ -289,9 +269,9 @@ static void retry_recover(struct evloop *l, void *ctx)
         dst = v_;                                                                       \
     } while (0)
 
-int pos_service_start(struct evloop *l, struct bus *b, struct config *cfg, const char *state_dir,
-                      struct audit *audit, const struct pos_service_observer *obs,
-                      struct pos_service **ret, char *err, size_t errlen)
+int pos_service_start(struct evloop *l, struct devapi *devapi, struct config *cfg,
+                      const char *state_dir, struct audit *audit, struct pos_service **ret,
+                      char *err, size_t errlen)
 {
     struct pos_service *s = NULL;
     struct txn_config tc;
@@ -311,8 +291,6 @@ int pos_service_start(struct evloop *l, struct bus *b, struct config *cfg, const
     if ((s = calloc(1, sizeof(*s))) == NULL)
         return MAMORI_ERR_NOMEM;
     s->l = l;
-    if (obs)
-        s->obs = *obs;
     memset(&tc, 0, sizeof(tc));
     snprintf(tc.terminal, sizeof(tc.terminal), "%s", config_get_str(cfg, "terminal", "id", "T1"));
     GETI("store_no", 1, 0, 9999, tc.store_no);
@@ -365,10 +343,7 @@ int pos_service_start(struct evloop *l, struct bus *b, struct config *cfg, const
         snprintf(err, errlen, "%s: cannot open the operator database", p);
         goto fail;
     }
-    if ((rc = devapi_new(b, &s->devapi)) != 0)
-        goto fail;
-    devapi_observe(s->devapi, on_bus_event, on_bus_attach, s);
-    if ((rc = busdev_new(l, s->devapi, &bc, &s->dev)) != 0)
+    if ((rc = busdev_new(l, devapi, &bc, &s->dev)) != 0)
         goto fail;
     busdev_on_input(s->dev, on_input, on_note, s);
     s->catalog.items = s->items;
@@ -426,7 +401,6 @@ void pos_service_stop(struct pos_service *s)
     api_free(s->api);
     txn_free(s->txn);
     busdev_free(s->dev);
-    devapi_free(s->devapi);
     operators_free(s->ops);
     items_free(s->items);
     journal_close(s->journal);

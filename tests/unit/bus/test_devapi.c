@@ -33,6 +33,14 @@ static struct fake {
     void *at_ctx;
     struct fake_dev d[FAKE_N];
     int calls;
+    bool defer; /* bus_request answers only at fake_flush() */
+    int ndeferred;
+    struct {
+        char serial[32], type[48];
+        cbor_item_t *body;
+        bus_reply_fn cb;
+        void *ctx;
+    } deferred[8];
 } F;
 
 static int fake_emit(void *ctx, const char *type, cbor_item_t *body)
@@ -95,6 +103,16 @@ int bus_request(struct bus *b, const char *serial, const char *type, cbor_item_t
                 int timeout_ms, bus_reply_fn cb, void *ctx)
 {
     cbor_item_t *reply = NULL;
+    if (F.defer) {
+        assert_true(F.ndeferred < 8);
+        snprintf(F.deferred[F.ndeferred].serial, 32, "%s", serial);
+        snprintf(F.deferred[F.ndeferred].type, 48, "%s", type);
+        F.deferred[F.ndeferred].body = body;
+        F.deferred[F.ndeferred].cb = cb;
+        F.deferred[F.ndeferred].ctx = ctx;
+        F.ndeferred++;
+        return 0;
+    }
     int r = bus_call(b, serial, type, body, timeout_ms, &reply);
     cb(ctx, r, reply);
     if (reply != NULL)
@@ -115,6 +133,15 @@ int bus_devices(struct bus *b, struct bus_device_info *out, size_t cap, size_t *
     }
     *ret_n = n;
     return 0;
+}
+
+static void fake_flush(void)
+{
+    F.defer = false;
+    for (int i = 0; i < F.ndeferred; i++)
+        (void)bus_request(NULL, F.deferred[i].serial, F.deferred[i].type, F.deferred[i].body, 100,
+                          F.deferred[i].cb, F.deferred[i].ctx);
+    F.ndeferred = 0;
 }
 
 static void fake_plug(const char *serial, bool attached)
@@ -465,6 +492,71 @@ static void test_dev6_detach_reports_offline(void **state)
     devapi_free(a);
 }
 
+struct async_seen {
+    int calls, rc;
+    bool had_dev;
+    int64_t grams;
+};
+
+static void on_reply(void *ctx, struct devapi_dev *d, int rc, const cbor_item_t *reply)
+{
+    struct async_seen *s = ctx;
+    s->calls++;
+    s->rc = rc;
+    s->had_dev = d != NULL;
+    if (reply != NULL)
+        (void)devbody_get_int(reply, "weight_g", 0, 100000, &s->grams);
+}
+
+static void test_dev6_async_requests_and_closed_handles(void **state)
+{
+    struct devapi *a;
+    struct devapi_dev *d, *p;
+    struct seen s, ps;
+    struct async_seen as = {0};
+    struct devapi_listener l = listener(&s), pl = listener(&ps);
+    assert_int_equal(devapi_new((struct bus *)&F, &a), 0);
+    assert_int_equal(devapi_open(a, "scale", &l, &d), OPOS_SUCCESS);
+    /* checks first: not claimed means not sent and no callback */
+    assert_int_equal(devapi_request_async(d, "scale.read", NULL, 100, on_reply, &as), OPOS_E_NOTCLAIMED);
+    assert_int_equal(as.calls, 0);
+    assert_int_equal(devapi_claim(d, 0), OPOS_SUCCESS);
+    assert_int_equal(devapi_set_enabled(d, true), OPOS_SUCCESS);
+    assert_int_equal(fake_ctl("SCL-0001", "weight 410 stable"), 0);
+    assert_int_equal(devapi_request_async(d, "scale.read", NULL, 100, on_reply, &as), OPOS_SUCCESS);
+    assert_int_equal(as.calls, 1);
+    assert_int_equal(as.rc, OPOS_SUCCESS);
+    assert_int_equal(as.grams, 410);
+    assert_int_equal(fake_ctl("SCL-0001", "weight 410 unstable"), 0);
+    assert_int_equal(devapi_request_async(d, "scale.read", NULL, 100, on_reply, &as), OPOS_SUCCESS);
+    assert_int_equal(as.rc, OPOS_E_TIMEOUT);
+    /* the handle closes before the reply: the callback is told, with no handle */
+    F.defer = true;
+    assert_int_equal(devapi_request_async(d, "scale.read", NULL, 100, on_reply, &as), OPOS_SUCCESS);
+    assert_int_equal(devapi_close(d), OPOS_SUCCESS);
+    fake_flush();
+    assert_int_equal(as.calls, 3);
+    assert_int_equal(as.rc, OPOS_E_CLOSED);
+    assert_false(as.had_dev);
+    /* async print completes with OutputCompleteEvent */
+    assert_int_equal(devapi_open(a, "printer", &pl, &p), OPOS_SUCCESS);
+    assert_int_equal(devapi_claim(p, 0), OPOS_SUCCESS);
+    assert_int_equal(devapi_set_enabled(p, true), OPOS_SUCCESS);
+    cbor_item_t *b = devbody_new();
+    assert_int_equal(devbody_put_bytes(b, "data", "\x1b@", 2), 0);
+    assert_int_equal(devapi_request_async(p, "printer.print", b, 100, on_reply, &as), OPOS_SUCCESS);
+    assert_int_equal(ps.output, 1);
+    /* the devapi goes away with a request outstanding */
+    F.defer = true;
+    b = devbody_new();
+    assert_int_equal(devbody_put_bytes(b, "data", "\x1b@", 2), 0);
+    assert_int_equal(devapi_request_async(p, "printer.print", b, 100, on_reply, &as), OPOS_SUCCESS);
+    devapi_free(a);
+    fake_flush();
+    assert_int_equal(as.rc, OPOS_E_CLOSED);
+    assert_false(as.had_dev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -474,6 +566,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dev16_printer_output_complete_and_paper, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pol1_drawer_sharable_and_changer_extended, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dev6_detach_reports_offline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dev6_async_requests_and_closed_handles, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

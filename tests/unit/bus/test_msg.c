@@ -88,10 +88,21 @@ static void test_hostile(void **state)
     assert_int_equal(dec("a1" "6174" "6161"), MAMORI_ERR_INVAL);
     /* bad type characters */
     assert_int_equal(dec("a2" "6174" "6141" "626964" "01"), MAMORI_ERR_INVAL);
+    /* a NUL inside the type must not truncate it to a valid name */
+    assert_int_equal(dec("a2" "6174" "63610062" "626964" "01"), MAMORI_ERR_INVAL);
     /* tag */
     assert_int_equal(dec("c1" "a2" "6174" "6161" "626964" "01"), MAMORI_ERR_INVAL);
     /* non-text map key */
     assert_int_equal(dec("a3" "6174" "6161" "626964" "01" "01" "01"), MAMORI_ERR_INVAL);
+    /* body with integer keys (denominations) is fine */
+    assert_int_equal(dec("a3" "6174" "6161" "626964" "01" "6162" "a2" "0a" "01" "1903e8" "02"), 0);
+    /* duplicate integer keys */
+    assert_int_equal(dec("a3" "6174" "6161" "626964" "01" "6162" "a2" "0a" "01" "0a" "02"), MAMORI_ERR_INVAL);
+    /* byte-string key */
+    assert_int_equal(dec("a3" "6174" "6161" "626964" "01" "6162" "a1" "4101" "01"), MAMORI_ERR_INVAL);
+    /* non-shortest heads: id 1 as 0x1801, a 1-byte string with a 1-byte length */
+    assert_int_equal(dec("a2" "6174" "6161" "626964" "1801"), MAMORI_ERR_INVAL);
+    assert_int_equal(dec("a2" "6174" "780161" "626964" "01"), MAMORI_ERR_INVAL);
     /* string length past the end */
     assert_int_equal(dec("a261747a7fffffff"), MAMORI_ERR_TOOBIG);
     assert_int_equal(dec("a2617479ffff"), MAMORI_ERR_TOOBIG);

@@ -262,6 +262,35 @@ static void test_replay_rejected_visibly_and_bitflip_kills(void **state)
     teardown_pair(&p);
 }
 
+static void test_replayed_kk_first_message_does_not_attach(void **state)
+{
+    /* Someone records a device's KK message 1 and replays it: the terminal
+     * answers, but never reports an attach without key confirmation. */
+    struct pair p;
+    uint8_t tpub[32], m1[512];
+    size_t n;
+    open_kk(&p, FRAME_STREAM);
+    keys_dh_public(p.tk, tpub);
+    start(&p, tpub, 0);
+    n = buf_remaining(session_out(p.dev.s));
+    memcpy(m1, buf_ptr(session_out(p.dev.s)), n);
+    pump(&p, 0);
+    assert_int_equal(p.term.open, 1);
+    /* the replay, to a fresh terminal session */
+    struct side t2 = {.known = p.term.known};
+    struct session_cfg tc = {.role = SESSION_TERMINAL, .framing = FRAME_STREAM, .transport = "unix",
+                             .keys = p.tk, .lim = p.lim, .on_event = on_ev, .ctx = &t2,
+                             .terminal_id = "T1", .lookup = lookup, .admit = admit};
+    assert_int_equal(session_new(&tc, 0, &t2.s), 0);
+    assert_int_equal(session_feed(t2.s, 0, m1, n), 0);
+    assert_int_equal(t2.open, 0);
+    assert_true(buf_remaining(session_out(t2.s)) > 0); /* it answered message 2 */
+    assert_int_equal(session_tick(t2.s, 5000), MAMORI_ERR_CLOSED); /* and gives up */
+    assert_int_equal(t2.open, 0);
+    session_free(t2.s);
+    teardown_pair(&p);
+}
+
 static void test_rekey_in_step(void **state)
 {
     struct pair p;
@@ -432,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_xx_admission_refused),
         cmocka_unit_test(test_rogue_controller_cannot_answer_kk),
         cmocka_unit_test(test_replay_rejected_visibly_and_bitflip_kills),
+        cmocka_unit_test(test_replayed_kk_first_message_does_not_attach),
         cmocka_unit_test(test_rekey_in_step),
         cmocka_unit_test(test_heartbeat_and_timeout),
         cmocka_unit_test(test_handshake_timeout),
