@@ -1,9 +1,11 @@
 /*
- * mamori register: the operator's console of the register (OPS-1..6), a
- * line-oriented POS keyboard talking to the register API of
- * mamori-terminald (src/pos/api.h) on its unix socket.
+ * register_client: `mamori register --socket PATH` (or --api-state DIR), the
+ * operator's console of the register hosted in mamori-terminald (OPS-1..6):
+ * a line-oriented POS keyboard talking to the register API (src/pos/api.h)
+ * on its unix socket. (`mamori register` without --socket is the standalone
+ * console of src/cmd/mamori_register.c.)
  *
- *   mamori register (--socket PATH | --state DIR) [--script FILE] [--json]
+ *   mamori register --socket PATH [--script FILE] [--json]
  *
  * Owns argument handling, the command language, password entry and the
  * printing of responses; every operation is the API's.
@@ -24,6 +26,7 @@
 #include <jansson.h>
 
 #include "cmd/cmd.h"
+#include "cmd/register_client.h"
 #include "cmd/regclient.h"
 #include "common/secmem.h"
 #include "mamori/err.h"
@@ -34,8 +37,8 @@
 #define REG_TIMEOUT_MS 180000  /* a change machine deposit waits for the shopper */
 
 static const char usage_text[] =
-    "usage: mamori register (--socket PATH | --state DIR) [--script FILE] [--json]\n"
-    "  --socket PATH   the register API socket (default DIR/pos.sock with --state)\n"
+    "usage: mamori register --socket PATH [--script FILE] [--json]\n"
+    "  --socket PATH   the register API socket of mamori-terminald (STATE/pos.sock)\n"
     "  --script FILE   run the commands in FILE, print each response, then exit\n"
     "                  (a line starting with '!' is expected to be refused)\n"
     "  --json          print the raw JSON responses\n"
@@ -555,10 +558,10 @@ static int run(struct reg *r)
     return r->failures ? 1 : 0;
 }
 
-int cmd_register(int argc, char **argv)
+int register_client_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"socket", required_argument, NULL, 's'}, {"state", required_argument, NULL, 'd'},
+        {"socket", required_argument, NULL, 's'}, {"api-state", required_argument, NULL, 'd'},
         {"script", required_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'},
         {NULL, 0, NULL, 0},
     };
@@ -602,4 +605,13 @@ int cmd_register(int argc, char **argv)
     if (r.in != stdin)
         fclose(r.in);
     return rc;
+}
+
+int register_client_wanted(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--socket") == 0 || strncmp(argv[i], "--socket=", 9) == 0 ||
+            strcmp(argv[i], "--api-state") == 0)
+            return 1;
+    return 0;
 }
