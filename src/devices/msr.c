@@ -1,0 +1,231 @@
+/*
+ * msr.c: firmware of the magnetic stripe reader (UPOS MSR, DEV-7).
+ *
+ * Owns: reading a swiped card (control "swipe TRACK1 TRACK2", "-" for a
+ * track that is absent), and the rule that card data leaves the device only
+ * encrypted (POL-2): msr.data carries {masked_pan, expiry, ksn, ct}, never a
+ * track. Without an injected data key the reader refuses to read at all and
+ * reports msr.error {reason: "no key"}: the key is checked before a single
+ * byte of the track is parsed, and the swiped strings are wiped in place.
+ * Does not own the cryptography (cardcrypt.h; AES DUKPT with issue 4).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/secmem.h"
+#include "devices/cardcrypt.h"
+#include "devices/classes.h"
+#include "devices/devbody.h"
+#include "devices/devctl.h"
+#include "devices/devstate.h"
+#include "devices/track.h"
+#include "mamori/err.h"
+
+#define MSR_STATE "msr.state"
+#define MSR_EMSR_LRC 204 /* UPOS extended error for an unreadable track */
+#define MSR_KEYBLOCK_MAX 512
+
+struct msr {
+    char dir[DEVSTATE_PATH_MAX];
+    struct device_io io;
+    struct cardcrypt *cc;
+    int64_t reads, refused;
+};
+
+static int msr_save(struct msr *m)
+{
+    cbor_item_t *s = devbody_new();
+    int r = MAMORI_ERR_NOMEM;
+    if (devbody_put_int(s, "reads", m->reads) || devbody_put_int(s, "refused", m->refused))
+        goto out;
+    r = devstate_save(m->dir, MSR_STATE, s);
+out:
+    if (s != NULL)
+        cbor_decref(&s);
+    return r;
+}
+
+static void msr_destroy(void *state)
+{
+    struct msr *m = state;
+    if (m == NULL)
+        return;
+    cardcrypt_free(m->cc);
+    free(m);
+}
+
+static int msr_create(const char *state_dir, const struct device_io *io, void **ret_state)
+{
+    struct msr *m = calloc(1, sizeof(*m));
+    cbor_item_t *st = NULL;
+    int r;
+    if (m == NULL)
+        return MAMORI_ERR_NOMEM;
+    if (strlen(state_dir) >= sizeof(m->dir)) {
+        free(m);
+        return MAMORI_ERR_TOOBIG;
+    }
+    strcpy(m->dir, state_dir);
+    m->io = *io;
+    if ((r = cardcrypt_open(state_dir, &m->cc)))
+        goto out;
+    r = devstate_load(state_dir, MSR_STATE, &st);
+    if (r == 0) {
+        if (devbody_get_int(st, "reads", 0, INT64_MAX, &m->reads) ||
+            devbody_get_int(st, "refused", 0, INT64_MAX, &m->refused))
+            r = MAMORI_ERR_INVAL;
+        cbor_decref(&st);
+    } else if (r == MAMORI_ERR_NOTFOUND) {
+        r = msr_save(m);
+    }
+out:
+    if (r != 0) {
+        msr_destroy(m);
+        return r;
+    }
+    *ret_state = m;
+    return 0;
+}
+
+static int msr_emit_error(struct msr *m, int err, const char *reason, int ext)
+{
+    cbor_item_t *ev = devbody_new();
+    if (devbody_put_int(ev, "error", err) || devbody_put_str(ev, "reason", reason) ||
+        devbody_put_int(ev, "ext", ext)) {
+        if (ev != NULL)
+            cbor_decref(&ev);
+        return MAMORI_ERR_NOMEM;
+    }
+    return m->io.emit(m->io.ctx, "msr.error", ev);
+}
+
+/* Encrypt the tracks as read ("T1\nT2") and emit msr.data. */
+static int msr_deliver(struct msr *m, const char *t1, const char *t2, const struct track_card *c)
+{
+    struct buf clear, ct;
+    uint8_t ksn[CARDCRYPT_KSN_MAX];
+    size_t ksn_len = 0;
+    char masked[TRACK_PAN_MAX + 1];
+    cbor_item_t *ev = NULL;
+    int r;
+    buf_init_secret(&clear, TRACK1_MAX + TRACK2_MAX + 2);
+    buf_init(&ct, CARDCRYPT_CT_MAX);
+    if ((r = buf_put_bytes(&clear, t1 ? t1 : "", t1 ? strlen(t1) : 0)) ||
+        (r = buf_put_u8(&clear, '\n')) ||
+        (r = buf_put_bytes(&clear, t2 ? t2 : "", t2 ? strlen(t2) : 0)))
+        goto out;
+    if ((r = cardcrypt_encrypt_data(m->cc, buf_ptr(&clear), buf_remaining(&clear), ksn, &ksn_len,
+                                    &ct)))
+        goto out;
+    track_masked_pan(c, masked);
+    ev = devbody_new();
+    if (devbody_put_str(ev, "masked_pan", masked) || devbody_put_str(ev, "expiry", c->expiry) ||
+        devbody_put_bytes(ev, "ksn", ksn, ksn_len) ||
+        devbody_put_bytes(ev, "ct", buf_ptr(&ct), buf_remaining(&ct)) ||
+        devbody_put_int(ev, "tracks", c->tracks)) {
+        r = MAMORI_ERR_NOMEM;
+        goto out;
+    }
+    r = m->io.emit(m->io.ctx, "msr.data", ev);
+    ev = NULL;
+out:
+    if (ev != NULL)
+        cbor_decref(&ev);
+    buf_free(&clear);
+    buf_free(&ct);
+    return r;
+}
+
+static int msr_swipe(struct msr *m, char *t1, char *t2, struct buf *answer)
+{
+    struct track_card c;
+    int r;
+    memset(&c, 0, sizeof(c));
+    /* Fail closed first: no key, no read (POL-2). */
+    if (!cardcrypt_has_key(m->cc)) {
+        m->refused++;
+        (void)msr_save(m);
+        (void)devstate_note(m->dir, "msr.refused", "reason=no_key");
+        (void)msr_emit_error(m, MAMORI_ERR_STATE, "no key", 0);
+        devctl_answer(answer, "refused: no key (no data key injected; nothing read)");
+        r = MAMORI_ERR_STATE;
+        goto out;
+    }
+    if ((r = track_parse(t1, t2, &c))) {
+        (void)msr_emit_error(m, r, "unreadable track", MSR_EMSR_LRC);
+        devctl_answer(answer, "unreadable card");
+        goto out;
+    }
+    if ((r = msr_deliver(m, t1, t2, &c))) {
+        devctl_answer(answer, "read failed: %s", mamori_strerror(r));
+        goto out;
+    }
+    m->reads++;
+    (void)msr_save(m);
+    char masked[TRACK_PAN_MAX + 1];
+    track_masked_pan(&c, masked);
+    (void)devstate_note(m->dir, "msr.read", masked);
+    devctl_answer(answer, "read %s", masked);
+out:
+    track_wipe(&c);
+    return r;
+}
+
+static int msr_request(void *state, const char *type, const cbor_item_t *body,
+                       cbor_item_t **ret_reply)
+{
+    struct msr *m = state;
+    const uint8_t *p;
+    size_t n;
+    int r;
+    if ((r = devbody_check(body)))
+        return r;
+    if (strcmp(type, "msr.key_inject") == 0) {
+        if ((r = devbody_get_bytes(body, "block", MSR_KEYBLOCK_MAX, &p, &n)))
+            return r == MAMORI_ERR_NOTFOUND ? MAMORI_ERR_INVAL : r;
+        return cardcrypt_inject(m->cc, p, n);
+    }
+    if (strcmp(type, "msr.status") != 0)
+        return MAMORI_ERR_UNSUPPORTED;
+    cbor_item_t *s = devbody_new();
+    if (devbody_put_bool(s, "key", cardcrypt_has_key(m->cc)) ||
+        devbody_put_int(s, "reads", m->reads) || devbody_put_int(s, "refused", m->refused)) {
+        if (s != NULL)
+            cbor_decref(&s);
+        return MAMORI_ERR_NOMEM;
+    }
+    *ret_reply = s;
+    return 0;
+}
+
+static int msr_control(void *state, int argc, char **argv, struct buf *answer)
+{
+    struct msr *m = state;
+    int r;
+    if (argc == 1 && strcmp(argv[0], "status") == 0)
+        return devctl_answer(answer, "msr: key %s, %lld reads, %lld refused",
+                             cardcrypt_has_key(m->cc) ? "present" : "absent", (long long)m->reads,
+                             (long long)m->refused);
+    if (argc == 3 && strcmp(argv[0], "swipe") == 0) {
+        char *t1 = strcmp(argv[1], "-") == 0 ? NULL : argv[1];
+        char *t2 = strcmp(argv[2], "-") == 0 ? NULL : argv[2];
+        r = msr_swipe(m, t1, t2, answer);
+        /* The swiped tracks are the runner's buffers: wipe them here, the
+         * last place that saw them in clear. */
+        secmem_wipe(argv[1], strlen(argv[1]));
+        secmem_wipe(argv[2], strlen(argv[2]));
+        return r;
+    }
+    devctl_answer(answer, "usage: swipe TRACK1|- TRACK2|- | status");
+    return MAMORI_ERR_INVAL;
+}
+
+const struct device_class device_msr = {
+    .kind = "msr",
+    .model = "MAMORI-SIM-MSR1",
+    .upos_name = "MSR",
+    .create = msr_create,
+    .destroy = msr_destroy,
+    .request = msr_request,
+    .control = msr_control,
+};
