@@ -23,7 +23,9 @@
 #include "cmd/cmd.h"
 #include "common/secmem.h"
 #include "mamori/err.h"
+#include "bus/terminal.h"
 #include "pos/console.h"
+#include "pos/posbus.h"
 #include "pos/journal.h"
 #include "pos/poswire.h"
 #include "pos/tender.h"
@@ -33,9 +35,13 @@ static const char USAGE[] =
     "                       [--store N] [--terminal-no N] [--changer] [--gift-change]\n"
     "                       [--issuer NAME] [--regno T0000000000000]\n"
     "                       [--script FILE [--keep-going] [--echo]]\n"
+    "                       [--state TERMINAL_DIR [--config FILE]]\n"
     "Runs the register console (type `help`). DIR (default ./register) holds journal.db,\n"
     "audit.db, devices.state and datakey. --items defaults to $MAMORI_ITEMS_DB or items.db,\n"
     "--operators to DIR/operators.db. A script line starting with '!' must be refused.\n"
+    "Without --state the devices are simulated in-process (sim commands script them);\n"
+    "with --state this process hosts the terminal's bus (as mamori-terminald does) and\n"
+    "uses the enrolled devices; `wait-devices N [SECONDS]` waits for N to attach.\n"
     "exit: 0 ok, 1 a command failed (script) or setup failed, 2 usage\n";
 
 /* Load DIR/datakey or create it (O_EXCL, 0600, no symlinks). */
@@ -64,8 +70,40 @@ static int data_key(const char *dir, uint8_t key[static TXN_DATA_KEY_BYTES])
     return n == TXN_DATA_KEY_BYTES ? 0 : MAMORI_ERR_IO;
 }
 
+static void forward_event(void *ctx, const char *serial, const char *type,
+                          const cbor_item_t *body)
+{
+    posbus_event(ctx, serial, type, body);
+}
+
+struct waiter {
+    struct evloop *loop;
+    struct terminal *term;
+};
+
+/* wait-devices N [SECONDS]: run the bus until N devices are attached. */
+static int wait_devices(void *ctx, char **tok, size_t n)
+{
+    struct waiter *w = ctx;
+    long want = n > 1 ? strtol(tok[1], NULL, 10) : 1;
+    long secs = n > 2 ? strtol(tok[2], NULL, 10) : 20;
+    int64_t deadline;
+    if (want < 0 || want > 256 || secs < 0 || secs > 600)
+        return MAMORI_ERR_INVAL;
+    deadline = evloop_now_ms() + secs * 1000;
+    while ((long)bus_attached_count(terminal_bus(w->term)) < want && evloop_now_ms() < deadline)
+        if (evloop_run_once(w->loop, 100) < 0)
+            return MAMORI_ERR_SYS;
+    return (long)bus_attached_count(terminal_bus(w->term)) >= want ? 0 : MAMORI_ERR_TIMEOUT;
+}
+
 int cmd_register(int argc, char **argv)
 {
+    const char *state = NULL, *tconfig = NULL;
+    struct evloop *loop = NULL;
+    struct terminal *term = NULL;
+    struct posbus *pb = NULL;
+    struct waiter waiter;
     const char *dir = "register", *items_db = getenv("MAMORI_ITEMS_DB"), *ops_db = NULL;
     const char *script = NULL, *terminal = "T01", *issuer = "mamori ストア";
     const char *regno = "T1234567890123";
@@ -103,6 +141,8 @@ int cmd_register(int argc, char **argv)
         else if (!strcmp(o, "--operators")) ops_db = v;
         else if (!strcmp(o, "--terminal")) terminal = v;
         else if (!strcmp(o, "--script")) script = v;
+        else if (!strcmp(o, "--state")) state = v;
+        else if (!strcmp(o, "--config")) tconfig = v;
         else if (!strcmp(o, "--issuer")) issuer = v;
         else if (!strcmp(o, "--regno")) regno = v;
         else if (!strcmp(o, "--store")) store = strtol(v, NULL, 10);
@@ -155,12 +195,31 @@ int cmd_register(int argc, char **argv)
         rc = cmd_fail("register", ops_db, r);
         goto out;
     }
-    snprintf(path, sizeof(path), "%s/devices.state", dir);
-    if ((r = posdev_sim_new(path, changer, &sim))) {
-        rc = cmd_fail("register", path, r);
-        goto out;
+    if (state != NULL) {
+        char err[512] = "";
+        if ((r = evloop_new(&loop)) ||
+            (r = terminal_open(state, tconfig, loop, &term, err, sizeof(err)))) {
+            fprintf(stderr, "mamori register: terminal: %s\n", err);
+            rc = cmd_fail("register", state, r);
+            goto out;
+        }
+        if ((r = posbus_new(terminal_bus(term), loop, NULL, &pb))) {
+            rc = cmd_fail("register", "posbus", r);
+            goto out;
+        }
+        /* This process hosts the bus: the shopper's answers come as events. */
+        bus_on_event(terminal_bus(term), forward_event, pb);
+        posbus_port(pb, &dev);
+        printf("ready\n");
+        fflush(stdout);
+    } else {
+        snprintf(path, sizeof(path), "%s/devices.state", dir);
+        if ((r = posdev_sim_new(path, changer, &sim))) {
+            rc = cmd_fail("register", path, r);
+            goto out;
+        }
+        posdev_sim_port(sim, &dev);
     }
-    posdev_sim_port(sim, &dev);
     memset(&pc, 0, sizeof(pc));
     pc.items = items;
     poswire_catalog(&pc, &cat);
@@ -179,6 +238,11 @@ int cmd_register(int argc, char **argv)
     if ((r = console_new(t, sim, stdout, &con))) {
         rc = cmd_fail("register", "console", r);
         goto out;
+    }
+    if (term != NULL) {
+        waiter.loop = loop;
+        waiter.term = term;
+        console_set_hook(con, "wait-devices", wait_devices, &waiter);
     }
     if (script != NULL) {
         FILE *in = strcmp(script, "-") ? fopen(script, "r") : stdin;
@@ -205,6 +269,9 @@ out:
     console_free(con);
     txn_free(t);
     posdev_sim_free(sim);
+    posbus_free(pb);
+    terminal_close(term);
+    evloop_free(loop);
     operators_free(ops);
     items_free(items);
     journal_close(j);

@@ -23,7 +23,17 @@ struct console {
     struct txn *t;
     struct posdev_sim *sim;
     FILE *out;
+    const char *hook_name;
+    console_hook_fn hook;
+    void *hook_ctx;
 };
+
+void console_set_hook(struct console *c, const char *name, console_hook_fn fn, void *ctx)
+{
+    c->hook_name = name;
+    c->hook = fn;
+    c->hook_ctx = ctx;
+}
 
 int console_tokenize(const char *line, size_t n, char *buf, size_t cap,
                      char *tok[static CONSOLE_TOKENS_MAX], size_t *ret_n)
@@ -190,6 +200,8 @@ static int dispatch(struct console *c, char **tok, size_t n)
     if (n <= (i) || num(tok[i], (lo), (hi), &(v))) return MAMORI_ERR_INVAL
 #define OPT(i, lo, hi, v) \
     if (n > (i) && num(tok[i], (lo), (hi), &(v))) return MAMORI_ERR_INVAL
+    if (c->hook != NULL && !strcmp(cmd, c->hook_name))
+        return c->hook(c->hook_ctx, tok, n);
     if (!strcmp(cmd, "help")) {
         fputs(HELP, c->out);
         return 0;

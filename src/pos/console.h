@@ -36,6 +36,11 @@ int console_tokenize(const char *line, size_t n, char *buf, size_t cap,
 int console_new(struct txn *t, struct posdev_sim *sim, FILE *out, struct console **ret);
 void console_free(struct console *c);
 
+/* One extra command handled by the host (e.g. `wait-devices` in the bus
+ * host): fn gets the tokens (tok[0] is the name) and returns 0 or an error. */
+typedef int (*console_hook_fn)(void *ctx, char **tok, size_t n);
+void console_set_hook(struct console *c, const char *name, console_hook_fn fn, void *ctx);
+
 /* Run one line. 0 when the command did what it says (or, with '!', was
  * refused as expected); a negative MAMORI_ERR_* otherwise (the message was
  * printed). */
