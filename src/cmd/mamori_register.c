@@ -25,7 +25,11 @@
 #include "mamori/err.h"
 #include "bus/terminal.h"
 #include "pos/console.h"
+#include "pos/posapi.h"
 #include "pos/posbus.h"
+
+#include <signal.h>
+#include <sys/signalfd.h>
 #include "pos/journal.h"
 #include "pos/poswire.h"
 #include "pos/tender.h"
@@ -36,12 +40,15 @@ static const char USAGE[] =
     "                       [--issuer NAME] [--regno T0000000000000]\n"
     "                       [--script FILE [--keep-going] [--echo]]\n"
     "                       [--state TERMINAL_DIR [--config FILE]]\n"
+    "                       [--api SOCKET [--max-runtime SECONDS]]\n"
     "Runs the register console (type `help`). DIR (default ./register) holds journal.db,\n"
     "audit.db, devices.state and datakey. --items defaults to $MAMORI_ITEMS_DB or items.db,\n"
     "--operators to DIR/operators.db. A script line starting with '!' must be refused.\n"
     "Without --state the devices are simulated in-process (sim commands script them);\n"
     "with --state this process hosts the terminal's bus (as mamori-terminald does) and\n"
     "uses the enrolled devices; `wait-devices N [SECONDS]` waits for N to attach.\n"
+    "--api serves the HTTP+JSON API (GET /v1/state, POST /v1/command, GET /v1/receipts/N)\n"
+    "on a unix socket until SIGTERM/SIGINT or --max-runtime. Prints \"ready\" when set up.\n"
     "exit: 0 ok, 1 a command failed (script) or setup failed, 2 usage\n";
 
 /* Load DIR/datakey or create it (O_EXCL, 0600, no symlinks). */
@@ -70,6 +77,59 @@ static int data_key(const char *dir, uint8_t key[static TXN_DATA_KEY_BYTES])
     return n == TXN_DATA_KEY_BYTES ? 0 : MAMORI_ERR_IO;
 }
 
+static void on_signal(struct evloop *l, int fd, uint32_t ev, void *ctx)
+{
+    struct signalfd_siginfo si;
+    (void)ev;
+    (void)ctx;
+    if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        evloop_stop(l);
+}
+
+static void on_deadline(struct evloop *l, void *ctx)
+{
+    (void)ctx;
+    evloop_stop(l);
+}
+
+
+struct waiter_api {
+    console_hook_fn fn;
+    void *ctx;
+};
+
+/* Serve the API until a signal or the deadline. */
+static int serve(struct evloop *loop, struct txn *t, struct posdev_sim *sim, const char *api,
+                 long max_runtime, struct waiter_api *hook)
+{
+    struct posapi *pa = NULL;
+    sigset_t mask;
+    int sfd, r;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0 || evloop_add_fd(loop, sfd, EVLOOP_READ, on_signal, NULL) != 0)
+        return MAMORI_ERR_SYS;
+    if ((r = posapi_start(t, sim, loop, api, &pa))) {
+        evloop_del_fd(loop, sfd);
+        close(sfd);
+        return r;
+    }
+    if (hook != NULL)
+        console_set_hook(posapi_console(pa), "wait-devices", hook->fn, hook->ctx);
+    if (max_runtime > 0)
+        (void)evloop_timer(loop, max_runtime * 1000, on_deadline, NULL, NULL);
+    printf("ready\n");
+    fflush(stdout);
+    r = evloop_run(loop);
+    posapi_stop(pa);
+    evloop_del_fd(loop, sfd);
+    close(sfd);
+    return r;
+}
+
 static void forward_event(void *ctx, const char *serial, const char *type,
                           const cbor_item_t *body)
 {
@@ -80,6 +140,7 @@ struct waiter {
     struct evloop *loop;
     struct terminal *term;
 };
+
 
 /* wait-devices N [SECONDS]: run the bus until N devices are attached. */
 static int wait_devices(void *ctx, char **tok, size_t n)
@@ -99,7 +160,8 @@ static int wait_devices(void *ctx, char **tok, size_t n)
 
 int cmd_register(int argc, char **argv)
 {
-    const char *state = NULL, *tconfig = NULL;
+    const char *state = NULL, *tconfig = NULL, *api = NULL;
+    long max_runtime = 0;
     struct evloop *loop = NULL;
     struct terminal *term = NULL;
     struct posbus *pb = NULL;
@@ -143,6 +205,8 @@ int cmd_register(int argc, char **argv)
         else if (!strcmp(o, "--script")) script = v;
         else if (!strcmp(o, "--state")) state = v;
         else if (!strcmp(o, "--config")) tconfig = v;
+        else if (!strcmp(o, "--api")) api = v;
+        else if (!strcmp(o, "--max-runtime")) max_runtime = strtol(v, NULL, 10);
         else if (!strcmp(o, "--issuer")) issuer = v;
         else if (!strcmp(o, "--regno")) regno = v;
         else if (!strcmp(o, "--store")) store = strtol(v, NULL, 10);
@@ -210,8 +274,6 @@ int cmd_register(int argc, char **argv)
         /* This process hosts the bus: the shopper's answers come as events. */
         bus_on_event(terminal_bus(term), forward_event, pb);
         posbus_port(pb, &dev);
-        printf("ready\n");
-        fflush(stdout);
     } else {
         snprintf(path, sizeof(path), "%s/devices.state", dir);
         if ((r = posdev_sim_new(path, changer, &sim))) {
@@ -244,7 +306,17 @@ int cmd_register(int argc, char **argv)
         waiter.term = term;
         console_set_hook(con, "wait-devices", wait_devices, &waiter);
     }
-    if (script != NULL) {
+    if (api != NULL) {
+        struct waiter_api wa = {wait_devices, &waiter};
+        if (loop == NULL && (r = evloop_new(&loop))) {
+            rc = cmd_fail("register", "event loop", r);
+            goto out;
+        }
+        r = serve(loop, t, sim, api, max_runtime, term ? &wa : NULL);
+        rc = r ? cmd_fail("register", api, r) : 0;
+    } else if (script != NULL) {
+        printf("ready\n");
+        fflush(stdout);
         FILE *in = strcmp(script, "-") ? fopen(script, "r") : stdin;
         if (in == NULL) {
             rc = cmd_fail("register", script, MAMORI_ERR_IO);

@@ -28,6 +28,11 @@ struct console {
     void *hook_ctx;
 };
 
+void console_set_output(struct console *c, FILE *out)
+{
+    c->out = out;
+}
+
 void console_set_hook(struct console *c, const char *name, console_hook_fn fn, void *ctx)
 {
     c->hook_name = name;

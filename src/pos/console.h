@@ -36,6 +36,9 @@ int console_tokenize(const char *line, size_t n, char *buf, size_t cap,
 int console_new(struct txn *t, struct posdev_sim *sim, FILE *out, struct console **ret);
 void console_free(struct console *c);
 
+/* Where the console writes (the API captures each command's output). */
+void console_set_output(struct console *c, FILE *out);
+
 /* One extra command handled by the host (e.g. `wait-devices` in the bus
  * host): fn gets the tokens (tok[0] is the name) and returns 0 or an error. */
 typedef int (*console_hook_fn)(void *ctx, char **tok, size_t n);
