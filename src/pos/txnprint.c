@@ -99,6 +99,7 @@ int txnprint_render(const struct txn_config *cfg, const struct txn_rec *r,
     m.change = tot->change;
     m.member_masked = r->has_member ? r->member_masked : NULL;
     m.points_earned = r->has_member ? tot->points_earned : 0;
+    m.points_balance = r->has_member ? tot->points_balance : 0;
     m.original_receipt_no = (uint64_t)r->orig_receipt;
     m.training = r->training;
     m.reprint = reprint;
