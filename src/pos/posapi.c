@@ -25,6 +25,16 @@
 
 #define POSAPI_TICK_MS 250
 
+struct posapi_event {
+    uint64_t seq;
+    int64_t time_ms;
+    char cmd[16];        /* the command word only: arguments may hold credentials */
+    int code;
+    int64_t receipt;     /* completed receipt, 0 if none */
+    int64_t total, due;
+    int state;
+};
+
 struct posapi {
     struct txn *t;
     struct console *con;
@@ -35,7 +45,55 @@ struct posapi {
     int efd;
     uint64_t timer;
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    struct posapi_event ev[POSAPI_EVENTS_MAX];
+    uint64_t next_seq;   /* seq of the next event (first is 1) */
 };
+
+/* Record what a command did (ring buffer of the last POSAPI_EVENTS_MAX). */
+static void record(struct posapi *a, const char *line, int rc, int64_t before)
+{
+    struct posapi_event *e;
+    struct txn_totals tot;
+    size_t i = 0;
+    if (a->next_seq == 0)
+        a->next_seq = 1;
+    e = &a->ev[a->next_seq % POSAPI_EVENTS_MAX];
+    memset(e, 0, sizeof(*e));
+    e->seq = a->next_seq++;
+    e->time_ms = evloop_now_ms();
+    while (*line == ' ' || *line == '\t')
+        line++;
+    while (line[i] && line[i] != ' ' && line[i] != '\t' && i < sizeof(e->cmd) - 1) {
+        e->cmd[i] = line[i];
+        i++;
+    }
+    e->code = rc;
+    e->state = txn_state(a->t);
+    if (txn_last_receipt(a->t) != before)
+        e->receipt = txn_last_receipt(a->t);
+    if (txn_totals(a->t, &tot) == 0) {
+        e->total = tot.total;
+        e->due = tot.due;
+    }
+}
+
+static json_t *events_since(struct posapi *a, uint64_t after)
+{
+    json_t *arr = json_array();
+    uint64_t first = a->next_seq > POSAPI_EVENTS_MAX ? a->next_seq - POSAPI_EVENTS_MAX : 1;
+    if (arr == NULL)
+        return NULL;
+    for (uint64_t s = after + 1 > first ? after + 1 : first; s < a->next_seq; s++) {
+        const struct posapi_event *e = &a->ev[s % POSAPI_EVENTS_MAX];
+        json_array_append_new(arr, json_pack("{s:I,s:I,s:s,s:i,s:I,s:I,s:I,s:i}", "seq",
+                                             (json_int_t)e->seq, "time_ms",
+                                             (json_int_t)e->time_ms, "cmd", e->cmd, "code",
+                                             e->code, "receipt", (json_int_t)e->receipt, "total",
+                                             (json_int_t)e->total, "due", (json_int_t)e->due,
+                                             "state", e->state));
+    }
+    return json_pack("{s:o,s:I}", "events", arr, "next", (json_int_t)(a->next_seq ? a->next_seq : 1));
+}
 
 struct req {
     char body[POSAPI_BODY_MAX + 1];
@@ -124,7 +182,11 @@ static enum MHD_Result do_command(struct posapi *a, struct MHD_Connection *c, st
         return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, error_obj("out of memory"));
     }
     console_set_output(a->con, mem);
-    rc = console_line(a->con, json_string_value(line));
+    {
+        int64_t before = txn_last_receipt(a->t);
+        rc = console_line(a->con, json_string_value(line));
+        record(a, json_string_value(line), rc, before);
+    }
     console_set_output(a->con, stdout);
     fclose(mem);
     json_decref(in);
@@ -189,6 +251,16 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (strcmp(method, "POST") != 0)
             return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, error_obj("POST only"));
         return do_command(a, c, q);
+    }
+    if (strcmp(url, "/v1/events") == 0) {
+        const char *after = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
+        char *end = NULL;
+        unsigned long long v = after ? strtoull(after, &end, 10) : 0;
+        if (strcmp(method, "GET") != 0)
+            return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, error_obj("GET only"));
+        if (after != NULL && (*after == '\0' || *end != '\0'))
+            return reply(c, MHD_HTTP_BAD_REQUEST, error_obj("after=SEQ expected"));
+        return reply(c, MHD_HTTP_OK, events_since(a, (uint64_t)v));
     }
     if (strncmp(url, "/v1/receipts/", 13) == 0) {
         if (strcmp(method, "GET") != 0)

@@ -9,6 +9,9 @@
  *                               command (console.h); answer {"ok", "code",
  *                               "error", "output", "state"}
  *   GET  /v1/receipts/N         a stored receipt record from the journal
+ *   GET  /v1/events?after=SEQ   what happened since SEQ (command word, result,
+ *                               completed receipt, total, due): the event
+ *                               stream a UI polls (the last POSAPI_EVENTS_MAX kept)
  *
  * Bodies are outside bytes: at most POSAPI_BODY_MAX bytes, parsed with
  * jansson, one string field; anything else is 400/404/405/413 and changes
@@ -24,6 +27,7 @@
 
 #define POSAPI_BODY_MAX 4096
 #define POSAPI_OUTPUT_MAX (64u * 1024u)
+#define POSAPI_EVENTS_MAX 256
 
 struct posapi;
 

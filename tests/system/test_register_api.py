@@ -73,6 +73,15 @@ def test_ops1_register_http_api(tmp_path, procs, mamori):
     assert "receipt 1 complete, change ¥680" in o["output"]
     assert o["state"]["last_receipt"] == 1 and o["state"]["last_change"] == 680
     assert "pw-mgr-123" not in json.dumps(o)
+    # the event stream: command words and results, never arguments
+    st, ev = call(sock, "GET", "/v1/events?after=0")
+    assert st == 200
+    words = [e["cmd"] for e in ev["events"]]
+    assert words[:3] == ["signon", "scan", "scan"] and ev["events"][-1]["receipt"] == 1
+    assert "pw-" not in json.dumps(ev)
+    st, ev2 = call(sock, "GET", "/v1/events?after=%d" % (ev["next"] - 1))
+    assert st == 200 and ev2["events"] == []
+    assert call(sock, "GET", "/v1/events?after=x")[0] == 400
     # the journal over the API
     st, rec = call(sock, "GET", "/v1/receipts/1")
     assert st == 200 and rec["record"]["lines"][0]["qty"] == 2
