@@ -758,24 +758,3 @@ int journal_points(struct journal *j, const uint8_t tag[static JOURNAL_TAG_BYTES
     *ret_points = v;
     return 0;
 }
-
-int journal_receipt_json(struct journal *j, int64_t receipt_no, char **ret)
-{
-    sqlite3_stmt *s = stmt(j, S_RC_GET);
-    int r, rc;
-    if (s == NULL)
-        return MAMORI_ERR_DB;
-    sqlite3_bind_int64(s, 1, receipt_no);
-    r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(s, 0);
-        char *copy = t ? strdup(t) : NULL;
-        rc = copy ? 0 : MAMORI_ERR_NOMEM;
-        if (copy)
-            *ret = copy;
-    } else {
-        rc = r == SQLITE_DONE ? MAMORI_ERR_NOTFOUND : MAMORI_ERR_DB;
-    }
-    sqlite3_reset(s);
-    return rc;
-}

@@ -119,6 +119,33 @@ sqlite3 *journal_db(struct journal *j);
 /* Run f inside one durable SQLite transaction. */
 int journal_tx(struct journal *j, int (*f)(void *ctx, sqlite3 *db), void *ctx);
 
+#define JOURNAL_SEARCH_MAX 10000 /* rows one search returns at most */
+
+/* A search over completed receipts; NULL / unset members do not filter. */
+struct journal_query {
+    const char *terminal;
+    const char *operator_id;
+    const char *kind;            /* "sale" or "return" */
+    int64_t from_time, to_time;  /* unix seconds, 0 = open */
+    bool has_min, has_max;
+    int64_t min_total, max_total;
+    const char *code;            /* receipts with a line of this item code */
+    size_t limit;                /* 0 = JOURNAL_SEARCH_MAX */
+};
+
+struct journal_row {
+    int64_t receipt_no, txn_no, time, total, change;
+    char terminal[TXN_ID_MAX];
+    char operator_id[TXN_ID_MAX];
+    char kind[8];
+    bool training;
+    int64_t z_no;                /* 0 = not yet in a Z */
+};
+
+/* Call cb for each matching receipt, oldest first; cb returning non-zero stops. */
+int journal_search(struct journal *j, const struct journal_query *q,
+                   int (*cb)(void *ctx, const struct journal_row *row), void *ctx);
+
 /* Text form of a receipt for `mamori journal show` (JSON, caller frees). */
 int journal_receipt_json(struct journal *j, int64_t receipt_no, char **ret);
 

@@ -44,7 +44,9 @@ static int cat_scan(void *ctx, const char *code, struct txn_item *ret)
     if ((rc = items_lookup(c->items, bc.code, &it)))
         return rc;
     from_item(&it, ret);
-    if (bc.kind == BARCODE_INSTORE_PRICE) {
+    /* A weighed item's own code carries price 0: weigh it on the scale. A
+     * label printed by a scale carries the price: take it from the code. */
+    if (bc.kind == BARCODE_INSTORE_PRICE && !(it.weighed && bc.price == 0)) {
         ret->unit_price = bc.price;
         ret->embedded_price = true;
     }

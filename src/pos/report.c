@@ -219,8 +219,8 @@ static int z_body(void *ctx, sqlite3 *db)
     static const char *const stamps[] = {
         "UPDATE receipts SET z_no=?2 WHERE terminal=?1 AND z_no IS NULL",
         "UPDATE cash_moves SET z_no=?2 WHERE terminal=?1 AND z_no IS NULL",
-        "INSERT INTO cash_moves(terminal,kind,amount,operator,approver,training,z_no,time,detail)"
-        " VALUES(?1,'z',0,'','',0,?2,strftime('%s','now'),'')",
+        ("INSERT INTO cash_moves(terminal,kind,amount,operator,approver,training,z_no,time,"
+         "detail) VALUES(?1,'z',0,'','',0,?2,strftime('%s','now'),'')"),
     };
     for (size_t i = 0; i < sizeof(stamps) / sizeof(stamps[0]); i++) {
         if (sqlite3_prepare_v2(db, stamps[i], -1, &s, NULL) != SQLITE_OK)

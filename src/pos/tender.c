@@ -271,6 +271,8 @@ static int complete(struct txn *t, struct txn_rec *r, const struct txn_totals *t
                                                   : "journal write failed; nothing changed");
     }
     txn_after_complete(t, receipt_no, tot.change);
+    if (has_tag)
+        (void)journal_points(txn_journal(t), tag, &tot.points_balance);
     txn_actor(t, &act);
     audit_event(txn_audit(t), &act, r->is_return ? "txn.return" : "txn.complete",
                 F_INT("txn", r->txn_no), F_INT("receipt", receipt_no),

@@ -1,9 +1,10 @@
 /*
  * txn.c: owns the register station and the registration half of a
- * transaction: sign-on, training mode, lines, quantities, voids, discounts,
- * overrides, eat-in, subtotal, age confirmation, cancel, returns, suspend and
- * resume, manager approvals, totals, and recovery after a restart. Tendering
- * and completion are tender.c's; storage is journal.c's.
+ * transaction: lines, quantities, voids, discounts, overrides, eat-in,
+ * subtotal, age confirmation, totals, and recovery after a restart. Facets of
+ * the same module: txn_signon.c (operators, training, approvals) and
+ * txn_return.c (cancel, returns, suspend/resume). Tendering and completion are
+ * tender.c's; storage is journal.c's.
  *
  * Every mutating operation works on a scratch copy of the open record:
  * validate, change the copy, persist the copy, and only then make it current.
@@ -28,32 +29,7 @@
 #include "pos/journal.h"
 #include "pos/tender.h"
 #include "pos/txnprint.h"
-
-#define TXN_KINDS_MAX 8
-#define TXN_ERR_MAX 160
-
-struct txn {
-    struct txn_config cfg;
-    uint8_t *key;                 /* data key, guarded memory */
-    struct journal *j;
-    struct pos_devices dev;
-    struct txn_catalog cat;
-    struct txn_auth auth;
-    struct audit *a;
-    const struct tender_kind *kinds[TXN_KINDS_MAX];
-    size_t n_kinds;
-    char op[TXN_ID_MAX];
-    enum txn_role op_role;
-    char cashier[TXN_ID_MAX];
-    bool two_person;
-    bool training;
-    bool open;                    /* rec holds an open transaction */
-    struct txn_rec *rec;
-    struct txn_rec *scratch;
-    int64_t last_receipt;
-    int64_t last_change;
-    char err[TXN_ERR_MAX];
-};
+#include "pos/txn_int.h"
 
 static const char *role_name(enum txn_role r)
 {
@@ -66,7 +42,7 @@ static const char *role_name(enum txn_role r)
     }
 }
 
-static struct audit_actor actor_of(const struct txn *t)
+struct audit_actor txn__actor(const struct txn *t)
 {
     return (struct audit_actor){.operator_id = t->op[0] ? t->op : NULL,
                                 .role = role_name(t->op_role),
@@ -74,7 +50,7 @@ static struct audit_actor actor_of(const struct txn *t)
 }
 
 /* Refuse with a message for the operator; returns rc. */
-static int fail(struct txn *t, int rc, const char *msg)
+int txn__fail(struct txn *t, int rc, const char *msg)
 {
     snprintf(t->err, sizeof(t->err), "%s", msg);
     return rc;
@@ -91,7 +67,7 @@ const char *txn_last_error(const struct txn *t)
 }
 
 /* Copy only the used part of a record (records are large, copies frequent). */
-static void rec_copy(struct txn_rec *dst, const struct txn_rec *src)
+void txn__rec_copy(struct txn_rec *dst, const struct txn_rec *src)
 {
     memcpy(dst, src, offsetof(struct txn_rec, lines));
     memcpy(dst->lines, src->lines, src->n_lines * sizeof(src->lines[0]));
@@ -224,19 +200,19 @@ int txn_persist(struct txn *t)
 }
 
 /* Start a change: the scratch copy of the open record. */
-static struct txn_rec *begin(struct txn *t)
+struct txn_rec *txn__begin(struct txn *t)
 {
-    rec_copy(t->scratch, t->rec);
+    txn__rec_copy(t->scratch, t->rec);
     return t->scratch;
 }
 
 /* Persist the scratch copy and make it current. */
-static int commit(struct txn *t)
+int txn__commit(struct txn *t)
 {
     int rc = journal_save_open(t->j, t->scratch);
     struct txn_rec *tmp;
     if (rc)
-        return fail(t, rc, "journal write failed; nothing changed");
+        return txn__fail(t, rc, "journal write failed; nothing changed");
     tmp = t->rec;
     t->rec = t->scratch;
     t->scratch = tmp;
@@ -247,17 +223,17 @@ static int commit(struct txn *t)
 
 struct txn_rec *txn_begin_change(struct txn *t)
 {
-    return t->open ? begin(t) : NULL;
+    return t->open ? txn__begin(t) : NULL;
 }
 
 int txn_commit_change(struct txn *t)
 {
-    return commit(t);
+    return txn__commit(t);
 }
 
 void txn_actor(const struct txn *t, struct audit_actor *ret)
 {
-    *ret = actor_of(t);
+    *ret = txn__actor(t);
 }
 
 void txn_after_complete(struct txn *t, int64_t receipt_no, int64_t change)
@@ -266,137 +242,6 @@ void txn_after_complete(struct txn *t, int64_t receipt_no, int64_t change)
     t->last_receipt = receipt_no;
     t->last_change = change;
     t->err[0] = '\0';
-}
-
-/* ---- sign-on ---- */
-
-static int verify(struct txn *t, const char *id, const char *pw, enum txn_role *ret_role)
-{
-    if (id == NULL || pw == NULL || id[0] == '\0' || strlen(id) >= TXN_ID_MAX)
-        return MAMORI_ERR_INVAL;
-    return t->auth.verify(t->auth.ctx, id, pw, ret_role);
-}
-
-int txn_signon(struct txn *t, const char *id, const char *pw)
-{
-    enum txn_role role;
-    struct audit_actor act = {.operator_id = id, .process = "mamori-terminald"};
-    int rc;
-    if (t->op[0])
-        return fail(t, MAMORI_ERR_STATE, "an operator is already signed on");
-    rc = verify(t, id, pw, &role);
-    if (rc == 0 && role != TXN_ROLE_CASHIER && role != TXN_ROLE_MANAGER)
-        rc = MAMORI_ERR_PERM;
-    if (rc) {
-        audit_event(t->a, &act, "signon.failed", F_STR("terminal", t->cfg.terminal),
-                    F_STR("reason", mamori_strerror(rc)));
-        return fail(t, rc, rc == MAMORI_ERR_PERM ? "this role cannot operate a register"
-                                                 : "sign-on refused");
-    }
-    snprintf(t->op, sizeof(t->op), "%s", id);
-    t->op_role = role;
-    t->two_person = false;
-    t->cashier[0] = '\0';
-    act = actor_of(t);
-    audit_event(t->a, &act, "signon", F_STR("terminal", t->cfg.terminal), F_STR("mode", "one"));
-    return 0;
-}
-
-int txn_signon_pair(struct txn *t, const char *checker, const char *checker_pw,
-                    const char *cashier, const char *cashier_pw)
-{
-    enum txn_role r1, r2;
-    struct audit_actor act = {.operator_id = checker, .process = "mamori-terminald"};
-    int rc;
-    if (t->op[0])
-        return fail(t, MAMORI_ERR_STATE, "an operator is already signed on");
-    if (checker == NULL || cashier == NULL || strcmp(checker, cashier) == 0)
-        return fail(t, MAMORI_ERR_INVAL, "two-person mode needs two different operators");
-    rc = verify(t, checker, checker_pw, &r1);
-    if (rc == 0 && r1 != TXN_ROLE_CHECKER && r1 != TXN_ROLE_MANAGER)
-        rc = MAMORI_ERR_PERM;
-    if (rc == 0) {
-        act.operator_id = cashier;
-        rc = verify(t, cashier, cashier_pw, &r2);
-        if (rc == 0 && r2 != TXN_ROLE_CASHIER && r2 != TXN_ROLE_MANAGER)
-            rc = MAMORI_ERR_PERM;
-    }
-    if (rc) {
-        audit_event(t->a, &act, "signon.failed", F_STR("terminal", t->cfg.terminal),
-                    F_STR("reason", mamori_strerror(rc)));
-        return fail(t, rc, "two-person sign-on refused");
-    }
-    snprintf(t->op, sizeof(t->op), "%s", checker);
-    snprintf(t->cashier, sizeof(t->cashier), "%s", cashier);
-    t->op_role = r1;
-    t->two_person = true;
-    act = actor_of(t);
-    audit_event(t->a, &act, "signon", F_STR("terminal", t->cfg.terminal), F_STR("mode", "two"),
-                F_STR("cashier", cashier));
-    return 0;
-}
-
-int txn_signoff(struct txn *t)
-{
-    struct audit_actor act = actor_of(t);
-    if (!t->op[0])
-        return fail(t, MAMORI_ERR_STATE, "nobody is signed on");
-    if (t->open)
-        return fail(t, MAMORI_ERR_STATE, "finish, suspend or cancel the transaction first");
-    audit_event(t->a, &act, "signoff", F_STR("terminal", t->cfg.terminal));
-    t->op[0] = t->cashier[0] = '\0';
-    t->op_role = TXN_ROLE_NONE;
-    t->two_person = false;
-    return 0;
-}
-
-int txn_set_training(struct txn *t, bool on)
-{
-    struct audit_actor act = actor_of(t);
-    if (t->open)
-        return fail(t, MAMORI_ERR_STATE, "not during a transaction");
-    if (!t->op[0])
-        return fail(t, MAMORI_ERR_STATE, "sign on first");
-    t->training = on;
-    audit_event(t->a, &act, on ? "training.on" : "training.off",
-                F_STR("terminal", t->cfg.terminal));
-    return 0;
-}
-
-/* ---- approvals ---- */
-
-int txn_approve(struct txn *t, const char *what, int line, const struct txn_cred *mgr,
-                char ret_manager[static TXN_ID_MAX])
-{
-    enum txn_role role;
-    struct audit_actor act = actor_of(t);
-    int rc;
-    if (mgr == NULL || mgr->id == NULL || mgr->password == NULL)
-        return fail(t, MAMORI_ERR_PERM, "manager approval required");
-    rc = verify(t, mgr->id, mgr->password, &role);
-    if (rc == 0 && role != TXN_ROLE_MANAGER)
-        rc = MAMORI_ERR_PERM;
-    if (rc) {
-        audit_event(t->a, &act, "approval.failed", F_STR("what", what),
-                    F_STR("manager", mgr->id), F_STR("reason", mamori_strerror(rc)));
-        return fail(t, rc, rc == MAMORI_ERR_PERM ? "approver is not a manager"
-                                                 : "manager authentication failed");
-    }
-    snprintf(ret_manager, TXN_ID_MAX, "%s", mgr->id);
-    (void)line;
-    return 0;
-}
-
-static int add_approval(struct txn_rec *r, const char *what, const char *mgr, int line)
-{
-    struct txn_approval *p;
-    if (r->n_approvals == TXN_APPROVALS_MAX)
-        return MAMORI_ERR_LIMIT;
-    p = &r->approvals[r->n_approvals++];
-    snprintf(p->what, sizeof(p->what), "%s", what);
-    snprintf(p->manager, sizeof(p->manager), "%s", mgr);
-    p->line = line;
-    return 0;
 }
 
 /* ---- totals ---- */
@@ -456,7 +301,7 @@ int txn_totals(const struct txn *t, struct txn_totals *ret)
 
 /* Show the last line and the running total on both displays (best effort:
  * a display failure must not lose a registered line). */
-static void show(struct txn *t, const char *l1)
+void txn__show(struct txn *t, const char *l1)
 {
     struct txn_totals tot;
     char l2[POSDEV_LINE_MAX];
@@ -469,15 +314,15 @@ static void show(struct txn *t, const char *l1)
 /* ---- registration ---- */
 
 /* Open a transaction in the scratch record if none is open. */
-static int ensure_open(struct txn *t, bool is_return)
+int txn__ensure_open(struct txn *t, bool is_return)
 {
     struct txn_rec *r = t->scratch;
     int64_t no;
     int rc;
     if (!t->op[0])
-        return fail(t, MAMORI_ERR_STATE, "sign on first");
+        return txn__fail(t, MAMORI_ERR_STATE, "sign on first");
     if (t->open) {
-        rec_copy(r, t->rec);
+        txn__rec_copy(r, t->rec);
         return 0;
     }
     {
@@ -486,12 +331,12 @@ static int ensure_open(struct txn *t, bool is_return)
         int64_t day = 0;
         snprintf(key, sizeof(key), "day:%s", t->cfg.terminal);
         if ((rc = journal_meta_get(t->j, key, &day)))
-            return fail(t, rc, "journal unreadable");
+            return txn__fail(t, rc, "journal unreadable");
         if (day == 2)
-            return fail(t, MAMORI_ERR_STATE, "the register is closed (open the day first)");
+            return txn__fail(t, MAMORI_ERR_STATE, "the register is closed (open the day first)");
     }
     if ((rc = journal_next_txn_no(t->j, &no)))
-        return fail(t, rc, "journal write failed");
+        return txn__fail(t, rc, "journal write failed");
     memset(r, 0, offsetof(struct txn_rec, lines));
     r->n_tenders = r->n_approvals = 0;
     r->has_member = false;
@@ -506,7 +351,7 @@ static int ensure_open(struct txn *t, bool is_return)
     return 0;
 }
 
-static bool can_register(struct txn *t)
+bool txn__can_register(struct txn *t)
 {
     return !t->open || t->rec->state == TXN_REGISTERING || t->rec->state == TXN_SUBTOTAL;
 }
@@ -519,19 +364,19 @@ static int add_line(struct txn *t, const struct txn_item *it, enum txn_src src, 
     struct txn_totals tot;
     char shown[POSDEV_LINE_MAX];
     int rc;
-    if (!can_register(t))
-        return fail(t, MAMORI_ERR_STATE, "cannot register items now");
+    if (!txn__can_register(t))
+        return txn__fail(t, MAMORI_ERR_STATE, "cannot register items now");
     if (t->open && t->rec->is_return)
-        return fail(t, MAMORI_ERR_STATE, "a return takes lines of its receipt only");
+        return txn__fail(t, MAMORI_ERR_STATE, "a return takes lines of its receipt only");
     if (qty < 1 || qty > TXN_QTY_MAX)
-        return fail(t, MAMORI_ERR_INVAL, "quantity must be 1 to 9999");
+        return txn__fail(t, MAMORI_ERR_INVAL, "quantity must be 1 to 9999");
     if (amount < 0 || amount > (int64_t)TXN_PRICE_MAX * TXN_QTY_MAX)
-        return fail(t, MAMORI_ERR_INVAL, "price out of range");
-    if ((rc = ensure_open(t, false)))
+        return txn__fail(t, MAMORI_ERR_INVAL, "price out of range");
+    if ((rc = txn__ensure_open(t, false)))
         return rc;
     r = t->scratch;
     if (r->n_lines == TXN_LINES_MAX)
-        return fail(t, MAMORI_ERR_LIMIT, "too many lines in one transaction");
+        return txn__fail(t, MAMORI_ERR_LIMIT, "too many lines in one transaction");
     l = &r->lines[r->n_lines];
     memset(l, 0, sizeof(*l));
     l->no = (int)r->n_lines + 1;
@@ -553,20 +398,20 @@ static int add_line(struct txn *t, const struct txn_item *it, enum txn_src src, 
         r->age_confirmed = false;
     /* The whole receipt must still compute (amount bounds of tax.h). */
     if ((rc = txn_rec_totals(r, t->cfg.rounding, 0, &tot)))
-        return fail(t, rc, "transaction total out of range");
-    if ((rc = commit(t)))
+        return txn__fail(t, rc, "transaction total out of range");
+    if ((rc = txn__commit(t)))
         return rc;
     snprintf(shown, sizeof(shown), "%.40s ¥%lld", it->name, (long long)amount);
-    show(t, shown);
+    txn__show(t, shown);
     return 0;
 }
 
 static int lookup_fail(struct txn *t, int rc)
 {
     switch (rc) {
-    case MAMORI_ERR_CHECKSUM: return fail(t, rc, "check digit wrong: scan again");
-    case MAMORI_ERR_NOTFOUND: return fail(t, rc, "unknown item code");
-    default: return fail(t, rc, "invalid code");
+    case MAMORI_ERR_CHECKSUM: return txn__fail(t, rc, "check digit wrong: scan again");
+    case MAMORI_ERR_NOTFOUND: return txn__fail(t, rc, "unknown item code");
+    default: return txn__fail(t, rc, "invalid code");
     }
 }
 
@@ -576,14 +421,14 @@ int txn_scan(struct txn *t, const char *code, int32_t qty)
     int64_t amount;
     int rc;
     if (code == NULL)
-        return fail(t, MAMORI_ERR_INVAL, "no code");
+        return txn__fail(t, MAMORI_ERR_INVAL, "no code");
     memset(&it, 0, sizeof(it));
     if ((rc = t->cat.scan(t->cat.ctx, code, &it)))
         return lookup_fail(t, rc);
     if (it.weighed && !it.embedded_price)
-        return fail(t, MAMORI_ERR_INVAL, "weighed item: put it on the scale");
+        return txn__fail(t, MAMORI_ERR_INVAL, "weighed item: put it on the scale");
     if (qty < 1 || qty > TXN_QTY_MAX)
-        return fail(t, MAMORI_ERR_INVAL, "quantity must be 1 to 9999");
+        return txn__fail(t, MAMORI_ERR_INVAL, "quantity must be 1 to 9999");
     amount = it.unit_price * qty;
     return add_line(t, &it, it.embedded_price ? TXN_SRC_EMBEDDED : TXN_SRC_SCAN, qty, 0, amount);
 }
@@ -593,14 +438,14 @@ int txn_plu(struct txn *t, const char *plu, int32_t qty)
     struct txn_item it;
     int rc;
     if (plu == NULL)
-        return fail(t, MAMORI_ERR_INVAL, "no PLU");
+        return txn__fail(t, MAMORI_ERR_INVAL, "no PLU");
     memset(&it, 0, sizeof(it));
     if ((rc = t->cat.plu(t->cat.ctx, plu, &it)))
         return lookup_fail(t, rc);
     if (it.weighed)
-        return fail(t, MAMORI_ERR_INVAL, "weighed item: put it on the scale");
+        return txn__fail(t, MAMORI_ERR_INVAL, "weighed item: put it on the scale");
     if (qty < 1 || qty > TXN_QTY_MAX)
-        return fail(t, MAMORI_ERR_INVAL, "quantity must be 1 to 9999");
+        return txn__fail(t, MAMORI_ERR_INVAL, "quantity must be 1 to 9999");
     return add_line(t, &it, TXN_SRC_PLU, qty, 0, it.unit_price * qty);
 }
 
@@ -609,9 +454,9 @@ int txn_dept(struct txn *t, int dept, int64_t price, int32_t qty)
     struct txn_item it;
     int rc;
     if (price < 1 || price > TXN_PRICE_MAX)
-        return fail(t, MAMORI_ERR_INVAL, "price must be 1 to 9,999,999 yen");
+        return txn__fail(t, MAMORI_ERR_INVAL, "price must be 1 to 9,999,999 yen");
     if (qty < 1 || qty > TXN_QTY_MAX)
-        return fail(t, MAMORI_ERR_INVAL, "quantity must be 1 to 9999");
+        return txn__fail(t, MAMORI_ERR_INVAL, "quantity must be 1 to 9999");
     memset(&it, 0, sizeof(it));
     if ((rc = t->cat.dept(t->cat.ctx, dept, &it)))
         return lookup_fail(t, rc);
@@ -627,23 +472,23 @@ int txn_weighed(struct txn *t, const char *code)
     int64_t amount;
     int rc;
     if (code == NULL)
-        return fail(t, MAMORI_ERR_INVAL, "no code");
+        return txn__fail(t, MAMORI_ERR_INVAL, "no code");
     memset(&it, 0, sizeof(it));
     if ((rc = t->cat.scan(t->cat.ctx, code, &it)) &&
         (rc = t->cat.plu(t->cat.ctx, code, &it)))
         return lookup_fail(t, rc);
     if (!it.weighed)
-        return fail(t, MAMORI_ERR_INVAL, "not a weighed item");
+        return txn__fail(t, MAMORI_ERR_INVAL, "not a weighed item");
     if (t->dev.scale_read == NULL)
-        return fail(t, MAMORI_ERR_OFFLINE, "no scale");
+        return txn__fail(t, MAMORI_ERR_OFFLINE, "no scale");
     if ((rc = t->dev.scale_read(t->dev.ctx, &grams, &stable)))
-        return fail(t, rc, "scale not answering");
+        return txn__fail(t, rc, "scale not answering");
     if (!stable)
-        return fail(t, MAMORI_ERR_AGAIN, "scale not stable: wait");
+        return txn__fail(t, MAMORI_ERR_AGAIN, "scale not stable: wait");
     if (grams < 1 || grams > TXN_GRAMS_MAX)
-        return fail(t, MAMORI_ERR_INVAL, "weight out of range");
+        return txn__fail(t, MAMORI_ERR_INVAL, "weight out of range");
     if ((rc = items_weighed_price(it.unit_price, (uint32_t)grams, &amount)))
-        return fail(t, rc, "weighed price out of range");
+        return txn__fail(t, rc, "weighed price out of range");
     return add_line(t, &it, TXN_SRC_WEIGHED, 1, grams, amount);
 }
 
@@ -659,19 +504,19 @@ int txn_set_qty(struct txn *t, int line, int32_t qty)
 {
     struct txn_rec *r;
     struct txn_line *l;
-    if (!t->open || !can_register(t))
-        return fail(t, MAMORI_ERR_STATE, "no line to change");
+    if (!t->open || !txn__can_register(t))
+        return txn__fail(t, MAMORI_ERR_STATE, "no line to change");
     if (qty < 1 || qty > TXN_QTY_MAX)
-        return fail(t, MAMORI_ERR_INVAL, "quantity must be 1 to 9999");
-    r = begin(t);
+        return txn__fail(t, MAMORI_ERR_INVAL, "quantity must be 1 to 9999");
+    r = txn__begin(t);
     if ((l = line_of(r, line)) == NULL || l->src == TXN_SRC_WEIGHED || l->src == TXN_SRC_RETURN)
-        return fail(t, MAMORI_ERR_INVAL, "no such line, or its quantity is fixed");
+        return txn__fail(t, MAMORI_ERR_INVAL, "no such line, or its quantity is fixed");
     if (l->unit_price * qty < l->discount)
-        return fail(t, MAMORI_ERR_INVAL, "discount would exceed the line");
+        return txn__fail(t, MAMORI_ERR_INVAL, "discount would exceed the line");
     l->qty = qty;
     l->amount = l->unit_price * qty;
     r->state = TXN_REGISTERING;
-    return commit(t);
+    return txn__commit(t);
 }
 
 int txn_void_line(struct txn *t, int line, const struct txn_cred *mgr)
@@ -681,21 +526,21 @@ int txn_void_line(struct txn *t, int line, const struct txn_cred *mgr)
     char manager[TXN_ID_MAX] = "";
     struct audit_actor act;
     int rc;
-    if (!t->open || !can_register(t))
-        return fail(t, MAMORI_ERR_STATE, "cannot void now");
+    if (!t->open || !txn__can_register(t))
+        return txn__fail(t, MAMORI_ERR_STATE, "cannot void now");
     if (line_of(t->rec, line) == NULL)
-        return fail(t, MAMORI_ERR_INVAL, "no such line");
+        return txn__fail(t, MAMORI_ERR_INVAL, "no such line");
     /* OPS-1: void after subtotal needs a manager. */
     if (t->rec->state == TXN_SUBTOTAL && (rc = txn_approve(t, "void", line, mgr, manager)))
         return rc;
-    r = begin(t);
+    r = txn__begin(t);
     l = line_of(r, line);
     l->voided = true;
-    if (manager[0] && (rc = add_approval(r, "void", manager, line)))
-        return fail(t, rc, "too many approvals");
-    if ((rc = commit(t)))
+    if (manager[0] && (rc = txn__add_approval(r, "void", manager, line)))
+        return txn__fail(t, rc, "too many approvals");
+    if ((rc = txn__commit(t)))
         return rc;
-    act = actor_of(t);
+    act = txn__actor(t);
     audit_event(t->a, &act, "line.void", F_INT("txn", r->txn_no), F_INT("line", line),
                 F_AMOUNT("amount", l->amount), F_STR("approver", manager));
     return 0;
@@ -705,10 +550,10 @@ int txn_void_line(struct txn *t, int line, const struct txn_cred *mgr)
 static int discount_amount(struct txn *t, int64_t base, int64_t yen, int pct, int64_t *ret)
 {
     if ((yen > 0) == (pct > 0) || yen < 0 || pct < 0 || pct > TXN_DISCOUNT_PCT_MAX)
-        return fail(t, MAMORI_ERR_INVAL, "give either a yen amount or a percent");
+        return txn__fail(t, MAMORI_ERR_INVAL, "give either a yen amount or a percent");
     *ret = yen > 0 ? yen : base * pct / 100;
     if (*ret > base)
-        return fail(t, MAMORI_ERR_INVAL, "discount larger than the amount");
+        return txn__fail(t, MAMORI_ERR_INVAL, "discount larger than the amount");
     return 0;
 }
 
@@ -725,22 +570,22 @@ int txn_item_discount(struct txn *t, int line, int64_t yen, int pct, const struc
     struct audit_actor act;
     int64_t d;
     int rc;
-    if (!t->open || !can_register(t) || t->rec->is_return)
-        return fail(t, MAMORI_ERR_STATE, "cannot discount now");
+    if (!t->open || !txn__can_register(t) || t->rec->is_return)
+        return txn__fail(t, MAMORI_ERR_STATE, "cannot discount now");
     if ((l = line_of(t->rec, line)) == NULL)
-        return fail(t, MAMORI_ERR_INVAL, "no such line");
+        return txn__fail(t, MAMORI_ERR_INVAL, "no such line");
     if ((rc = discount_amount(t, l->amount, yen, pct, &d)))
         return rc;
     if (over_limit(t, yen, pct) && (rc = txn_approve(t, "discount", line, mgr, manager)))
         return rc;
-    r = begin(t);
+    r = txn__begin(t);
     l = line_of(r, line);
     l->discount = d;
-    if (manager[0] && (rc = add_approval(r, "discount", manager, line)))
-        return fail(t, rc, "too many approvals");
-    if ((rc = commit(t)))
+    if (manager[0] && (rc = txn__add_approval(r, "discount", manager, line)))
+        return txn__fail(t, rc, "too many approvals");
+    if ((rc = txn__commit(t)))
         return rc;
-    act = actor_of(t);
+    act = txn__actor(t);
     audit_event(t->a, &act, "discount.item", F_INT("txn", r->txn_no), F_INT("line", line),
                 F_AMOUNT("amount", d), F_INT("percent", pct), F_STR("approver", manager));
     return 0;
@@ -754,25 +599,25 @@ int txn_price_override(struct txn *t, int line, int64_t unit_price, const struct
     struct audit_actor act;
     int64_t old;
     int rc;
-    if (!t->open || !can_register(t) || t->rec->is_return)
-        return fail(t, MAMORI_ERR_STATE, "cannot override now");
+    if (!t->open || !txn__can_register(t) || t->rec->is_return)
+        return txn__fail(t, MAMORI_ERR_STATE, "cannot override now");
     if ((l = line_of(t->rec, line)) == NULL || l->src == TXN_SRC_WEIGHED)
-        return fail(t, MAMORI_ERR_INVAL, "no such line, or a weighed line");
+        return txn__fail(t, MAMORI_ERR_INVAL, "no such line, or a weighed line");
     if (unit_price < 0 || unit_price > TXN_PRICE_MAX || unit_price * l->qty < l->discount)
-        return fail(t, MAMORI_ERR_INVAL, "price out of range");
+        return txn__fail(t, MAMORI_ERR_INVAL, "price out of range");
     if ((rc = txn_approve(t, "override", line, mgr, manager)))
         return rc;
-    r = begin(t);
+    r = txn__begin(t);
     l = line_of(r, line);
     old = l->unit_price;
     l->unit_price = unit_price;
     l->amount = unit_price * l->qty;
     l->overridden = true;
-    if ((rc = add_approval(r, "override", manager, line)))
-        return fail(t, rc, "too many approvals");
-    if ((rc = commit(t)))
+    if ((rc = txn__add_approval(r, "override", manager, line)))
+        return txn__fail(t, rc, "too many approvals");
+    if ((rc = txn__commit(t)))
         return rc;
-    act = actor_of(t);
+    act = txn__actor(t);
     audit_event(t->a, &act, "price.override", F_INT("txn", r->txn_no), F_INT("line", line),
                 F_AMOUNT("old", old), F_AMOUNT("new", unit_price), F_STR("approver", manager));
     return 0;
@@ -782,13 +627,13 @@ int txn_set_eat_in(struct txn *t, bool eat_in)
 {
     struct txn_rec *r;
     int rc;
-    if (!can_register(t))
-        return fail(t, MAMORI_ERR_STATE, "too late to change eat-in");
-    if ((rc = ensure_open(t, false)))
+    if (!txn__can_register(t))
+        return txn__fail(t, MAMORI_ERR_STATE, "too late to change eat-in");
+    if ((rc = txn__ensure_open(t, false)))
         return rc;
     r = t->scratch;
     r->eat_in = eat_in;
-    return commit(t);
+    return txn__commit(t);
 }
 
 int txn_subtotal(struct txn *t)
@@ -798,19 +643,19 @@ int txn_subtotal(struct txn *t)
     char l1[POSDEV_LINE_MAX];
     int rc;
     size_t live = 0;
-    if (!t->open || !can_register(t))
-        return fail(t, MAMORI_ERR_STATE, "nothing registered");
+    if (!t->open || !txn__can_register(t))
+        return txn__fail(t, MAMORI_ERR_STATE, "nothing registered");
     for (size_t i = 0; i < t->rec->n_lines; i++)
         live += !t->rec->lines[i].voided;
     if (live == 0)
-        return fail(t, MAMORI_ERR_STATE, "nothing registered");
-    r = begin(t);
+        return txn__fail(t, MAMORI_ERR_STATE, "nothing registered");
+    r = txn__begin(t);
     r->state = TXN_SUBTOTAL;
-    if ((rc = commit(t)))
+    if ((rc = txn__commit(t)))
         return rc;
     if (txn_totals(t, &tot) == 0) {
         snprintf(l1, sizeof(l1), "小計 ¥%lld", (long long)tot.total);
-        show(t, l1);
+        txn__show(t, l1);
     }
     return 0;
 }
@@ -824,25 +669,25 @@ int txn_subtotal_discount(struct txn *t, int64_t yen, int pct, const struct txn_
     int64_t d;
     int rc;
     if (!t->open || t->rec->state != TXN_SUBTOTAL || t->rec->is_return)
-        return fail(t, MAMORI_ERR_STATE, "press subtotal first");
+        return txn__fail(t, MAMORI_ERR_STATE, "press subtotal first");
     if ((rc = txn_totals(t, &tot)))
-        return fail(t, rc, "totals out of range");
+        return txn__fail(t, rc, "totals out of range");
     if ((rc = discount_amount(t, tot.tax.subtotal, yen, pct, &d)))
         return rc;
     if (over_limit(t, yen, pct) && (rc = txn_approve(t, "discount", 0, mgr, manager)))
         return rc;
-    r = begin(t);
+    r = txn__begin(t);
     if (yen > 0)
         r->sub_discount = yen;
     else
         r->sub_discount_pct = pct;
     if (txn_rec_totals(r, t->cfg.rounding, 0, &tot))
-        return fail(t, MAMORI_ERR_INVAL, "discount larger than the amount");
-    if (manager[0] && (rc = add_approval(r, "discount", manager, 0)))
-        return fail(t, rc, "too many approvals");
-    if ((rc = commit(t)))
+        return txn__fail(t, MAMORI_ERR_INVAL, "discount larger than the amount");
+    if (manager[0] && (rc = txn__add_approval(r, "discount", manager, 0)))
+        return txn__fail(t, rc, "too many approvals");
+    if ((rc = txn__commit(t)))
         return rc;
-    act = actor_of(t);
+    act = txn__actor(t);
     audit_event(t->a, &act, "discount.subtotal", F_INT("txn", r->txn_no),
                 F_AMOUNT("amount", d), F_INT("percent", pct), F_STR("approver", manager));
     return 0;
@@ -855,222 +700,19 @@ int txn_confirm_age(struct txn *t)
     bool yes = false;
     int rc;
     if (!t->open)
-        return fail(t, MAMORI_ERR_STATE, "no transaction");
+        return txn__fail(t, MAMORI_ERR_STATE, "no transaction");
     if (t->dev.confirm == NULL)
-        return fail(t, MAMORI_ERR_OFFLINE, "no customer display");
+        return txn__fail(t, MAMORI_ERR_OFFLINE, "no customer display");
     if ((rc = t->dev.confirm(t->dev.ctx, "20歳以上ですか? / Are you 20 or over?", &yes)))
-        return fail(t, rc, "customer display not answering");
-    act = actor_of(t);
+        return txn__fail(t, rc, "customer display not answering");
+    act = txn__actor(t);
     audit_event(t->a, &act, "age.confirm", F_INT("txn", t->rec->txn_no),
                 F_STR("answer", yes ? "yes" : "no"));
     if (!yes)
-        return fail(t, MAMORI_ERR_PERM, "age not confirmed: void the restricted items");
-    r = begin(t);
+        return txn__fail(t, MAMORI_ERR_PERM, "age not confirmed: void the restricted items");
+    r = txn__begin(t);
     r->age_confirmed = true;
-    return commit(t);
-}
-
-/* Undo what tenders already did before a cancel: external authorizations are
- * refunded, cash counted by the change machine is paid back (exactly once). */
-static int undo_tenders(struct txn *t, const struct txn_rec *r)
-{
-    int rc;
-    for (size_t i = 0; i < r->n_tenders; i++) {
-        const struct txn_tender *d = &r->tenders[i];
-        if (d->type == TENDER_EXTERNAL) {
-            const struct tender_kind *k = txn_find_kind(t, d->kind);
-            struct tender_auth au = {.amount = d->amount};
-            snprintf(au.ref, sizeof(au.ref), "%s", d->ref);
-            if (k == NULL || (rc = k->refund(k->ctx, r->txn_no, &au)))
-                return fail(t, k ? rc : MAMORI_ERR_NOTFOUND, "refund of a card/e-money tender failed");
-        } else if (d->type == TENDER_CASH && d->idem[0] && !r->training) {
-            if ((rc = tender_pay_back(t, r, (int)i)))
-                return rc;
-        }
-    }
-    return 0;
-}
-
-int txn_cancel(struct txn *t, const struct txn_cred *mgr)
-{
-    struct txn_rec *r;
-    struct txn_totals tot;
-    char manager[TXN_ID_MAX];
-    struct audit_actor act;
-    int rc;
-    if (!t->open || t->rec->state == TXN_COMPLETED)
-        return fail(t, MAMORI_ERR_STATE, "no transaction to cancel");
-    if ((rc = txn_approve(t, "cancel", 0, mgr, manager)))
-        return rc;
-    r = begin(t);
-    if ((rc = add_approval(r, "cancel", manager, 0)))
-        return fail(t, rc, "too many approvals");
-    if ((rc = undo_tenders(t, r)))
-        return rc;
-    r->state = TXN_CANCELLED;
-    if ((rc = journal_cancel(t->j, r)))
-        return fail(t, rc, "journal write failed; nothing changed");
-    (void)txn_rec_totals(r, t->cfg.rounding, 0, &tot);
-    t->open = false;
-    act = actor_of(t);
-    audit_event(t->a, &act, "txn.cancel", F_INT("txn", r->txn_no), F_AMOUNT("total", tot.total),
-                F_STR("approver", manager));
-    show(t, "取消 / cancelled");
-    return 0;
-}
-
-/* ---- returns ---- */
-
-int txn_return_begin(struct txn *t, int64_t orig_receipt, const struct txn_cred *mgr)
-{
-    struct txn_rec *orig, *r;
-    char manager[TXN_ID_MAX];
-    struct audit_actor act;
-    int rc;
-    if (t->open)
-        return fail(t, MAMORI_ERR_STATE, "finish the open transaction first");
-    if (!t->op[0])
-        return fail(t, MAMORI_ERR_STATE, "sign on first");
-    orig = malloc(sizeof(*orig));
-    if (orig == NULL)
-        return fail(t, MAMORI_ERR_NOMEM, "out of memory");
-    rc = journal_receipt_get(t->j, orig_receipt, orig);
-    if (rc == 0 && (orig->is_return || orig->training != t->training))
-        rc = MAMORI_ERR_NOTFOUND;
-    free(orig);
-    if (rc)
-        return fail(t, rc, "no such sale receipt");
-    if ((rc = txn_approve(t, "return", 0, mgr, manager)))
-        return rc;
-    if ((rc = ensure_open(t, true)))
-        return rc;
-    r = t->scratch;
-    r->orig_receipt = orig_receipt;
-    if ((rc = add_approval(r, "return", manager, 0)) || (rc = commit(t)))
-        return rc;
-    act = actor_of(t);
-    audit_event(t->a, &act, "return.begin", F_INT("txn", r->txn_no),
-                F_INT("receipt", orig_receipt), F_STR("approver", manager));
-    return 0;
-}
-
-int txn_return_line(struct txn *t, int orig_line, int32_t qty)
-{
-    struct txn_rec *orig = NULL, *r;
-    struct txn_line *ol, *l;
-    struct txn_totals ot;
-    int32_t sold, back, pending = 0;
-    int64_t refund;
-    int rc;
-    if (!t->open || !t->rec->is_return || !can_register(t))
-        return fail(t, MAMORI_ERR_STATE, "start a return first");
-    if (qty < 1 || qty > TXN_QTY_MAX)
-        return fail(t, MAMORI_ERR_INVAL, "quantity must be 1 to 9999");
-    rc = journal_line_returnable(t->j, t->rec->orig_receipt, orig_line, &sold, &back);
-    if (rc)
-        return fail(t, rc, "no such line on the receipt");
-    for (size_t i = 0; i < t->rec->n_lines; i++)
-        if (!t->rec->lines[i].voided && t->rec->lines[i].orig_line == orig_line)
-            pending += -t->rec->lines[i].qty;
-    /* OPS-1: never refund more than was sold on the original receipt. */
-    if ((int64_t)back + pending + qty > sold)
-        return fail(t, MAMORI_ERR_LIMIT, "cannot return more than was sold on the receipt");
-    if ((orig = malloc(sizeof(*orig))) == NULL)
-        return fail(t, MAMORI_ERR_NOMEM, "out of memory");
-    if ((rc = journal_receipt_get(t->j, t->rec->orig_receipt, orig)) ||
-        (rc = txn_rec_totals(orig, t->cfg.rounding, 0, &ot))) {
-        free(orig);
-        return fail(t, rc, "original receipt unreadable");
-    }
-    ol = &orig->lines[orig_line - 1];
-    /* Refund the share actually paid: the line's net amount for qty, less its
-     * part of the subtotal discount of the original sale. */
-    refund = txn_line_net(ol) * qty / sold;
-    if (ot.tax.discount > 0 && ot.tax.subtotal > 0) {
-        int64_t x;
-        if (__builtin_mul_overflow(refund, ot.tax.subtotal - ot.tax.discount, &x)) {
-            free(orig);
-            return fail(t, MAMORI_ERR_TOOBIG, "amount too large");
-        }
-        refund = x / ot.tax.subtotal;
-    }
-    r = begin(t);
-    if (r->n_lines == TXN_LINES_MAX) {
-        free(orig);
-        return fail(t, MAMORI_ERR_LIMIT, "too many lines");
-    }
-    l = &r->lines[r->n_lines];
-    memset(l, 0, sizeof(*l));
-    l->no = (int)r->n_lines + 1;
-    l->src = TXN_SRC_RETURN;
-    memcpy(l->code, ol->code, sizeof(l->code));
-    memcpy(l->name, ol->name, sizeof(l->name));
-    l->dept = ol->dept;
-    l->reduced = ol->reduced;
-    l->tax_included = ol->tax_included;
-    l->unit_price = ol->unit_price;
-    l->qty = -qty;
-    l->amount = -refund;
-    l->orig_receipt = t->rec->orig_receipt;
-    l->orig_line = orig_line;
-    snprintf(l->checker, sizeof(l->checker), "%s", t->op);
-    r->eat_in = orig->eat_in;
-    r->n_lines++;
-    free(orig);
-    return commit(t);
-}
-
-/* ---- suspend / resume ---- */
-
-int txn_suspend(struct txn *t, char ret_slip[static TXN_SLIP_LEN + 1])
-{
-    char slip[TXN_SLIP_LEN + 1];
-    struct audit_actor act;
-    int rc;
-    if (!t->open || !can_register(t) || t->rec->is_return || t->rec->n_tenders > 0)
-        return fail(t, MAMORI_ERR_STATE, "only an unpaid sale can be suspended");
-    if ((rc = barcode_receipt_encode(true, t->cfg.store_no, t->cfg.terminal_no,
-                                     (uint64_t)t->rec->txn_no % 1000000000u, slip)))
-        return fail(t, rc, "slip number out of range");
-    t->rec->state = TXN_SUSPENDED;
-    rc = journal_suspend(t->j, t->rec, slip);
-    if (rc) {
-        t->rec->state = TXN_REGISTERING;
-        return fail(t, rc, "journal write failed; nothing changed");
-    }
-    t->open = false;
-    memcpy(ret_slip, slip, sizeof(slip));
-    act = actor_of(t);
-    audit_event(t->a, &act, "txn.suspend", F_INT("txn", t->rec->txn_no), F_STR("slip", slip));
-    return 0;
-}
-
-int txn_resume(struct txn *t, const char *slip)
-{
-    struct barcode bc;
-    struct audit_actor act;
-    int rc;
-    if (t->open)
-        return fail(t, MAMORI_ERR_STATE, "finish the open transaction first");
-    if (!t->op[0])
-        return fail(t, MAMORI_ERR_STATE, "sign on first");
-    if (slip == NULL || barcode_parse(NULL, slip, strlen(slip), &bc) != 0 ||
-        bc.kind != BARCODE_SLIP)
-        return fail(t, MAMORI_ERR_INVAL, "not a suspend slip");
-    rc = journal_resume(t->j, bc.code, t->cfg.terminal, t->op, t->training, t->scratch);
-    if (rc)
-        return fail(t, rc, rc == MAMORI_ERR_NOTFOUND ? "no such slip (already resumed?)"
-                                                     : "slip refused");
-    {
-        struct txn_rec *tmp = t->rec;
-        t->rec = t->scratch;
-        t->scratch = tmp;
-        t->open = true;
-    }
-    act = actor_of(t);
-    audit_event(t->a, &act, "txn.resume", F_INT("txn", t->rec->txn_no), F_STR("slip", bc.code));
-    show(t, "再開 / resumed");
-    return 0;
+    return txn__commit(t);
 }
 
 /* ---- recovery ---- */
@@ -1087,7 +729,7 @@ int txn_recover(struct txn *t, bool *ret_resumed)
         resumed = true;
         t->training = t->rec->training;
     } else if (rc != MAMORI_ERR_NOTFOUND) {
-        return fail(t, rc, "journal unreadable");
+        return txn__fail(t, rc, "journal unreadable");
     }
     /* Cash commands whose reply never arrived are re-sent with their key. */
     if ((rc = tender_recover(t)))

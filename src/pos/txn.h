@@ -206,6 +206,7 @@ struct txn_totals {
     int64_t due;                  /* total - paid (>= 0 until complete) */
     int64_t change;               /* after completion */
     int64_t points_earned;
+    int64_t points_balance;       /* after completion, for the receipt */
 };
 
 struct txn;

@@ -84,7 +84,12 @@ int txnprint_render(const struct txn_config *cfg, const struct txn_rec *r,
     m.store = cfg->store_no;
     m.terminal = cfg->terminal_no;
     m.receipt_no = (uint64_t)receipt_no;
-    m.operator_name = r->operator_id;
+    /* 担当: who took the payment; in two-person mode the checker is named too. */
+    m.operator_name = r->n_tenders ? r->tenders[r->n_tenders - 1].cashier : r->operator_id;
+    if (m.operator_name[0] == '\0')
+        m.operator_name = r->operator_id;
+    if (strcmp(m.operator_name, r->operator_id) != 0)
+        m.checker_name = r->operator_id;
     m.lines = lines;
     m.n_lines = nl;
     m.tax = &tot->tax;
@@ -94,6 +99,7 @@ int txnprint_render(const struct txn_config *cfg, const struct txn_rec *r,
     m.change = tot->change;
     m.member_masked = r->has_member ? r->member_masked : NULL;
     m.points_earned = r->has_member ? tot->points_earned : 0;
+    m.points_balance = r->has_member ? tot->points_balance : 0;
     m.original_receipt_no = (uint64_t)r->orig_receipt;
     m.training = r->training;
     m.reprint = reprint;
