@@ -19,7 +19,6 @@
 #include "bus/msgjson.h"
 #include "common/hex.h"
 #include "mamori/err.h"
-#include "pos/service.h"
 
 const char terminal_default_config[] =
     "[terminal]\n"
@@ -56,7 +55,6 @@ struct terminal {
     struct registry *reg;
     struct bus *bus;
     struct ctl *ctl;
-    struct pos_service *pos; /* the register (src/pos/service.h) */
     char id[64];
     char listen_specs[BUS_MAX_LISTEN][TERMINAL_PATH_MAX];
     struct trec *rec; /* ring of TERMINAL_EVENTS_MAX */
@@ -333,8 +331,6 @@ int terminal_open(const char *state_dir, const char *config_path, struct evloop 
         snprintf(err, errlen, "%s: cannot open the control socket", p);
         goto fail;
     }
-    if ((r = pos_service_start(l, t->api, t->cfg, t->dir, t->audit, &t->pos, err, errlen)) != 0)
-        goto fail;
     *ret = t;
     return 0;
 cfgerr:
@@ -349,7 +345,6 @@ void terminal_close(struct terminal *t)
     if (t == NULL)
         return;
     ctl_free(t->ctl);
-    pos_service_stop(t->pos);
     devwatch_free(t->watch);
     devapi_free(t->api);
     bus_free(t->bus);
@@ -369,3 +364,9 @@ struct bus *terminal_bus(struct terminal *t)
 {
     return t->bus;
 }
+
+/* For the register hosted by mamori-terminald (src/pos/service.h). */
+struct devapi *terminal_devapi(struct terminal *t) { return t->api; }
+struct config *terminal_config(struct terminal *t) { return t->cfg; }
+struct audit *terminal_audit(struct terminal *t) { return t->audit; }
+const char *terminal_dir(const struct terminal *t) { return t->dir; }

@@ -39,5 +39,11 @@ int terminal_open(const char *state_dir, const char *config_path, struct evloop 
                   struct terminal **ret, char *err, size_t errlen);
 void terminal_close(struct terminal *t);
 struct bus *terminal_bus(struct terminal *t);
+/* What an application hosted in the daemon uses (the register: src/pos/service.h). */
+struct devapi;
+struct devapi *terminal_devapi(struct terminal *t);
+struct config *terminal_config(struct terminal *t);
+struct audit *terminal_audit(struct terminal *t);
+const char *terminal_dir(const struct terminal *t);
 
 #endif

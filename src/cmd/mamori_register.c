@@ -21,6 +21,7 @@
 
 #include "audit/audit.h"
 #include "cmd/cmd.h"
+#include "cmd/register_client.h"
 #include "common/secmem.h"
 #include "mamori/err.h"
 #include "bus/terminal.h"
@@ -41,6 +42,8 @@ static const char USAGE[] =
     "                       [--script FILE [--keep-going] [--echo]]\n"
     "                       [--state TERMINAL_DIR [--config FILE]]\n"
     "                       [--api SOCKET [--max-runtime SECONDS]]\n"
+    "       mamori register --socket TERMINALD_STATE/pos.sock [--script FILE] [--json]\n"
+    "                       (console of the register in mamori-terminald; see --socket --help)\n"
     "Runs the register console (type `help`). DIR (default ./register) holds journal.db,\n"
     "audit.db, devices.state and datakey. --items defaults to $MAMORI_ITEMS_DB or items.db,\n"
     "--operators to DIR/operators.db. A script line starting with '!' must be refused.\n"
@@ -160,6 +163,8 @@ static int wait_devices(void *ctx, char **tok, size_t n)
 
 int cmd_register(int argc, char **argv)
 {
+    if (register_client_wanted(argc, argv)) /* the register in mamori-terminald */
+        return register_client_main(argc, argv);
     const char *state = NULL, *tconfig = NULL, *api = NULL;
     long max_runtime = 0;
     struct evloop *loop = NULL;
