@@ -31,6 +31,7 @@
 extern const char terminal_default_config[];
 
 struct terminal;
+struct devapi;
 
 /* Load config (defaults, then config_path if not NULL), open the state
  * directory (created 0700 if missing) and start the bus. On a config error
@@ -39,9 +40,11 @@ int terminal_open(const char *state_dir, const char *config_path, struct evloop 
                   struct terminal **ret, char *err, size_t errlen);
 void terminal_close(struct terminal *t);
 struct bus *terminal_bus(struct terminal *t);
-/* What an application hosted in the daemon uses (the register: src/pos/service.h). */
-struct devapi;
+/* The UPOS device API over the bus (devapi.h). It holds the bus's event and
+ * attach callbacks; add listeners with devapi_observe() rather than
+ * bus_on_event(), which would take them away from it. */
 struct devapi *terminal_devapi(struct terminal *t);
+/* What the register hosted in the daemon also uses (src/pos/service.h). */
 struct config *terminal_config(struct terminal *t);
 struct audit *terminal_audit(struct terminal *t);
 const char *terminal_dir(const struct terminal *t);

@@ -372,6 +372,39 @@ static void test_dev6_async_requests_and_closed_handles(void **state)
     assert_false(as.had_dev);
 }
 
+static int obs_events, obs_attach;
+
+static void obs_ev(void *ctx, const char *serial, const char *type, const cbor_item_t *body)
+{
+    (void)serial, (void)type, (void)body;
+    obs_events += *(int *)ctx;
+}
+
+static void obs_at(void *ctx, const char *serial, bool attached, const char *reason)
+{
+    (void)serial, (void)attached, (void)reason;
+    obs_attach += *(int *)ctx;
+}
+
+static void test_observers_see_every_event_in_order(void **state)
+{
+    struct devapi *a;
+    int one = 1, ten = 10;
+    assert_int_equal(devapi_new((struct bus *)&F, &a), 0);
+    assert_int_equal(devapi_observe(a, obs_ev, obs_at, &one), 0);
+    assert_int_equal(devapi_observe(a, obs_ev, NULL, &ten), 0);
+    assert_int_equal(devapi_observe(a, NULL, NULL, &ten), 0);
+    assert_int_equal(devapi_observe(a, NULL, NULL, &ten), 0);
+    assert_int_equal(devapi_observe(a, obs_ev, obs_at, &one), MAMORI_ERR_LIMIT);
+    obs_events = obs_attach = 0;
+    /* no handle is open: observers still see the input */
+    assert_int_equal(fake_ctl("SCN-0001", "scan 4901234567894"), 0);
+    assert_int_equal(obs_events, 11);
+    fake_plug("SCN-0001", false);
+    assert_int_equal(obs_attach, 1);
+    devapi_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +415,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pol1_drawer_sharable_and_changer_extended, fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_dev6_detach_reports_offline, fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_dev6_async_requests_and_closed_handles, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_observers_see_every_event_in_order, fake_setup, fake_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
