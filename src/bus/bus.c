@@ -349,7 +349,7 @@ static void conn_io(struct evloop *l, int fd, uint32_t events, void *ctx)
                 break;
             if (k < 0 && errno == EINTR)
                 continue;
-            session_close(c->s, k == 0 ? "closed" : "closed: read error");
+            session_close(c->s, (k == 0 || errno == ECONNRESET) ? "closed" : "closed: read error");
             if (c->serial_line) {
                 /* the line itself went away */
                 conn_destroy(c);
