@@ -38,7 +38,8 @@
 
 const char pos_service_default_config[] =
     "[pos]\n"
-    "enabled = true\n"
+    "; auto: run the register once STATE/items.db exists (mamori items import)\n"
+    "enabled = auto\n"
     "api_socket = pos.sock\n"
     "api_tcp_port = 0\n"
     "journal = journal.db\n"
@@ -280,14 +281,25 @@ int pos_service_start(struct evloop *l, struct devapi *devapi, struct config *cf
     struct api_env env = {0};
     char p[SVC_PATH_MAX], sock[SVC_PATH_MAX];
     const char *str;
-    bool on = true, resumed = false;
+    bool resumed = false;
     int64_t port = 0;
     int rc;
     *ret = NULL;
-    if ((rc = config_get_bool(cfg, "pos", "enabled", true, &on)) != 0)
-        goto cfgerr0;
-    if (!on)
+    /* enabled = auto (default): the register runs once an item master has
+     * been imported into the state directory; true: always; false: never. */
+    str = config_get_str(cfg, "pos", "enabled", "auto");
+    if (strcmp(str, "false") == 0 || strcmp(str, "no") == 0 || strcmp(str, "off") == 0)
         return 0;
+    if (strcmp(str, "auto") == 0) {
+        if ((rc = in_dir(state_dir, config_get_str(cfg, "pos", "items", "items.db"), p)) != 0)
+            return rc;
+        if (access(p, F_OK) != 0)
+            return 0;
+    } else if (strcmp(str, "true") != 0 && strcmp(str, "yes") != 0 && strcmp(str, "on") != 0) {
+        snprintf(err, errlen, "%s: [pos] enabled: auto, true or false",
+                 config_where(cfg, "pos", "enabled") ? config_where(cfg, "pos", "enabled") : "");
+        return MAMORI_ERR_CONFIG;
+    }
     if ((s = calloc(1, sizeof(*s))) == NULL)
         return MAMORI_ERR_NOMEM;
     s->l = l;
@@ -379,7 +391,6 @@ int pos_service_start(struct evloop *l, struct devapi *devapi, struct config *cf
     *ret = s;
     return 0;
 cfgerr:
-cfgerr0:
     snprintf(err, errlen, "%s", config_error(cfg));
     rc = MAMORI_ERR_CONFIG;
     if (0) {

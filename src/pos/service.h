@@ -25,8 +25,9 @@ struct pos_service;
 /* The embedded [pos] defaults (INI text, for --print-config and docs). */
 extern const char pos_service_default_config[];
 
-/* Start the register in state_dir (unless [pos] enabled = false: then 0 and
- * *ret NULL) on the terminal's device API. cfg, api, audit borrowed; must
+/* Start the register in state_dir on the terminal's device API. [pos]
+ * enabled = auto (default) starts it only when the item master exists in
+ * state_dir; false never (0 and *ret NULL); true always. cfg, api, audit borrowed; must
  * outlive the service. On a configuration error err names file:line. */
 int pos_service_start(struct evloop *l, struct devapi *api, struct config *cfg,
                       const char *state_dir, struct audit *audit, struct pos_service **ret,
