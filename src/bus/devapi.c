@@ -68,9 +68,12 @@ struct devapi {
     uint64_t next_id;
     struct devapi_pending *pending; /* sent, not yet answered */
     struct devapi_dev *h[DEVAPI_OPEN_MAX];
-    void (*obs_event)(void *, const char *, const char *, const cbor_item_t *);
-    void (*obs_attach)(void *, const char *, bool, const char *);
-    void *obs_ctx;
+    struct {
+        void (*on_event)(void *, const char *, const char *, const cbor_item_t *);
+        void (*on_attach)(void *, const char *, bool, const char *);
+        void *ctx;
+    } obs[DEVAPI_OBSERVERS_MAX];
+    size_t nobs;
 };
 
 /* Input event types (DataEvent); anything else of the class is a status update. */
@@ -222,8 +225,9 @@ static int status_of(const cbor_item_t *body)
 static void on_bus_event(void *ctx, const char *serial, const char *type, const cbor_item_t *body)
 {
     struct devapi *a = ctx;
-    if (a->obs_event != NULL)
-        a->obs_event(a->obs_ctx, serial, type, body);
+    for (size_t i = 0; i < a->nobs; i++)
+        if (a->obs[i].on_event != NULL)
+            a->obs[i].on_event(a->obs[i].ctx, serial, type, body);
     for (size_t i = 0; i < DEVAPI_OPEN_MAX; i++) {
         struct devapi_dev *d = a->h[i];
         if (d == NULL || strcmp(d->serial, serial) != 0)
@@ -250,8 +254,9 @@ static void on_bus_event(void *ctx, const char *serial, const char *type, const 
 static void on_bus_attach(void *ctx, const char *serial, bool attached, const char *reason)
 {
     struct devapi *a = ctx;
-    if (a->obs_attach != NULL)
-        a->obs_attach(a->obs_ctx, serial, attached, reason);
+    for (size_t i = 0; i < a->nobs; i++)
+        if (a->obs[i].on_attach != NULL)
+            a->obs[i].on_attach(a->obs[i].ctx, serial, attached, reason);
     for (size_t i = 0; i < DEVAPI_OPEN_MAX; i++) {
         struct devapi_dev *d = a->h[i];
         if (d == NULL || strcmp(d->serial, serial) != 0 || d->attached == attached)
@@ -292,13 +297,17 @@ void devapi_free(struct devapi *a)
     free(a);
 }
 
-void devapi_observe(struct devapi *a,
-                    void (*on_event)(void *, const char *, const char *, const cbor_item_t *),
-                    void (*on_attach)(void *, const char *, bool, const char *), void *ctx)
+int devapi_observe(struct devapi *a,
+                   void (*on_event)(void *, const char *, const char *, const cbor_item_t *),
+                   void (*on_attach)(void *, const char *, bool, const char *), void *ctx)
 {
-    a->obs_event = on_event;
-    a->obs_attach = on_attach;
-    a->obs_ctx = ctx;
+    if (a->nobs == DEVAPI_OBSERVERS_MAX)
+        return MAMORI_ERR_LIMIT;
+    a->obs[a->nobs].on_event = on_event;
+    a->obs[a->nobs].on_attach = on_attach;
+    a->obs[a->nobs].ctx = ctx;
+    a->nobs++;
+    return 0;
 }
 
 int devapi_open(struct devapi *a, const char *name, const struct devapi_listener *l,

@@ -323,9 +323,10 @@ int terminal_open(const char *state_dir, const char *config_path, struct evloop 
     }
     /* The device API takes the bus's callbacks and passes every event and
      * attach change on to the record the control socket shows. */
-    if ((r = devapi_new(t->bus, &t->api)) != 0 || (r = devwatch_new(t->bus, t->api, &t->watch)) != 0)
+    if ((r = devapi_new(t->bus, &t->api)) != 0 ||
+        (r = devapi_observe(t->api, on_event, on_attach, t)) != 0 ||
+        (r = devwatch_new(t->bus, t->api, &t->watch)) != 0)
         goto fail;
-    devapi_observe(t->api, on_event, on_attach, t);
     if ((r = in_dir(t, config_get_str(t->cfg, "ctl", "socket", "ctl.sock"), p, sizeof(p))) ||
         (r = ctl_new(l, p, ctl_cmd, t, &t->ctl)) != 0) {
         snprintf(err, errlen, "%s: cannot open the control socket", p);
@@ -363,4 +364,9 @@ void terminal_close(struct terminal *t)
 struct bus *terminal_bus(struct terminal *t)
 {
     return t->bus;
+}
+
+struct devapi *terminal_devapi(struct terminal *t)
+{
+    return t->api;
 }
