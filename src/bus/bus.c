@@ -64,9 +64,36 @@ struct bus {
     void *event_ctx;
     bus_attach_fn on_attach;
     void *attach_ctx;
+    /* refusal records: at most BUS_REFUSALS_PER_MIN per minute, the rest counted */
+    int64_t refuse_window;
+    uint32_t refuse_n;
+    uint64_t refuse_suppressed;
 };
 
 static const struct audit_actor bus_actor = {.process = "mamori-terminald/bus"};
+
+/* An unauthenticated peer can cause refusals at the cost of a connect, and
+ * every refusal is a durable audit write: keep the log from being flooded
+ * (guideline 9) while never losing the fact that refusals happened. */
+static bool refusal_may_record(struct bus *b)
+{
+    int64_t now = evloop_now_ms();
+    if (now - b->refuse_window >= 60000) {
+        if (b->refuse_suppressed > 0)
+            (void)audit_event(b->cfg.audit, &bus_actor, "device.refused_suppressed",
+                              F_INT("count", (int64_t)b->refuse_suppressed),
+                              F_INT("window_ms", now - b->refuse_window));
+        b->refuse_window = now;
+        b->refuse_n = 0;
+        b->refuse_suppressed = 0;
+    }
+    if (b->refuse_n < BUS_REFUSALS_PER_MIN) {
+        b->refuse_n++;
+        return true;
+    }
+    b->refuse_suppressed++;
+    return false;
+}
 
 static void conn_arm_timer(struct conn *c);
 static void conn_flush(struct conn *c);
@@ -120,10 +147,11 @@ static int cb_lookup(void *ctx, const uint8_t pub[static SESSION_KEY_LEN], char 
         return 0;
     snprintf(reason, cap, "%s", why);
     c->refused = true;
-    (void)audit_event(c->b->cfg.audit, &bus_actor, "device.refused", F_STR("reason", why),
-                      F_STR("serial", r == 0 ? d.serial : ""), F_STR("pattern", "KK"),
-                      F_HEX("bus_pub", pub, SESSION_KEY_LEN),
-                      F_STR("transport", transport_kind_name(c->tk)));
+    if (refusal_may_record(c->b))
+        (void)audit_event(c->b->cfg.audit, &bus_actor, "device.refused", F_STR("reason", why),
+                          F_STR("serial", r == 0 ? d.serial : ""), F_STR("pattern", "KK"),
+                          F_HEX("bus_pub", pub, SESSION_KEY_LEN),
+                          F_STR("transport", transport_kind_name(c->tk)));
     return MAMORI_ERR_REFUSED;
 }
 
@@ -141,13 +169,13 @@ static int cb_admit(void *ctx, int pattern, const uint8_t pub[static SESSION_KEY
     if (v != REG_ACCEPT) {
         snprintf(reason, cap, "%s", registry_verdict_str(v));
         c->refused = true;
-        (void)audit_event(c->b->cfg.audit, &bus_actor, "device.refused",
-                          F_STR("reason", registry_verdict_str(v)), F_STR("serial", parsed.serial),
-                          F_STR("model", parsed.model),
-                          F_STR("pattern", pattern == NOISE_XX ? "XX" : "KK"),
-                          F_HEX("bus_pub", pub, SESSION_KEY_LEN),
-                          F_HEX("fw", parsed.fw, CERT_FW_LEN),
-                          F_STR("transport", transport_kind_name(c->tk)));
+        if (refusal_may_record(c->b))
+            (void)audit_event(
+                c->b->cfg.audit, &bus_actor, "device.refused",
+                F_STR("reason", registry_verdict_str(v)), F_STR("serial", parsed.serial),
+                F_STR("model", parsed.model), F_STR("pattern", pattern == NOISE_XX ? "XX" : "KK"),
+                F_HEX("bus_pub", pub, SESSION_KEY_LEN), F_HEX("fw", parsed.fw, CERT_FW_LEN),
+                F_STR("transport", transport_kind_name(c->tk)));
         return MAMORI_ERR_REFUSED;
     }
     snprintf(c->serial, sizeof(c->serial), "%s", d.serial);
@@ -161,10 +189,10 @@ static int cb_admit(void *ctx, int pattern, const uint8_t pub[static SESSION_KEY
 
 /* ---------- session events ---------- */
 
-static struct conn *find_attached(struct bus *b, const char *serial, const struct conn *not)
+static struct conn *find_attached(struct bus *b, const char *serial, const struct conn * not )
 {
     for (struct conn *c = b->conns; c; c = c->next)
-        if (c != not && c->attached && strcmp(c->serial, serial) == 0)
+        if (c != not &&c->attached && strcmp(c->serial, serial) == 0)
             return c;
     return NULL;
 }
@@ -197,8 +225,8 @@ static void on_session(void *ctx, struct session *s, const struct session_ev *ev
                     if (strcmp(m->type, "error") == 0) {
                         int64_t code = MAMORI_ERR_PROTO;
                         (void)msg_get_int(m->body, "code", &code);
-                        status = (code < 0 && code > MAMORI_ERR__LAST) ? (int)code
-                                                                       : MAMORI_ERR_PROTO;
+                        status =
+                            (code < 0 && code > MAMORI_ERR__LAST) ? (int)code : MAMORI_ERR_PROTO;
                     }
                     pending_finish(p, status, status == 0 ? m->body : NULL);
                     return;
@@ -230,7 +258,8 @@ static void on_session(void *ctx, struct session *s, const struct session_ev *ev
             if (b->on_attach)
                 b->on_attach(b->attach_ctx, c->serial, false, ev->reason);
         } else if (!c->refused && strcmp(ev->reason, "shutdown") != 0 &&
-                   !(c->serial_line && session_frame_stats(s).frames == 0)) {
+                   !(c->serial_line && session_frame_stats(s).frames == 0) &&
+                   refusal_may_record(b)) {
             /* (an idle serial line timing out is not an event) */
             (void)audit_event(b->cfg.audit, &bus_actor, "device.handshake_failed",
                               F_STR("reason", ev->reason),
@@ -528,8 +557,8 @@ int bus_request(struct bus *b, const char *serial, const char *type, cbor_item_t
     if ((r = session_send(c->s, evloop_now_ms(), type, body, &id)) != 0)
         goto out;
     *p = (struct pending){.id = id, .c = c, .cb = cb, .ctx = ctx, .b = b, .used = true};
-    if (evloop_timer(b->cfg.loop, timeout_ms > 0 ? timeout_ms : 1, pending_timeout, p,
-                     &p->timer) != 0)
+    if (evloop_timer(b->cfg.loop, timeout_ms > 0 ? timeout_ms : 1, pending_timeout, p, &p->timer) !=
+        0)
         p->timer = 0; /* no timer: the detach still ends it */
     conn_after(c);
 out:
@@ -552,8 +581,8 @@ static void call_done(void *ctx, int status, const cbor_item_t *reply)
     w->reply = reply ? cbor_incref((cbor_item_t *)(uintptr_t)reply) : NULL;
 }
 
-int bus_call(struct bus *b, const char *serial, const char *type, cbor_item_t *body,
-             int timeout_ms, cbor_item_t **ret_reply)
+int bus_call(struct bus *b, const char *serial, const char *type, cbor_item_t *body, int timeout_ms,
+             cbor_item_t **ret_reply)
 {
     struct call_wait w = {0};
     int r = bus_request(b, serial, type, body, timeout_ms, call_done, &w);

@@ -29,6 +29,8 @@ struct bus;
 #define BUS_MAX_LISTEN 8       /* listening transports */
 #define BUS_MAX_CONNS 256      /* concurrent device connections (handshaking or open) */
 #define BUS_MAX_PENDING 4096   /* outstanding requests */
+#define BUS_REFUSALS_PER_MIN 120 /* refusal/handshake-failure audit records per minute; the
+                                  * rest are counted in one "device.refused_suppressed" */
 
 /* What the terminal's bus needs (all pointers borrowed; they outlive the bus). */
 struct bus_config {

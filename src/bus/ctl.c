@@ -127,7 +127,8 @@ static void client_run(struct ctl_client *k)
         char e[128];
         int n = snprintf(e, sizeof(e), "error: %s\n", mamori_strerror(r));
         (void)buf_put_bytes(&k->out, e, (size_t)n);
-    } else if (buf_remaining(&k->out) == 0 || buf_ptr(&k->out)[buf_remaining(&k->out) - 1] != '\n') {
+    } else if (buf_remaining(&k->out) == 0 ||
+               buf_ptr(&k->out)[buf_remaining(&k->out) - 1] != '\n') {
         (void)buf_put_u8(&k->out, '\n');
     }
     client_write(k);
