@@ -68,6 +68,7 @@ struct bus {
     int64_t refuse_window;
     uint32_t refuse_n;
     uint64_t refuse_suppressed;
+    int in_cb; /* > 0 while a caller's callback runs (bus_call is refused then) */
 };
 
 static const struct audit_actor bus_actor = {.process = "mamori-terminald/bus"};
@@ -110,8 +111,11 @@ static void pending_finish(struct pending *p, int status, const cbor_item_t *rep
         evloop_timer_cancel(p->b->cfg.loop, p->timer);
     p->used = false;
     p->cb = NULL;
-    if (cb)
+    if (cb) {
+        p->b->in_cb++;
         cb(ctx, status, reply);
+        p->b->in_cb--;
+    }
 }
 
 static void pending_timeout(struct evloop *l, void *ctx)
@@ -211,8 +215,11 @@ static void on_session(void *ctx, struct session *s, const struct session_ev *ev
                           F_STR("model", c->model), F_STR("kind", c->kind),
                           F_STR("transport", transport_kind_name(c->tk)),
                           F_STR("reason", "handshake"));
-        if (b->on_attach)
+        if (b->on_attach) {
+            b->in_cb++;
             b->on_attach(b->attach_ctx, c->serial, true, "handshake");
+            b->in_cb--;
+        }
         break;
     }
     case SESSION_EV_MSG: {
@@ -234,8 +241,11 @@ static void on_session(void *ctx, struct session *s, const struct session_ev *ev
             }
             return; /* a late reply after a timeout */
         }
-        if (b->on_event)
+        if (b->on_event) {
+            b->in_cb++;
             b->on_event(b->event_ctx, c->serial, m->type, m->body);
+            b->in_cb--;
+        }
         break;
     }
     case SESSION_EV_REJECT:
@@ -255,8 +265,11 @@ static void on_session(void *ctx, struct session *s, const struct session_ev *ev
                               F_STR("reason", ev->reason),
                               F_STR("transport", transport_kind_name(c->tk)));
             pending_fail_conn(b, c);
-            if (b->on_attach)
+            if (b->on_attach) {
+                b->in_cb++;
                 b->on_attach(b->attach_ctx, c->serial, false, ev->reason);
+                b->in_cb--;
+            }
         } else if (!c->refused && strcmp(ev->reason, "shutdown") != 0 &&
                    !(c->serial_line && session_frame_stats(s).frames == 0) &&
                    refusal_may_record(b)) {
@@ -585,7 +598,15 @@ int bus_call(struct bus *b, const char *serial, const char *type, cbor_item_t *b
              cbor_item_t **ret_reply)
 {
     struct call_wait w = {0};
-    int r = bus_request(b, serial, type, body, timeout_ms, call_done, &w);
+    int r;
+    if (b->in_cb > 0) {
+        /* Running the loop from inside a bus callback could free the
+         * connection whose callback is on the stack: refuse. */
+        if (body)
+            cbor_decref(&body);
+        return MAMORI_ERR_STATE;
+    }
+    r = bus_request(b, serial, type, body, timeout_ms, call_done, &w);
     if (r != 0)
         return r;
     while (!w.done)

@@ -120,9 +120,13 @@ static void on_attach(void *ctx, const char *serial, bool attached, const char *
     snprintf(f->last_reason, sizeof(f->last_reason), "%s", reason);
 }
 
+static int nested_status;
+
 static void on_event(void *ctx, const char *serial, const char *type, const cbor_item_t *body)
 {
     struct fx *f = ctx;
+    /* running the loop from a bus callback is refused, not a use after free */
+    nested_status = bus_call(f->bus, serial, "x.echo", msg_body_new(), 100, NULL);
     f->events++;
     snprintf(f->last_event, sizeof(f->last_event), "%s", type);
 }
@@ -259,6 +263,7 @@ static void test_attach_request_reply_event_detach(void **state)
     dev_flush(&f->d);
     spin(f, &f->events, 1, 2000);
     assert_string_equal(f->last_event, "scanner.data");
+    assert_int_equal(nested_status, MAMORI_ERR_STATE);
     /* a pending request fails with OFFLINE when the device goes away */
     assert_int_equal(bus_request(f->bus, "DEV-1", "x.slow", NULL, 5000, on_reply, f), 0);
     dev_stop(f, &f->d);
