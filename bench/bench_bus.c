@@ -113,7 +113,8 @@ int main(int argc, char **argv)
     uint8_t tpub[32];
     struct side dev = {0}, term = {0};
     struct session_limits lim;
-    int64_t *lat_sec = calloc((size_t)n, sizeof(int64_t)), *lat_pl = calloc((size_t)n, sizeof(int64_t));
+    int64_t *lat_sec = calloc((size_t)n, sizeof(int64_t)),
+            *lat_pl = calloc((size_t)n, sizeof(int64_t));
     double s50, s99, p50, p99;
     if (secmem_init() != 0 || lat_sec == NULL || lat_pl == NULL || n < 100)
         return 1;
@@ -125,12 +126,26 @@ int main(int argc, char **argv)
     session_limits_default(&lim);
     lim.rate = 100000000;
     lim.burst = 100000000;
-    struct session_cfg tc = {.role = SESSION_TERMINAL, .framing = FRAME_STREAM, .transport = "unix",
-                             .keys = tk, .lim = lim, .on_event = on_ev, .ctx = &term,
-                             .terminal_id = "T1", .lookup = lookup, .admit = admit};
-    struct session_cfg dc = {.role = SESSION_DEVICE, .framing = FRAME_STREAM, .transport = "unix",
-                             .keys = dk, .lim = lim, .on_event = on_ev, .ctx = &dev,
-                             .pinned = tpub, .cert = (const uint8_t *)"certificate-bytes", .cert_len = 17};
+    struct session_cfg tc = {.role = SESSION_TERMINAL,
+                             .framing = FRAME_STREAM,
+                             .transport = "unix",
+                             .keys = tk,
+                             .lim = lim,
+                             .on_event = on_ev,
+                             .ctx = &term,
+                             .terminal_id = "T1",
+                             .lookup = lookup,
+                             .admit = admit};
+    struct session_cfg dc = {.role = SESSION_DEVICE,
+                             .framing = FRAME_STREAM,
+                             .transport = "unix",
+                             .keys = dk,
+                             .lim = lim,
+                             .on_event = on_ev,
+                             .ctx = &dev,
+                             .pinned = tpub,
+                             .cert = (const uint8_t *)"certificate-bytes",
+                             .cert_len = 17};
 
     /* KK handshake, both sides in one process, through the socket */
     {

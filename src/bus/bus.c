@@ -64,9 +64,37 @@ struct bus {
     void *event_ctx;
     bus_attach_fn on_attach;
     void *attach_ctx;
+    /* refusal records: at most BUS_REFUSALS_PER_MIN per minute, the rest counted */
+    int64_t refuse_window;
+    uint32_t refuse_n;
+    uint64_t refuse_suppressed;
+    int in_cb; /* > 0 while a caller's callback runs (bus_call is refused then) */
 };
 
 static const struct audit_actor bus_actor = {.process = "mamori-terminald/bus"};
+
+/* An unauthenticated peer can cause refusals at the cost of a connect, and
+ * every refusal is a durable audit write: keep the log from being flooded
+ * (guideline 9) while never losing the fact that refusals happened. */
+static bool refusal_may_record(struct bus *b)
+{
+    int64_t now = evloop_now_ms();
+    if (now - b->refuse_window >= 60000) {
+        if (b->refuse_suppressed > 0)
+            (void)audit_event(b->cfg.audit, &bus_actor, "device.refused_suppressed",
+                              F_INT("count", (int64_t)b->refuse_suppressed),
+                              F_INT("window_ms", now - b->refuse_window));
+        b->refuse_window = now;
+        b->refuse_n = 0;
+        b->refuse_suppressed = 0;
+    }
+    if (b->refuse_n < BUS_REFUSALS_PER_MIN) {
+        b->refuse_n++;
+        return true;
+    }
+    b->refuse_suppressed++;
+    return false;
+}
 
 static void conn_arm_timer(struct conn *c);
 static void conn_flush(struct conn *c);
@@ -83,8 +111,11 @@ static void pending_finish(struct pending *p, int status, const cbor_item_t *rep
         evloop_timer_cancel(p->b->cfg.loop, p->timer);
     p->used = false;
     p->cb = NULL;
-    if (cb)
+    if (cb) {
+        p->b->in_cb++;
         cb(ctx, status, reply);
+        p->b->in_cb--;
+    }
 }
 
 static void pending_timeout(struct evloop *l, void *ctx)
@@ -120,10 +151,11 @@ static int cb_lookup(void *ctx, const uint8_t pub[static SESSION_KEY_LEN], char 
         return 0;
     snprintf(reason, cap, "%s", why);
     c->refused = true;
-    (void)audit_event(c->b->cfg.audit, &bus_actor, "device.refused", F_STR("reason", why),
-                      F_STR("serial", r == 0 ? d.serial : ""), F_STR("pattern", "KK"),
-                      F_HEX("bus_pub", pub, SESSION_KEY_LEN),
-                      F_STR("transport", transport_kind_name(c->tk)));
+    if (refusal_may_record(c->b))
+        (void)audit_event(c->b->cfg.audit, &bus_actor, "device.refused", F_STR("reason", why),
+                          F_STR("serial", r == 0 ? d.serial : ""), F_STR("pattern", "KK"),
+                          F_HEX("bus_pub", pub, SESSION_KEY_LEN),
+                          F_STR("transport", transport_kind_name(c->tk)));
     return MAMORI_ERR_REFUSED;
 }
 
@@ -141,13 +173,13 @@ static int cb_admit(void *ctx, int pattern, const uint8_t pub[static SESSION_KEY
     if (v != REG_ACCEPT) {
         snprintf(reason, cap, "%s", registry_verdict_str(v));
         c->refused = true;
-        (void)audit_event(c->b->cfg.audit, &bus_actor, "device.refused",
-                          F_STR("reason", registry_verdict_str(v)), F_STR("serial", parsed.serial),
-                          F_STR("model", parsed.model),
-                          F_STR("pattern", pattern == NOISE_XX ? "XX" : "KK"),
-                          F_HEX("bus_pub", pub, SESSION_KEY_LEN),
-                          F_HEX("fw", parsed.fw, CERT_FW_LEN),
-                          F_STR("transport", transport_kind_name(c->tk)));
+        if (refusal_may_record(c->b))
+            (void)audit_event(
+                c->b->cfg.audit, &bus_actor, "device.refused",
+                F_STR("reason", registry_verdict_str(v)), F_STR("serial", parsed.serial),
+                F_STR("model", parsed.model), F_STR("pattern", pattern == NOISE_XX ? "XX" : "KK"),
+                F_HEX("bus_pub", pub, SESSION_KEY_LEN), F_HEX("fw", parsed.fw, CERT_FW_LEN),
+                F_STR("transport", transport_kind_name(c->tk)));
         return MAMORI_ERR_REFUSED;
     }
     snprintf(c->serial, sizeof(c->serial), "%s", d.serial);
@@ -161,10 +193,10 @@ static int cb_admit(void *ctx, int pattern, const uint8_t pub[static SESSION_KEY
 
 /* ---------- session events ---------- */
 
-static struct conn *find_attached(struct bus *b, const char *serial, const struct conn *not)
+static struct conn *find_attached(struct bus *b, const char *serial, const struct conn * not )
 {
     for (struct conn *c = b->conns; c; c = c->next)
-        if (c != not && c->attached && strcmp(c->serial, serial) == 0)
+        if (c != not &&c->attached && strcmp(c->serial, serial) == 0)
             return c;
     return NULL;
 }
@@ -183,8 +215,11 @@ static void on_session(void *ctx, struct session *s, const struct session_ev *ev
                           F_STR("model", c->model), F_STR("kind", c->kind),
                           F_STR("transport", transport_kind_name(c->tk)),
                           F_STR("reason", "handshake"));
-        if (b->on_attach)
+        if (b->on_attach) {
+            b->in_cb++;
             b->on_attach(b->attach_ctx, c->serial, true, "handshake");
+            b->in_cb--;
+        }
         break;
     }
     case SESSION_EV_MSG: {
@@ -197,8 +232,8 @@ static void on_session(void *ctx, struct session *s, const struct session_ev *ev
                     if (strcmp(m->type, "error") == 0) {
                         int64_t code = MAMORI_ERR_PROTO;
                         (void)msg_get_int(m->body, "code", &code);
-                        status = (code < 0 && code > MAMORI_ERR__LAST) ? (int)code
-                                                                       : MAMORI_ERR_PROTO;
+                        status =
+                            (code < 0 && code > MAMORI_ERR__LAST) ? (int)code : MAMORI_ERR_PROTO;
                     }
                     pending_finish(p, status, status == 0 ? m->body : NULL);
                     return;
@@ -206,8 +241,11 @@ static void on_session(void *ctx, struct session *s, const struct session_ev *ev
             }
             return; /* a late reply after a timeout */
         }
-        if (b->on_event)
+        if (b->on_event) {
+            b->in_cb++;
             b->on_event(b->event_ctx, c->serial, m->type, m->body);
+            b->in_cb--;
+        }
         break;
     }
     case SESSION_EV_REJECT:
@@ -227,10 +265,14 @@ static void on_session(void *ctx, struct session *s, const struct session_ev *ev
                               F_STR("reason", ev->reason),
                               F_STR("transport", transport_kind_name(c->tk)));
             pending_fail_conn(b, c);
-            if (b->on_attach)
+            if (b->on_attach) {
+                b->in_cb++;
                 b->on_attach(b->attach_ctx, c->serial, false, ev->reason);
+                b->in_cb--;
+            }
         } else if (!c->refused && strcmp(ev->reason, "shutdown") != 0 &&
-                   !(c->serial_line && session_frame_stats(s).frames == 0)) {
+                   !(c->serial_line && session_frame_stats(s).frames == 0) &&
+                   refusal_may_record(b)) {
             /* (an idle serial line timing out is not an event) */
             (void)audit_event(b->cfg.audit, &bus_actor, "device.handshake_failed",
                               F_STR("reason", ev->reason),
@@ -528,8 +570,8 @@ int bus_request(struct bus *b, const char *serial, const char *type, cbor_item_t
     if ((r = session_send(c->s, evloop_now_ms(), type, body, &id)) != 0)
         goto out;
     *p = (struct pending){.id = id, .c = c, .cb = cb, .ctx = ctx, .b = b, .used = true};
-    if (evloop_timer(b->cfg.loop, timeout_ms > 0 ? timeout_ms : 1, pending_timeout, p,
-                     &p->timer) != 0)
+    if (evloop_timer(b->cfg.loop, timeout_ms > 0 ? timeout_ms : 1, pending_timeout, p, &p->timer) !=
+        0)
         p->timer = 0; /* no timer: the detach still ends it */
     conn_after(c);
 out:
@@ -552,11 +594,19 @@ static void call_done(void *ctx, int status, const cbor_item_t *reply)
     w->reply = reply ? cbor_incref((cbor_item_t *)(uintptr_t)reply) : NULL;
 }
 
-int bus_call(struct bus *b, const char *serial, const char *type, cbor_item_t *body,
-             int timeout_ms, cbor_item_t **ret_reply)
+int bus_call(struct bus *b, const char *serial, const char *type, cbor_item_t *body, int timeout_ms,
+             cbor_item_t **ret_reply)
 {
     struct call_wait w = {0};
-    int r = bus_request(b, serial, type, body, timeout_ms, call_done, &w);
+    int r;
+    if (b->in_cb > 0) {
+        /* Running the loop from inside a bus callback could free the
+         * connection whose callback is on the stack: refuse. */
+        if (body)
+            cbor_decref(&body);
+        return MAMORI_ERR_STATE;
+    }
+    r = bus_request(b, serial, type, body, timeout_ms, call_done, &w);
     if (r != 0)
         return r;
     while (!w.done)

@@ -69,3 +69,20 @@ def test_pol8_2_devices_list_shows_enrolment_and_attachment(tmp_path, procs, mam
     d = json.loads(r.stdout.splitlines()[0])
     assert d["serial"] == "SC-1" and d["attached"] == "yes" and d["removed"] is False
     assert d["bus_pub"] == rig.devs["sc"]["ident"]["bus_pub"]
+
+
+def test_dev6_tcp_loopback_transport(tmp_path, procs, mamori):
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    rig = Rig(tmp_path, procs, mamori)
+    rig.start_terminal(listen="tcp:127.0.0.1:%d,unix:bus.sock" % port)
+    rig.make_device("sc", "scanner", serial="SC-TCP")
+    rig.make_device("ld", "linedisplay", serial="LD-UNIX")
+    rig.start_device("sc", connect="tcp:127.0.0.1:%d" % port)
+    rig.start_device("ld")
+    assert wait_for(lambda: rig.attached("SC-TCP") and rig.attached("LD-UNIX"))
+    rig.dctl("sc", "scan", "4901234567894")
+    assert wait_for(lambda: rig.events("scanner.data", "SC-TCP"))

@@ -84,9 +84,15 @@ static void dev_io(struct evloop *l, int fd, uint32_t events, void *ctx)
 static void dev_start(struct fx *f, struct dev *d, const uint8_t *pinned)
 {
     struct transport_addr a;
-    struct session_cfg c = {.role = SESSION_DEVICE, .framing = FRAME_STREAM, .transport = "unix",
-                            .keys = d->k, .on_event = dev_ev, .ctx = d, .pinned = pinned,
-                            .cert = d->cert, .cert_len = d->cert_len};
+    struct session_cfg c = {.role = SESSION_DEVICE,
+                            .framing = FRAME_STREAM,
+                            .transport = "unix",
+                            .keys = d->k,
+                            .on_event = dev_ev,
+                            .ctx = d,
+                            .pinned = pinned,
+                            .cert = d->cert,
+                            .cert_len = d->cert_len};
     char spec[600];
     snprintf(spec, sizeof(spec), "unix:%s", f->sock);
     assert_int_equal(transport_parse(spec, &a), 0);
@@ -114,9 +120,13 @@ static void on_attach(void *ctx, const char *serial, bool attached, const char *
     snprintf(f->last_reason, sizeof(f->last_reason), "%s", reason);
 }
 
+static int nested_status;
+
 static void on_event(void *ctx, const char *serial, const char *type, const cbor_item_t *body)
 {
     struct fx *f = ctx;
+    /* running the loop from a bus callback is refused, not a use after free */
+    nested_status = bus_call(f->bus, serial, "x.echo", msg_body_new(), 100, NULL);
     f->events++;
     snprintf(f->last_event, sizeof(f->last_event), "%s", type);
 }
@@ -253,6 +263,7 @@ static void test_attach_request_reply_event_detach(void **state)
     dev_flush(&f->d);
     spin(f, &f->events, 1, 2000);
     assert_string_equal(f->last_event, "scanner.data");
+    assert_int_equal(nested_status, MAMORI_ERR_STATE);
     /* a pending request fails with OFFLINE when the device goes away */
     assert_int_equal(bus_request(f->bus, "DEV-1", "x.slow", NULL, 5000, on_reply, f), 0);
     dev_stop(f, &f->d);
@@ -281,6 +292,22 @@ static void test_unenrolled_device_refused_and_recorded(void **state)
     assert_int_equal(bus_call(f->bus, "DEV-ROGUE", "x.echo", NULL, 100, NULL), MAMORI_ERR_OFFLINE);
 }
 
+static void test_refusal_records_are_capped(void **state)
+{
+    /* An unenrolled device hammering the bus cannot flood the audit log. */
+    struct fx *f = *state;
+    int64_t cnt = 0;
+    for (int i = 0; i < BUS_REFUSALS_PER_MIN + 10; i++) {
+        f->rogue.closed = 0;
+        dev_start(f, &f->rogue, NULL);
+        spin(f, &f->rogue.closed, 1, 3000);
+        assert_int_equal(f->rogue.closed, 1);
+        dev_stop(f, &f->rogue);
+    }
+    assert_int_equal(audit_count(f->a, "device.refused", &cnt), 0);
+    assert_int_equal(cnt, BUS_REFUSALS_PER_MIN);
+}
+
 static void test_config_hostile(void **state)
 {
     struct fx *f = *state;
@@ -305,7 +332,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_attach_request_reply_event_detach, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unenrolled_device_refused_and_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unenrolled_device_refused_and_recorded, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_refusal_records_are_capped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_hostile, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
