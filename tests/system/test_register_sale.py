@@ -4,7 +4,7 @@ display, scale, price-embedded codes, the change machine, split tenders,
 age confirmation on the customer display, receipts decoded from the bytes
 the printer device received, and bad input refused with nothing changed.
 """
-import sqlite3
+import json
 import threading
 import time
 
@@ -218,3 +218,34 @@ def test_dev4_register_refuses_unenrolled_devices_only_bus(tmp_path, procs):
     r.api.post("/v1/reprint", {"receipt": 1})
     assert "再発行" in r.decode_receipts(r.printer_out()) or \
         "REPRINT" in r.decode_receipts(r.printer_out()).upper()
+
+
+def test_ops6_event_stream_long_poll(tmp_path, procs):
+    """The event stream: a long-poll waits for the next event and returns it
+    when a scan from the scanner device registers; arguments never appear."""
+    r = sale_setup(tmp_path, procs)
+    _, j = r.api.get("/v1/events?since=0")
+    since = j["next"]
+    got = {}
+
+    def poll():
+        t0 = time.time()
+        got["r"] = r.api.get("/v1/events?since=%d&wait=10000" % since)
+        got["t"] = time.time() - t0
+    t = threading.Thread(target=poll)
+    t.start()
+    time.sleep(0.5)
+    assert "r" not in got          # still waiting: nothing new yet
+    r.ctl("scanner", "scan", TEA)
+    t.join(15)
+    st, j = got["r"]
+    assert st == 200 and got["t"] < 9, got
+    assert any(e["type"] == "register" and e["data"].get("data") == TEA for e in j["events"]), j
+    assert j["next"] > since
+    # A long-poll with nothing new ends after its wait with no events.
+    st, j = r.api.get("/v1/events?since=%d&wait=300" % j["next"])
+    assert st == 200 and j["events"] == []
+    # Passwords sent to the API never show up in the stream.
+    r.api.post("/v1/signon", {"id": "kenji", "password": PASSWORDS["kenji"]}, ok=False)
+    _, j = r.api.get("/v1/events?since=0")
+    assert PASSWORDS["kenji"] not in json.dumps(j, ensure_ascii=False)
