@@ -93,6 +93,78 @@ static void on_deadline(struct evloop *l, void *ctx)
 }
 
 
+static void forward_event(void *ctx, const char *serial, const char *type,
+                          const cbor_item_t *body)
+{
+    posbus_event(ctx, serial, type, body);
+}
+
+struct waiter {
+    struct evloop *loop;
+    struct terminal *term;
+    struct posbus *pb;
+    struct console *con;
+};
+
+/* The next scanner.data code as a console line (codes are letters/digits). */
+static int next_scan_line(void *ctx, char *line, size_t cap)
+{
+    struct waiter *w = ctx;
+    char code[POSBUS_SCAN_LEN];
+    while (posbus_next_scan(w->pb, code) == 0) {
+        bool ok = code[0] != '\0';
+        for (const char *c = code; *c; c++)
+            ok &= (*c >= '0' && *c <= '9') || (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z');
+        if (!ok) {
+            printf("ERROR scanner: not a code, ignored\n");
+            continue;
+        }
+        snprintf(line, cap, "scan %s", code);
+        return 0;
+    }
+    return MAMORI_ERR_NOTFOUND;
+}
+
+/* wait-scans N [SECONDS]: run the bus and register N scanned codes. */
+static int wait_scans(void *ctx, char **tok, size_t n)
+{
+    struct waiter *w = ctx;
+    long want = n > 1 ? strtol(tok[1], NULL, 10) : 1, done = 0;
+    long secs = n > 2 ? strtol(tok[2], NULL, 10) : 20;
+    char line[CONSOLE_LINE_MAX + 1];
+    int64_t deadline;
+    if (want < 0 || want > 1000 || secs < 0 || secs > 600)
+        return MAMORI_ERR_INVAL;
+    deadline = evloop_now_ms() + secs * 1000;
+    while (done < want && evloop_now_ms() < deadline) {
+        if (next_scan_line(w, line, sizeof(line)) == 0) {
+            (void)console_line(w->con, line); /* prints OK/ERROR like a keyed scan */
+            done++;
+            continue;
+        }
+        if (evloop_run_once(w->loop, 100) < 0)
+            return MAMORI_ERR_SYS;
+    }
+    return done >= want ? 0 : MAMORI_ERR_TIMEOUT;
+}
+
+
+/* wait-devices N [SECONDS]: run the bus until N devices are attached. */
+static int wait_devices(void *ctx, char **tok, size_t n)
+{
+    struct waiter *w = ctx;
+    long want = n > 1 ? strtol(tok[1], NULL, 10) : 1;
+    long secs = n > 2 ? strtol(tok[2], NULL, 10) : 20;
+    int64_t deadline;
+    if (want < 0 || want > 256 || secs < 0 || secs > 600)
+        return MAMORI_ERR_INVAL;
+    deadline = evloop_now_ms() + secs * 1000;
+    while ((long)bus_attached_count(terminal_bus(w->term)) < want && evloop_now_ms() < deadline)
+        if (evloop_run_once(w->loop, 100) < 0)
+            return MAMORI_ERR_SYS;
+    return (long)bus_attached_count(terminal_bus(w->term)) >= want ? 0 : MAMORI_ERR_TIMEOUT;
+}
+
 struct waiter_api {
     console_hook_fn fn;
     void *ctx;
@@ -100,7 +172,7 @@ struct waiter_api {
 
 /* Serve the API until a signal or the deadline. */
 static int serve(struct evloop *loop, struct txn *t, struct posdev_sim *sim, const char *api,
-                 long max_runtime, struct waiter_api *hook)
+                 long max_runtime, struct waiter_api *hook, struct waiter *scans)
 {
     struct posapi *pa = NULL;
     sigset_t mask;
@@ -118,7 +190,9 @@ static int serve(struct evloop *loop, struct txn *t, struct posdev_sim *sim, con
         return r;
     }
     if (hook != NULL)
-        console_set_hook(posapi_console(pa), "wait-devices", hook->fn, hook->ctx);
+        (void)console_set_hook(posapi_console(pa), "wait-devices", hook->fn, hook->ctx);
+    if (scans != NULL)
+        posapi_set_source(pa, next_scan_line, scans); /* scanner device input */
     if (max_runtime > 0)
         (void)evloop_timer(loop, max_runtime * 1000, on_deadline, NULL, NULL);
     printf("ready\n");
@@ -128,34 +202,6 @@ static int serve(struct evloop *loop, struct txn *t, struct posdev_sim *sim, con
     evloop_del_fd(loop, sfd);
     close(sfd);
     return r;
-}
-
-static void forward_event(void *ctx, const char *serial, const char *type,
-                          const cbor_item_t *body)
-{
-    posbus_event(ctx, serial, type, body);
-}
-
-struct waiter {
-    struct evloop *loop;
-    struct terminal *term;
-};
-
-
-/* wait-devices N [SECONDS]: run the bus until N devices are attached. */
-static int wait_devices(void *ctx, char **tok, size_t n)
-{
-    struct waiter *w = ctx;
-    long want = n > 1 ? strtol(tok[1], NULL, 10) : 1;
-    long secs = n > 2 ? strtol(tok[2], NULL, 10) : 20;
-    int64_t deadline;
-    if (want < 0 || want > 256 || secs < 0 || secs > 600)
-        return MAMORI_ERR_INVAL;
-    deadline = evloop_now_ms() + secs * 1000;
-    while ((long)bus_attached_count(terminal_bus(w->term)) < want && evloop_now_ms() < deadline)
-        if (evloop_run_once(w->loop, 100) < 0)
-            return MAMORI_ERR_SYS;
-    return (long)bus_attached_count(terminal_bus(w->term)) >= want ? 0 : MAMORI_ERR_TIMEOUT;
 }
 
 int cmd_register(int argc, char **argv)
@@ -304,7 +350,13 @@ int cmd_register(int argc, char **argv)
     if (term != NULL) {
         waiter.loop = loop;
         waiter.term = term;
-        console_set_hook(con, "wait-devices", wait_devices, &waiter);
+        waiter.pb = pb;
+        waiter.con = con;
+        if (console_set_hook(con, "wait-devices", wait_devices, &waiter) ||
+            console_set_hook(con, "wait-scans", wait_scans, &waiter)) {
+            rc = cmd_fail("register", "console", MAMORI_ERR_LIMIT);
+            goto out;
+        }
     }
     if (api != NULL) {
         struct waiter_api wa = {wait_devices, &waiter};
@@ -312,7 +364,7 @@ int cmd_register(int argc, char **argv)
             rc = cmd_fail("register", "event loop", r);
             goto out;
         }
-        r = serve(loop, t, sim, api, max_runtime, term ? &wa : NULL);
+        r = serve(loop, t, sim, api, max_runtime, term ? &wa : NULL, term ? &waiter : NULL);
         rc = r ? cmd_fail("register", api, r) : 0;
     } else if (script != NULL) {
         printf("ready\n");

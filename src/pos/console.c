@@ -23,9 +23,12 @@ struct console {
     struct txn *t;
     struct posdev_sim *sim;
     FILE *out;
-    const char *hook_name;
-    console_hook_fn hook;
-    void *hook_ctx;
+    struct {
+        const char *name;
+        console_hook_fn fn;
+        void *ctx;
+    } hooks[CONSOLE_HOOKS_MAX];
+    size_t n_hooks;
 };
 
 void console_set_output(struct console *c, FILE *out)
@@ -33,11 +36,19 @@ void console_set_output(struct console *c, FILE *out)
     c->out = out;
 }
 
-void console_set_hook(struct console *c, const char *name, console_hook_fn fn, void *ctx)
+int console_set_hook(struct console *c, const char *name, console_hook_fn fn, void *ctx)
 {
-    c->hook_name = name;
-    c->hook = fn;
-    c->hook_ctx = ctx;
+    size_t i;
+    for (i = 0; i < c->n_hooks && strcmp(c->hooks[i].name, name) != 0; i++)
+        ;
+    if (i == CONSOLE_HOOKS_MAX)
+        return MAMORI_ERR_LIMIT;
+    c->hooks[i].name = name;
+    c->hooks[i].fn = fn;
+    c->hooks[i].ctx = ctx;
+    if (i == c->n_hooks)
+        c->n_hooks++;
+    return 0;
 }
 
 int console_tokenize(const char *line, size_t n, char *buf, size_t cap,
@@ -205,8 +216,9 @@ static int dispatch(struct console *c, char **tok, size_t n)
     if (n <= (i) || num(tok[i], (lo), (hi), &(v))) return MAMORI_ERR_INVAL
 #define OPT(i, lo, hi, v) \
     if (n > (i) && num(tok[i], (lo), (hi), &(v))) return MAMORI_ERR_INVAL
-    if (c->hook != NULL && !strcmp(cmd, c->hook_name))
-        return c->hook(c->hook_ctx, tok, n);
+    for (size_t i = 0; i < c->n_hooks; i++)
+        if (!strcmp(cmd, c->hooks[i].name))
+            return c->hooks[i].fn(c->hooks[i].ctx, tok, n);
     if (!strcmp(cmd, "help")) {
         fputs(HELP, c->out);
         return 0;

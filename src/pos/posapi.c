@@ -45,6 +45,9 @@ struct posapi {
     int efd;
     uint64_t timer;
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    bool busy;           /* a command is running (bus calls pump the loop) */
+    posapi_source_fn source;
+    void *source_ctx;
     struct posapi_event ev[POSAPI_EVENTS_MAX];
     uint64_t next_seq;   /* seq of the next event (first is 1) */
 };
@@ -184,7 +187,9 @@ static enum MHD_Result do_command(struct posapi *a, struct MHD_Connection *c, st
     console_set_output(a->con, mem);
     {
         int64_t before = txn_last_receipt(a->t);
+        a->busy = true;
         rc = console_line(a->con, json_string_value(line));
+        a->busy = false;
         record(a, json_string_value(line), rc, before);
     }
     console_set_output(a->con, stdout);
@@ -242,6 +247,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
     if (q->too_big)
         return reply(c, MHD_HTTP_CONTENT_TOO_LARGE, error_obj("body too large"));
+    /* Re-entered from inside a running command (a device call pumps the
+     * loop): the engine is mid-operation, so nothing may touch it. */
+    if (a->busy)
+        return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, error_obj("busy: retry"));
     if (strcmp(url, "/v1/state") == 0) {
         if (strcmp(method, "GET") != 0)
             return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, error_obj("GET only"));
@@ -289,10 +298,31 @@ static void on_ready(struct evloop *l, int fd, uint32_t events, void *ctx)
     (void)MHD_run(a->d);
 }
 
+void posapi_set_source(struct posapi *a, posapi_source_fn next_line, void *ctx)
+{
+    a->source = next_line;
+    a->source_ctx = ctx;
+}
+
+/* Run queued device input while the engine is idle. */
+static void drain_source(struct posapi *a)
+{
+    char line[CONSOLE_LINE_MAX + 1];
+    while (!a->busy && a->source != NULL && a->source(a->source_ctx, line, sizeof(line)) == 0) {
+        int64_t before = txn_last_receipt(a->t);
+        int rc;
+        a->busy = true;
+        rc = console_line(a->con, line);
+        a->busy = false;
+        record(a, line, rc, before);
+    }
+}
+
 static void on_tick(struct evloop *l, void *ctx)
 {
     struct posapi *a = ctx;
     (void)MHD_run(a->d);
+    drain_source(a);
     (void)evloop_timer(l, POSAPI_TICK_MS, on_tick, a, &a->timer);
 }
 
