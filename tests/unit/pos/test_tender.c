@@ -14,6 +14,7 @@
 
 #include "mamori/err.h"
 #include "pos/barcode.h"
+#include "pos/txnprint.h"
 
 static int setup(void **state)
 {
@@ -78,6 +79,12 @@ static void test_ops2_cash_change_drawer(void **state)
     assert_true(posfix_receipt_has(f, "90"));
     assert_int_equal(posfix_audit(f, "txn.complete"), 1);
     assert_int_equal(posfix_audit(f, "cash.command"), 1);
+    /* a reprint from the journal is marked as a reprint (OPS-6) */
+    assert_false(posfix_receipt_has(f, "再発行"));
+    assert_int_equal(txnprint_reprint(f->t, txn_last_receipt(f->t)), 0);
+    assert_true(posfix_receipt_has(f, "再発行"));
+    assert_true(posfix_receipt_has(f, "コーラ"));
+    assert_int_equal(txnprint_reprint(f->t, 999), MAMORI_ERR_NOTFOUND);
     /* nothing to pay any more */
     assert_int_equal(tender_cash(f->t, 100), MAMORI_ERR_STATE);
 }
