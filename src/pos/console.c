@@ -181,7 +181,7 @@ static const char HELP[] =
     "  void LINE [MGR PW] | disc LINE YEN|PCT% [MGR PW] | override LINE PRICE MGR PW\n"
     "  eatin on|off | subtotal | subdisc YEN|PCT% [MGR PW] | age | cancel MGR PW\n"
     "  cash YEN | deposit | gift FACE [NO] | coupon CODE [YYYYMMDD] | member NO | points N\n"
-    "  return RECEIPT MGR PW | rline LINE QTY | refund | suspend | resume SLIP\n"
+    "  return RECEIPT MGR PW | rline LINE QTY | refund [KIND] | suspend | resume SLIP\n"
     "  open FUND | close | x | z | pickup|paidin|paidout YEN MGR PW | nosale MGR PW\n"
     "  declare N10000 N5000 N2000 N1000 N500 N100 N50 N10 N5 N1 | reprint RECEIPT\n"
     "  show | receipt | sim scale GRAMS stable|unstable | sim confirm yes|no\n"
@@ -311,7 +311,7 @@ static int dispatch(struct console *c, char **tok, size_t n)
         return txn_return_line(t, (int)a, (int32_t)q);
     }
     if (!strcmp(cmd, "refund"))
-        return tender_refund_cash(t);
+        return n > 1 ? tender_refund_external(t, tok[1]) : tender_refund_cash(t);
     if (!strcmp(cmd, "suspend")) {
         char slip[TXN_SLIP_LEN + 1];
         if ((rc = txn_suspend(t, slip)) == 0)

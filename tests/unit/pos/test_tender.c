@@ -330,6 +330,30 @@ static void test_ops2_external_tender_kind(void **state)
     assert_int_equal(card.refunded, 1);
 }
 
+/* A return goes back to the card that paid, never more than it paid. */
+static void test_ops2_return_refunded_to_card(void **state)
+{
+    struct posfix *f = *state;
+    struct fake_card card = {0};
+    struct tender_kind k = {"card", &card, card_auth, card_capture, card_refund};
+    int64_t rc;
+    assert_int_equal(txn_add_tender_kind(f->t, &k), 0);
+    nta_sale(f);
+    assert_int_equal(tender_external(f->t, "card", 400), 0);
+    assert_int_equal(tender_cash(f->t, 1010), 0);
+    rc = txn_last_receipt(f->t);
+    assert_int_equal(txn_return_begin(f->t, rc, &posfix_mgr), 0);
+    assert_int_equal(txn_return_line(f->t, 2, 1), 0);              /* 972 back */
+    assert_int_equal(tender_refund_external(f->t, "card"), MAMORI_ERR_LIMIT); /* card paid 400 */
+    assert_int_equal(card.refunded, 0);
+    assert_int_equal(txn_void_line(f->t, 1, NULL), 0);
+    assert_int_equal(txn_return_line(f->t, 3, 1), 0);              /* 330 back */
+    assert_int_equal(tender_refund_external(f->t, "nope"), MAMORI_ERR_NOTFOUND);
+    assert_int_equal(tender_refund_external(f->t, "card"), 0);
+    assert_int_equal(card.refunded, 1);
+    assert_int_equal(txn_state(f->t), TXN_IDLE);
+}
+
 /* Cancel after a deposit pays the counted cash back exactly once. */
 static void test_pol1_cancel_pays_back_deposit_once(void **state)
 {
@@ -363,6 +387,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pol1_member_number_encrypted_at_rest, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ops2_external_tender_kind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ops2_return_refunded_to_card, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pol1_cancel_pays_back_deposit_once, setup_changer,
                                         teardown),
     };
