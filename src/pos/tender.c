@@ -260,8 +260,6 @@ static int complete(struct txn *t, struct txn_rec *r, const struct txn_totals *t
         else if (cash_keyed || out > 0)
             make_cmd(&cmds[ncmds++], r, "drawer", "drawer", (int)r->n_tenders - 1, 0);
     }
-    if ((rc = capture_external(t, r)))
-        return rc;
     r->state = TXN_COMPLETED;
     rc = journal_complete(txn_journal(t), r, &tot, has_tag ? tag : NULL, points, cmds, ncmds,
                           &receipt_no);
@@ -279,6 +277,12 @@ static int complete(struct txn *t, struct txn_rec *r, const struct txn_totals *t
                 F_AMOUNT("total", tot.total), F_INT("tenders", (int64_t)r->n_tenders),
                 F_AMOUNT("change", tot.change), F_INT("training", r->training),
                 F_INT("orig_receipt", r->orig_receipt));
+    /* Capture only what the journal holds as sold: a capture for a sale that
+     * was never stored would take money for nothing. A failed capture leaves
+     * the authorization for reconciliation (issue 4), recorded here. */
+    if (capture_external(t, r) != 0)
+        audit_event(txn_audit(t), &act, "tender.capture_failed", F_INT("txn", r->txn_no),
+                    F_INT("receipt", receipt_no));
     /* The sale is durable; now the money moves. A failure here leaves the
      * command pending for txn_recover, never lost, never doubled. */
     for (size_t i = 0; i < ncmds; i++)

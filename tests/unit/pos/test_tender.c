@@ -271,7 +271,7 @@ static void test_pol1_member_number_encrypted_at_rest(void **state)
 
 struct fake_card {
     int authorized, captured, refunded;
-    bool decline;
+    bool decline, fail_capture;
 };
 
 static int card_auth(void *ctx, int64_t txn_no, int64_t amount, struct tender_auth *ret)
@@ -291,6 +291,8 @@ static int card_capture(void *ctx, int64_t txn_no, const struct tender_auth *a)
     struct fake_card *c = ctx;
     (void)txn_no;
     (void)a;
+    if (c->fail_capture)
+        return MAMORI_ERR_OFFLINE;
     c->captured++;
     return 0;
 }
@@ -323,6 +325,15 @@ static void test_ops2_external_tender_kind(void **state)
     assert_int_equal(tender_cash(f->t, 500), 0);
     assert_int_equal(card.captured, 1);
     assert_int_equal(txn_last_change(f->t), 90);
+    /* a capture that fails after the sale is stored: the sale stands, the
+     * failure is recorded for reconciliation; nothing is captured before the
+     * journal holds the sale */
+    nta_sale(f);
+    card.fail_capture = true;
+    assert_int_equal(tender_external(f->t, "card", 1410), 0);
+    assert_int_equal(txn_state(f->t), TXN_IDLE);
+    assert_int_equal(posfix_audit(f, "tender.capture_failed"), 1);
+    card.fail_capture = false;
     /* cancel after a card tender refunds the authorization */
     nta_sale(f);
     assert_int_equal(tender_external(f->t, "card", 400), 0);
