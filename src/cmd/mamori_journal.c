@@ -9,6 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <unistd.h>
+
+#include "common/secmem.h"
 
 #include <jansson.h>
 
@@ -18,11 +23,12 @@
 #include "pos/txn.h"
 
 static const char USAGE[] =
-    "usage: mamori journal show RECEIPT_NO [--db DB] [--json]\n"
+    "usage: mamori journal show RECEIPT_NO [--db DB] [--json] [--key FILE]\n"
     "       mamori journal search [--db DB] [--terminal T] [--operator ID] [--kind sale|return]\n"
     "                             [--from UNIX] [--to UNIX] [--min YEN] [--max YEN]\n"
-    "                             [--code JAN] [--limit N] [--json]\n"
-    "DB defaults to $MAMORI_JOURNAL_DB or ./journal.db.\n"
+    "                             [--code JAN] [--limit N] [--json] [--key FILE]\n"
+    "DB defaults to $MAMORI_JOURNAL_DB or ./journal.db. Records are sealed (POL-1): --key FILE\n"
+    "names the register's data key (default: datakey next to DB, 32 bytes, mode 0600).\n"
     "exit: 0 ok (search: also when nothing matched), 1 failure or no such receipt, 2 usage\n";
 
 static int parse_i64(const char *s, int64_t *ret)
@@ -133,8 +139,32 @@ static int print_row(void *ctx, const struct journal_row *row)
     return 0;
 }
 
+/* Load the data key (32 bytes) into guarded memory and give it to j. */
+static int load_key(struct journal *j, const char *db, const char *keyfile)
+{
+    char path[1024], copy[1024];
+    uint8_t *key;
+    ssize_t n;
+    int fd, rc;
+    if (keyfile == NULL) {
+        snprintf(copy, sizeof(copy), "%s", db);
+        snprintf(path, sizeof(path), "%s/datakey", dirname(copy));
+        keyfile = path;
+    }
+    if (secmem_init() || (key = secmem_new(JOURNAL_KEY_BYTES)) == NULL)
+        return MAMORI_ERR_NOMEM;
+    fd = open(keyfile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    n = fd >= 0 ? read(fd, key, JOURNAL_KEY_BYTES) : -1;
+    if (fd >= 0)
+        close(fd);
+    rc = n == JOURNAL_KEY_BYTES ? journal_set_key(j, key) : MAMORI_ERR_IO;
+    secmem_free(key);
+    return rc;
+}
+
 int cmd_journal(int argc, char **argv)
 {
+    const char *keyfile = getenv("MAMORI_DATAKEY");
     const char *db = getenv("MAMORI_JOURNAL_DB");
     struct journal_query q;
     struct journal *j = NULL;
@@ -168,6 +198,8 @@ int cmd_journal(int argc, char **argv)
         i++;
         if (strcmp(o, "--db") == 0)
             db = val;
+        else if (strcmp(o, "--key") == 0)
+            keyfile = val;
         else if (strcmp(o, "--terminal") == 0)
             q.terminal = val;
         else if (strcmp(o, "--operator") == 0)
@@ -198,12 +230,20 @@ int cmd_journal(int argc, char **argv)
             goto usage;
         if ((r = journal_open(db, &j)))
             return cmd_fail("journal", db, r);
+        if ((r = load_key(j, db, keyfile))) {
+            journal_close(j);
+            return cmd_fail("journal", "data key", r);
+        }
         rc = show(j, v, out.json);
     } else if (strcmp(sub, "search") == 0) {
         if (arg != NULL)
             goto usage;
         if ((r = journal_open(db, &j)))
             return cmd_fail("journal", db, r);
+        if (q.code != NULL && (r = load_key(j, db, keyfile))) {
+            journal_close(j);
+            return cmd_fail("journal", "data key", r);
+        }
         out.arr = json_array();
         r = journal_search(j, &q, print_row, &out);
         if (r) {

@@ -23,9 +23,12 @@ struct console {
     struct txn *t;
     struct posdev_sim *sim;
     FILE *out;
-    const char *hook_name;
-    console_hook_fn hook;
-    void *hook_ctx;
+    struct {
+        const char *name;
+        console_hook_fn fn;
+        void *ctx;
+    } hooks[CONSOLE_HOOKS_MAX];
+    size_t n_hooks;
 };
 
 void console_set_output(struct console *c, FILE *out)
@@ -33,11 +36,19 @@ void console_set_output(struct console *c, FILE *out)
     c->out = out;
 }
 
-void console_set_hook(struct console *c, const char *name, console_hook_fn fn, void *ctx)
+int console_set_hook(struct console *c, const char *name, console_hook_fn fn, void *ctx)
 {
-    c->hook_name = name;
-    c->hook = fn;
-    c->hook_ctx = ctx;
+    size_t i;
+    for (i = 0; i < c->n_hooks && strcmp(c->hooks[i].name, name) != 0; i++)
+        ;
+    if (i == CONSOLE_HOOKS_MAX)
+        return MAMORI_ERR_LIMIT;
+    c->hooks[i].name = name;
+    c->hooks[i].fn = fn;
+    c->hooks[i].ctx = ctx;
+    if (i == c->n_hooks)
+        c->n_hooks++;
+    return 0;
 }
 
 int console_tokenize(const char *line, size_t n, char *buf, size_t cap,
@@ -170,7 +181,7 @@ static const char HELP[] =
     "  void LINE [MGR PW] | disc LINE YEN|PCT% [MGR PW] | override LINE PRICE MGR PW\n"
     "  eatin on|off | subtotal | subdisc YEN|PCT% [MGR PW] | age | cancel MGR PW\n"
     "  cash YEN | deposit | gift FACE [NO] | coupon CODE [YYYYMMDD] | member NO | points N\n"
-    "  return RECEIPT MGR PW | rline LINE QTY | refund | suspend | resume SLIP\n"
+    "  return RECEIPT MGR PW | rline LINE QTY | refund [KIND] | suspend | resume SLIP\n"
     "  open FUND | close | x | z | pickup|paidin|paidout YEN MGR PW | nosale MGR PW\n"
     "  declare N10000 N5000 N2000 N1000 N500 N100 N50 N10 N5 N1 | reprint RECEIPT\n"
     "  show | receipt | sim scale GRAMS stable|unstable | sim confirm yes|no\n"
@@ -205,8 +216,9 @@ static int dispatch(struct console *c, char **tok, size_t n)
     if (n <= (i) || num(tok[i], (lo), (hi), &(v))) return MAMORI_ERR_INVAL
 #define OPT(i, lo, hi, v) \
     if (n > (i) && num(tok[i], (lo), (hi), &(v))) return MAMORI_ERR_INVAL
-    if (c->hook != NULL && !strcmp(cmd, c->hook_name))
-        return c->hook(c->hook_ctx, tok, n);
+    for (size_t i = 0; i < c->n_hooks; i++)
+        if (!strcmp(cmd, c->hooks[i].name))
+            return c->hooks[i].fn(c->hooks[i].ctx, tok, n);
     if (!strcmp(cmd, "help")) {
         fputs(HELP, c->out);
         return 0;
@@ -299,7 +311,7 @@ static int dispatch(struct console *c, char **tok, size_t n)
         return txn_return_line(t, (int)a, (int32_t)q);
     }
     if (!strcmp(cmd, "refund"))
-        return tender_refund_cash(t);
+        return n > 1 ? tender_refund_external(t, tok[1]) : tender_refund_cash(t);
     if (!strcmp(cmd, "suspend")) {
         char slip[TXN_SLIP_LEN + 1];
         if ((rc = txn_suspend(t, slip)) == 0)

@@ -21,6 +21,7 @@
 
 #define CONSOLE_LINE_MAX 512
 #define CONSOLE_TOKENS_MAX 16
+#define CONSOLE_HOOKS_MAX 4
 
 struct console;
 
@@ -39,10 +40,10 @@ void console_free(struct console *c);
 /* Where the console writes (the API captures each command's output). */
 void console_set_output(struct console *c, FILE *out);
 
-/* One extra command handled by the host (e.g. `wait-devices` in the bus
+/* Extra commands handled by the host (at most CONSOLE_HOOKS_MAX) (e.g. `wait-devices` in the bus
  * host): fn gets the tokens (tok[0] is the name) and returns 0 or an error. */
 typedef int (*console_hook_fn)(void *ctx, char **tok, size_t n);
-void console_set_hook(struct console *c, const char *name, console_hook_fn fn, void *ctx);
+int console_set_hook(struct console *c, const char *name, console_hook_fn fn, void *ctx);
 
 /* Run one line. 0 when the command did what it says (or, with '!', was
  * refused as expected); a negative MAMORI_ERR_* otherwise (the message was

@@ -17,6 +17,10 @@
 
 #include <sqlite3.h>
 
+#include <sodium.h>
+
+#include "common/hex.h"
+#include "common/secmem.h"
 #include "mamori/err.h"
 #include "pos/txncodec.h"
 
@@ -32,7 +36,7 @@ static const char *const sqls[S__N] = {
     [S_META_SET] = "INSERT INTO meta(k,v) VALUES(?,?) ON CONFLICT(k) DO UPDATE SET v=excluded.v",
     [S_OPEN_SAVE] = "INSERT INTO open_txn(terminal,txn_no,rec) VALUES(?,?,?)"
                     " ON CONFLICT(terminal) DO UPDATE SET txn_no=excluded.txn_no,rec=excluded.rec",
-    [S_OPEN_LOAD] = "SELECT rec FROM open_txn WHERE terminal=?",
+    [S_OPEN_LOAD] = "SELECT 'open', terminal, txn_no, rec FROM open_txn WHERE terminal=?",
     [S_OPEN_DROP] = "DELETE FROM open_txn WHERE terminal=?",
     [S_RC_BY_TXN] = "SELECT receipt_no FROM receipts WHERE terminal=? AND txn_no=?",
     [S_RC_INS] = "INSERT INTO receipts(terminal,txn_no,time,operator,kind,training,total,"
@@ -52,9 +56,9 @@ static const char *const sqls[S__N] = {
                   " FROM cash_cmds WHERE idem=?",
     [S_CMD_PEND] = "SELECT idem,kind,terminal,txn_no,tender,amount,result,state,training"
                    " FROM cash_cmds WHERE terminal=? AND state=0 ORDER BY rowid",
-    [S_RC_GET] = "SELECT rec FROM receipts WHERE receipt_no=?",
+    [S_RC_GET] = "SELECT 'rc', terminal, txn_no, rec FROM receipts WHERE receipt_no=?",
     [S_SUSP_INS] = "INSERT INTO suspended(slip,terminal,rec,time) VALUES(?,?,?,?)",
-    [S_SUSP_GET] = "SELECT rec FROM suspended WHERE slip=?",
+    [S_SUSP_GET] = "SELECT 'sp', slip, 0, rec FROM suspended WHERE slip=?",
     [S_SUSP_DEL] = "DELETE FROM suspended WHERE slip=?",
     [S_PTS_GET] = "SELECT balance FROM points WHERE tag=?",
     [S_PTS_ADD] = "INSERT INTO points(tag,balance) VALUES(?,?)"
@@ -103,7 +107,135 @@ struct journal {
     sqlite3 *db;
     sqlite3_stmt *st[S__N];
     bool group;
+    uint8_t *key;                 /* data key (guarded memory), NULL until set */
 };
+
+/* ---- records at rest (POL-1: POS sales detail is HIGH) ----
+ * A record is stored as "E1:" + hex(nonce || XChaCha20-Poly1305 ciphertext of
+ * its JSON). The associated data names the row it belongs to (table kind,
+ * terminal and transaction number, or slip), so a record moved to another row
+ * does not decrypt. Without a key nothing is read or written. */
+
+#define SEAL_PREFIX "E1:"
+#define SEAL_AD_MAX 128
+
+static int seal_ad(char out[static SEAL_AD_MAX], const char *kind, const char *a, int64_t b)
+{
+    int n = snprintf(out, SEAL_AD_MAX, "mamori-journal-v1|%s|%s|%lld", kind, a, (long long)b);
+    return n < 0 || n >= SEAL_AD_MAX ? MAMORI_ERR_TOOBIG : 0;
+}
+
+static int seal(struct journal *j, const char *kind, const char *a, int64_t b,
+                const struct txn_rec *r, char **ret)
+{
+    char ad[SEAL_AD_MAX], *json = NULL, *out = NULL;
+    uint8_t *box = NULL;
+    unsigned long long clen = 0;
+    size_t n, blen, olen;
+    int rc;
+    if (j->key == NULL)
+        return MAMORI_ERR_STATE;
+    if ((rc = seal_ad(ad, kind, a, b)) || (rc = txncodec_encode(r, &json)))
+        return rc;
+    n = strlen(json);
+    blen = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + n +
+           crypto_aead_xchacha20poly1305_ietf_ABYTES;
+    olen = sizeof(SEAL_PREFIX) - 1 + 2 * blen + 1;
+    box = malloc(blen);
+    out = malloc(olen);
+    rc = MAMORI_ERR_NOMEM;
+    if (box == NULL || out == NULL)
+        goto out;
+    randombytes_buf(box, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+    secmem_read(j->key);
+    rc = crypto_aead_xchacha20poly1305_ietf_encrypt(
+        box + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen, (const uint8_t *)json, n,
+        (const uint8_t *)ad, strlen(ad), NULL, box, j->key);
+    secmem_lock(j->key);
+    if (rc != 0) {
+        rc = MAMORI_ERR_CRYPTO;
+        goto out;
+    }
+    memcpy(out, SEAL_PREFIX, sizeof(SEAL_PREFIX) - 1);
+    if ((rc = hex_encode(out + sizeof(SEAL_PREFIX) - 1, olen - (sizeof(SEAL_PREFIX) - 1), box,
+                         blen)))
+        goto out;
+    *ret = out;
+    out = NULL;
+out:
+    if (json)
+        sodium_memzero(json, strlen(json));
+    free(json);
+    free(box);
+    free(out);
+    return rc;
+}
+
+static int unseal(struct journal *j, const char *ad, const char *text, size_t n,
+                  struct txn_rec *ret)
+{
+    size_t p = sizeof(SEAL_PREFIX) - 1, blen = 0;
+    uint8_t *box;
+    unsigned long long mlen = 0;
+    int rc;
+    if (j->key == NULL)
+        return MAMORI_ERR_STATE;
+    /* Refuse anything but a sealed record: a clear one could be forged. */
+    if (n < p || memcmp(text, SEAL_PREFIX, p) != 0 || (n - p) % 2 != 0 || n > 2 * TXNCODEC_MAX)
+        return MAMORI_ERR_AUTH;
+    if ((box = malloc((n - p) / 2 + 1)) == NULL)
+        return MAMORI_ERR_NOMEM;
+    {
+        char *hex = strndup(text + p, n - p);
+        rc = hex ? hex_decode(box, (n - p) / 2 + 1, hex, &blen) : MAMORI_ERR_NOMEM;
+        free(hex);
+    }
+    if (rc == 0 && blen < crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
+                              crypto_aead_xchacha20poly1305_ietf_ABYTES)
+        rc = MAMORI_ERR_AUTH;
+    if (rc == 0) {
+        uint8_t *m = box + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+        secmem_read(j->key);
+        if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+                m, &mlen, NULL, m, blen - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+                (const uint8_t *)ad, strlen(ad), box, j->key) != 0)
+            rc = MAMORI_ERR_AUTH;
+        secmem_lock(j->key);
+        if (rc == 0)
+            rc = txncodec_decode((const char *)m, (size_t)mlen, ret);
+        sodium_memzero(m, (size_t)mlen);
+    }
+    free(box);
+    return rc;
+}
+
+int journal_set_key(struct journal *j, const uint8_t key[static JOURNAL_KEY_BYTES])
+{
+    if (j->key == NULL) {
+        if (secmem_init() || (j->key = secmem_new(JOURNAL_KEY_BYTES)) == NULL)
+            return MAMORI_ERR_NOMEM;
+    } else {
+        secmem_write(j->key);
+    }
+    memcpy(j->key, key, JOURNAL_KEY_BYTES);
+    secmem_lock(j->key);
+    return 0;
+}
+
+int journal_code_tag(struct journal *j, const char *code, char ret[static JOURNAL_CODE_TAG_LEN + 1])
+{
+    uint8_t tag[JOURNAL_CODE_TAG_LEN / 2];
+    int rc;
+    if (j->key == NULL)
+        return MAMORI_ERR_STATE;
+    secmem_read(j->key);
+    rc = crypto_generichash(tag, sizeof(tag), (const uint8_t *)code, strlen(code), j->key,
+                            JOURNAL_KEY_BYTES);
+    secmem_lock(j->key);
+    if (rc != 0)
+        return MAMORI_ERR_CRYPTO;
+    return hex_encode(ret, JOURNAL_CODE_TAG_LEN + 1, tag, sizeof(tag));
+}
 
 static sqlite3_stmt *stmt(struct journal *j, int id)
 {
@@ -154,6 +286,7 @@ void journal_close(struct journal *j)
         return;
     for (int i = 0; i < S__N; i++)
         sqlite3_finalize(j->st[i]);
+    secmem_free(j->key);
     sqlite3_close(j->db);
     free(j);
 }
@@ -274,7 +407,7 @@ static int save_open(struct journal *j, const struct txn_rec *r)
 {
     char *text = NULL;
     sqlite3_stmt *s;
-    int rc = txncodec_encode(r, &text);
+    int rc = seal(j, "open", r->terminal, r->txn_no, r, &text);
     if (rc)
         return rc;
     s = stmt(j, S_OPEN_SAVE);
@@ -298,14 +431,20 @@ int journal_save_open(struct journal *j, const struct txn_rec *r)
     return tx_end(j, save_open(j, r));
 }
 
-/* Decode the text column 0 of a row into *ret. */
-static int col_rec(sqlite3_stmt *s, struct txn_rec *ret)
+/* Unseal a row (kind, a, b, rec) into *ret. */
+static int col_rec(struct journal *j, sqlite3_stmt *s, struct txn_rec *ret)
 {
-    const char *text = (const char *)sqlite3_column_text(s, 0);
-    int n = sqlite3_column_bytes(s, 0);
-    if (text == NULL || n < 0)
+    const char *kind = (const char *)sqlite3_column_text(s, 0);
+    const char *a = (const char *)sqlite3_column_text(s, 1);
+    const char *text = (const char *)sqlite3_column_text(s, 3);
+    int n = sqlite3_column_bytes(s, 3);
+    char ad[SEAL_AD_MAX];
+    int rc;
+    if (kind == NULL || a == NULL || text == NULL || n < 0)
         return MAMORI_ERR_DB;
-    return txncodec_decode(text, (size_t)n, ret);
+    if ((rc = seal_ad(ad, kind, a, sqlite3_column_int64(s, 2))))
+        return rc;
+    return unseal(j, ad, text, (size_t)n, ret);
 }
 
 static int load_one(struct journal *j, int id, const char *key, int64_t ikey, struct txn_rec *ret)
@@ -320,7 +459,7 @@ static int load_one(struct journal *j, int id, const char *key, int64_t ikey, st
         sqlite3_bind_int64(s, 1, ikey);
     r = sqlite3_step(s);
     if (r == SQLITE_ROW)
-        rc = col_rec(s, ret);
+        rc = col_rec(j, s, ret);
     else
         rc = r == SQLITE_DONE ? MAMORI_ERR_NOTFOUND : MAMORI_ERR_DB;
     sqlite3_reset(s);
@@ -345,7 +484,7 @@ int journal_cancel(struct journal *j, const struct txn_rec *r)
 {
     char *text = NULL;
     sqlite3_stmt *s;
-    int rc = txncodec_encode(r, &text);
+    int rc = seal(j, "cx", r->terminal, r->txn_no, r, &text);
     if (rc)
         return rc;
     if ((rc = tx_begin(j))) {
@@ -510,11 +649,14 @@ static int complete_body(struct journal *j, struct complete_ctx *c)
 
     for (size_t i = 0; i < r->n_lines; i++) {
         const struct txn_line *l = &r->lines[i];
+        char tag[JOURNAL_CODE_TAG_LEN + 1];
         if ((s = stmt(j, S_LINE_INS)) == NULL)
             return MAMORI_ERR_DB;
         sqlite3_bind_int64(s, 1, no);
         sqlite3_bind_int(s, 2, l->no);
-        sqlite3_bind_text(s, 3, l->code, -1, SQLITE_STATIC);
+        if ((rc = journal_code_tag(j, l->code, tag)))
+            return rc;
+        sqlite3_bind_text(s, 3, tag, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int(s, 4, l->dept);
         sqlite3_bind_int(s, 5, l->qty);
         sqlite3_bind_int64(s, 6, txn_line_net(l));
@@ -577,7 +719,7 @@ int journal_complete(struct journal *j, const struct txn_rec *r, const struct tx
     struct complete_ctx c = {.r = r, .tot = tot, .tag = member_tag,
                              .points_delta = points_delta, .cmds = cmds, .ncmds = ncmds};
     char *text = NULL;
-    int rc = txncodec_encode(r, &text);
+    int rc = seal(j, "rc", r->terminal, r->txn_no, r, &text);
     if (rc)
         return rc;
     c.text = text;
@@ -682,7 +824,7 @@ int journal_suspend(struct journal *j, const struct txn_rec *r, const char *slip
 {
     char *text = NULL;
     sqlite3_stmt *s;
-    int rc = txncodec_encode(r, &text);
+    int rc = seal(j, "sp", slip, 0, r, &text);
     if (rc)
         return rc;
     if ((rc = tx_begin(j))) {

@@ -9,7 +9,8 @@
  *   receipts   completed sales/returns, one row per receipt number, unique per
  *              (terminal, txn_no): completing the same transaction twice
  *              returns the first receipt number and adds nothing;
- *   lines, tenders   the receipt's lines and tenders (reports, returns);
+ *   lines, tenders   the receipt's lines (item code only as a keyed hash) and
+ *              tenders, for reports and returns;
  *   returned   returned quantity per original receipt line;
  *   cash_cmds  every cash command with its idempotency key: the intent is
  *              committed BEFORE the command is sent, the result after; after a
@@ -19,6 +20,8 @@
  *   points     point balances keyed by a keyed hash of the member number;
  *   meta       counters (txn number, Z counter).
  * Training transactions are stored with training=1 and excluded from totals.
+ * Transaction records (every line, tender and approval) are sealed with the
+ * data key (journal_set_key); totals needed for reports stay in clear.
  */
 #ifndef MAMORI_POS_JOURNAL_H
 #define MAMORI_POS_JOURNAL_H
@@ -33,6 +36,8 @@ struct journal;
 typedef struct sqlite3 sqlite3;
 
 #define JOURNAL_CMD_KIND_MAX 16
+#define JOURNAL_KEY_BYTES 32      /* data key (XChaCha20-Poly1305) */
+#define JOURNAL_CODE_TAG_LEN 32   /* hex of a keyed hash of an item code */
 #define JOURNAL_TAG_BYTES 32 /* keyed hash of a member number */
 
 enum journal_cmd_state { JOURNAL_CMD_INTENT = 0, JOURNAL_CMD_DONE = 1, JOURNAL_CMD_FAILED = 2 };
@@ -53,6 +58,15 @@ struct journal_cmd {
 /* Open or create the journal at path. */
 int journal_open(const char *path, struct journal **ret);
 void journal_close(struct journal *j);
+
+/* The data key that seals every transaction record at rest (POL-1: POS sales
+ * detail is HIGH): copied into guarded memory. Until it is set, records are
+ * neither read nor written (MAMORI_ERR_STATE); a record that is not sealed,
+ * or sealed for another row, is refused (MAMORI_ERR_AUTH). */
+int journal_set_key(struct journal *j, const uint8_t key[static JOURNAL_KEY_BYTES]);
+/* The stored form of an item code in the lines table (keyed hash, hex). */
+int journal_code_tag(struct journal *j, const char *code,
+                     char ret[static JOURNAL_CODE_TAG_LEN + 1]);
 
 /* Group commit (benchmarks, batch replay): between begin and commit, writes
  * share one SQLite transaction; nothing is durable until journal_group_commit

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "mamori/err.h"
+#include "pos/txncodec.h"
 
 static void col_text(sqlite3_stmt *s, int i, char *out, size_t cap)
 {
@@ -35,8 +36,12 @@ int journal_search(struct journal *j, const struct journal_query *q,
         " AND (?8 IS NULL OR EXISTS(SELECT 1 FROM lines l WHERE l.receipt_no=r.receipt_no"
         " AND l.code=?8)) ORDER BY receipt_no LIMIT ?9";
     sqlite3_stmt *s;
+    char tag[JOURNAL_CODE_TAG_LEN + 1];
     size_t limit = q->limit && q->limit < JOURNAL_SEARCH_MAX ? q->limit : JOURNAL_SEARCH_MAX;
     int r, rc = 0;
+    /* Codes are stored as keyed hashes: search by the hash. */
+    if (q->code != NULL && (rc = journal_code_tag(j, q->code, tag)))
+        return rc;
     if (sqlite3_prepare_v2(journal_db(j), sql, -1, &s, NULL) != SQLITE_OK)
         return MAMORI_ERR_DB;
     if (q->terminal)
@@ -52,7 +57,7 @@ int journal_search(struct journal *j, const struct journal_query *q,
     if (q->has_max)
         sqlite3_bind_int64(s, 7, q->max_total);
     if (q->code)
-        sqlite3_bind_text(s, 8, q->code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 8, tag, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 9, (int64_t)limit);
     while (rc == 0 && (r = sqlite3_step(s)) == SQLITE_ROW) {
         struct journal_row row;
@@ -77,22 +82,13 @@ int journal_search(struct journal *j, const struct journal_query *q,
 
 int journal_receipt_json(struct journal *j, int64_t receipt_no, char **ret)
 {
-    sqlite3_stmt *s;
-    int r, rc;
-    if (sqlite3_prepare_v2(journal_db(j), "SELECT rec FROM receipts WHERE receipt_no=?", -1, &s,
-                           NULL) != SQLITE_OK)
-        return MAMORI_ERR_DB;
-    sqlite3_bind_int64(s, 1, receipt_no);
-    r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(s, 0);
-        char *copy = t ? strdup(t) : NULL;
-        rc = copy ? 0 : MAMORI_ERR_NOMEM;
-        if (copy)
-            *ret = copy;
-    } else {
-        rc = r == SQLITE_DONE ? MAMORI_ERR_NOTFOUND : MAMORI_ERR_DB;
-    }
-    sqlite3_finalize(s);
+    struct txn_rec *r = malloc(sizeof(*r));
+    int rc;
+    if (r == NULL)
+        return MAMORI_ERR_NOMEM;
+    rc = journal_receipt_get(j, receipt_no, r);
+    if (rc == 0)
+        rc = txncodec_encode(r, ret);
+    free(r);
     return rc;
 }

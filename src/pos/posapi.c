@@ -45,9 +45,45 @@ struct posapi {
     int efd;
     uint64_t timer;
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    bool busy;           /* a command is running (bus calls pump the loop) */
+    posapi_source_fn source;
+    void *source_ctx;
     struct posapi_event ev[POSAPI_EVENTS_MAX];
     uint64_t next_seq;   /* seq of the next event (first is 1) */
 };
+
+static void on_ready(struct evloop *l, int fd, uint32_t events, void *ctx);
+
+/* Run microhttpd until it has nothing ready. In epoll mode it keeps
+ * connections it already knows to be ready (a response to send on a socket
+ * that was writable all along) in its own list, signalled only through a
+ * zero timeout, not through the epoll fd. */
+static void pump(struct posapi *a)
+{
+    MHD_UNSIGNED_LONG_LONG to = 1;
+    for (int i = 0; i < 64; i++) {
+        (void)MHD_run(a->d);
+        if (MHD_get_timeout(a->d, &to) != MHD_YES || to > 0)
+            break;
+    }
+}
+
+/* While a command runs, device calls pump the loop; microhttpd must not be
+ * re-entered from there (it is inside our handler), so its fd leaves the
+ * loop until the command is done. */
+static void enter_busy(struct posapi *a)
+{
+    a->busy = true;
+    if (a->efd >= 0)
+        evloop_del_fd(a->loop, a->efd);
+}
+
+static void leave_busy(struct posapi *a)
+{
+    a->busy = false;
+    if (a->efd >= 0)
+        (void)evloop_add_fd(a->loop, a->efd, EVLOOP_READ, on_ready, a);
+}
 
 /* Record what a command did (ring buffer of the last POSAPI_EVENTS_MAX). */
 static void record(struct posapi *a, const char *line, int rc, int64_t before)
@@ -184,7 +220,9 @@ static enum MHD_Result do_command(struct posapi *a, struct MHD_Connection *c, st
     console_set_output(a->con, mem);
     {
         int64_t before = txn_last_receipt(a->t);
+        enter_busy(a);
         rc = console_line(a->con, json_string_value(line));
+        leave_busy(a);
         record(a, json_string_value(line), rc, before);
     }
     console_set_output(a->con, stdout);
@@ -242,6 +280,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
     if (q->too_big)
         return reply(c, MHD_HTTP_CONTENT_TOO_LARGE, error_obj("body too large"));
+    /* Re-entered from inside a running command (a device call pumps the
+     * loop): the engine is mid-operation, so nothing may touch it. */
+    if (a->busy)
+        return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, error_obj("busy: retry"));
     if (strcmp(url, "/v1/state") == 0) {
         if (strcmp(method, "GET") != 0)
             return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, error_obj("GET only"));
@@ -286,13 +328,37 @@ static void on_ready(struct evloop *l, int fd, uint32_t events, void *ctx)
     (void)l;
     (void)fd;
     (void)events;
-    (void)MHD_run(a->d);
+    if (!a->busy)
+        pump(a);
+}
+
+void posapi_set_source(struct posapi *a, posapi_source_fn next_line, void *ctx)
+{
+    a->source = next_line;
+    a->source_ctx = ctx;
+}
+
+/* Run queued device input while the engine is idle. */
+static void drain_source(struct posapi *a)
+{
+    char line[CONSOLE_LINE_MAX + 1];
+    while (!a->busy && a->source != NULL && a->source(a->source_ctx, line, sizeof(line)) == 0) {
+        int64_t before = txn_last_receipt(a->t);
+        int rc;
+        enter_busy(a);
+        rc = console_line(a->con, line);
+        leave_busy(a);
+        record(a, line, rc, before);
+    }
 }
 
 static void on_tick(struct evloop *l, void *ctx)
 {
     struct posapi *a = ctx;
-    (void)MHD_run(a->d);
+    if (!a->busy) {
+        pump(a);
+        drain_source(a);
+    }
     (void)evloop_timer(l, POSAPI_TICK_MS, on_tick, a, &a->timer);
 }
 

@@ -13,6 +13,10 @@
  *                               completed receipt, total, due): the event
  *                               stream a UI polls (the last POSAPI_EVENTS_MAX kept)
  *
+ * Requests are served one at a time: a request that arrives while a command
+ * is still running (the engine waits on a device inside it) gets 503 and
+ * changes nothing.
+ *
  * Bodies are outside bytes: at most POSAPI_BODY_MAX bytes, parsed with
  * jansson, one string field; anything else is 400/404/405/413 and changes
  * nothing. Credentials inside command lines (manager approvals) are used for
@@ -37,6 +41,12 @@ struct posapi;
 int posapi_start(struct txn *t, struct posdev_sim *sim, struct evloop *loop, const char *path,
                  struct posapi **ret);
 void posapi_stop(struct posapi *a);
+/* Input that arrives as device events (scanner): when the register is idle,
+ * the API asks next_line for a console line to run (0 and the line, or
+ * non-zero when there is none) and records it like a posted command. */
+typedef int (*posapi_source_fn)(void *ctx, char *line, size_t cap);
+void posapi_set_source(struct posapi *a, posapi_source_fn next_line, void *ctx);
+
 /* The console behind the API (to install a host hook). */
 struct console *posapi_console(struct posapi *a);
 

@@ -30,6 +30,9 @@ struct posbus {
     char serial[6][64];          /* resolved serials by slot */
     uint64_t confirm_cid;        /* open question */
     int answer;                  /* -1 none, 0 no, 1 yes */
+    char scans[POSBUS_SCANS_MAX][POSBUS_SCAN_LEN];
+    size_t scan_head, scan_n;
+    unsigned dropped;
 };
 
 enum { S_PRINTER, S_LINEDISPLAY, S_CUSTDISPLAY, S_DRAWER, S_CHANGER, S_SCALE };
@@ -127,7 +130,19 @@ void posbus_event(struct posbus *p, const char *serial, const char *type,
 {
     int64_t cid;
     bool yes;
-    if (p == NULL || type == NULL || strcmp(type, "custdisplay.answer") != 0)
+    if (p == NULL || type == NULL)
+        return;
+    if (strcmp(type, "scanner.data") == 0) {
+        char code[POSBUS_SCAN_LEN];
+        if (devbody_get_str(body, "data", code, sizeof(code)) || p->scan_n == POSBUS_SCANS_MAX) {
+            p->dropped++;
+            return;
+        }
+        memcpy(p->scans[(p->scan_head + p->scan_n) % POSBUS_SCANS_MAX], code, sizeof(code));
+        p->scan_n++;
+        return;
+    }
+    if (strcmp(type, "custdisplay.answer") != 0)
         return;
     if (serial_of(p, S_CUSTDISPLAY) == NULL || strcmp(serial, p->serial[S_CUSTDISPLAY]) != 0)
         return; /* only the customer display we asked may answer */
@@ -135,6 +150,21 @@ void posbus_event(struct posbus *p, const char *serial, const char *type,
         return;
     if ((uint64_t)cid == p->confirm_cid)
         p->answer = yes ? 1 : 0;
+}
+
+int posbus_next_scan(struct posbus *p, char ret[static POSBUS_SCAN_LEN])
+{
+    if (p->scan_n == 0)
+        return MAMORI_ERR_NOTFOUND;
+    memcpy(ret, p->scans[p->scan_head], POSBUS_SCAN_LEN);
+    p->scan_head = (p->scan_head + 1) % POSBUS_SCANS_MAX;
+    p->scan_n--;
+    return 0;
+}
+
+unsigned posbus_scans_dropped(const struct posbus *p)
+{
+    return p->dropped;
 }
 
 static int pb_print(void *ctx, const uint8_t *bytes, size_t n)

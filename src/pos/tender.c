@@ -260,8 +260,6 @@ static int complete(struct txn *t, struct txn_rec *r, const struct txn_totals *t
         else if (cash_keyed || out > 0)
             make_cmd(&cmds[ncmds++], r, "drawer", "drawer", (int)r->n_tenders - 1, 0);
     }
-    if ((rc = capture_external(t, r)))
-        return rc;
     r->state = TXN_COMPLETED;
     rc = journal_complete(txn_journal(t), r, &tot, has_tag ? tag : NULL, points, cmds, ncmds,
                           &receipt_no);
@@ -279,6 +277,12 @@ static int complete(struct txn *t, struct txn_rec *r, const struct txn_totals *t
                 F_AMOUNT("total", tot.total), F_INT("tenders", (int64_t)r->n_tenders),
                 F_AMOUNT("change", tot.change), F_INT("training", r->training),
                 F_INT("orig_receipt", r->orig_receipt));
+    /* Capture only what the journal holds as sold: a capture for a sale that
+     * was never stored would take money for nothing. A failed capture leaves
+     * the authorization for reconciliation (issue 4), recorded here. */
+    if (capture_external(t, r) != 0)
+        audit_event(txn_audit(t), &act, "tender.capture_failed", F_INT("txn", r->txn_no),
+                    F_INT("receipt", receipt_no));
     /* The sale is durable; now the money moves. A failure here leaves the
      * command pending for txn_recover, never lost, never doubled. */
     for (size_t i = 0; i < ncmds; i++)
@@ -542,6 +546,51 @@ int tender_refund_cash(struct txn *t)
     memset(&d, 0, sizeof(d));
     d.type = TENDER_CASH;
     snprintf(d.kind, sizeof(d.kind), "cash");
+    d.amount = d.received = tot.due;
+    return take(t, &d);
+}
+
+int tender_refund_external(struct txn *t, const char *kind)
+{
+    const struct txn_rec *cur = txn_current(t);
+    const struct tender_kind *k;
+    struct txn_rec *orig;
+    struct txn_totals tot;
+    struct tender_auth au;
+    struct txn_tender d;
+    int rc;
+    if (cur == NULL || !cur->is_return)
+        return fail(t, MAMORI_ERR_STATE, "no return to refund");
+    if (kind == NULL || (k = txn_find_kind(t, kind)) == NULL)
+        return fail(t, MAMORI_ERR_NOTFOUND, "no such tender");
+    if ((rc = txn_totals(t, &tot)))
+        return fail(t, rc, "totals out of range");
+    if (tot.due >= 0)
+        return fail(t, MAMORI_ERR_STATE, "nothing to refund");
+    if ((orig = malloc(sizeof(*orig))) == NULL)
+        return fail(t, MAMORI_ERR_NOMEM, "out of memory");
+    if ((rc = journal_receipt_get(txn_journal(t), cur->orig_receipt, orig))) {
+        free(orig);
+        return fail(t, rc, "original receipt unreadable");
+    }
+    memset(&au, 0, sizeof(au));
+    for (size_t i = 0; i < orig->n_tenders; i++)
+        if (orig->tenders[i].type == TENDER_EXTERNAL && strcmp(orig->tenders[i].kind, kind) == 0) {
+            snprintf(au.ref, sizeof(au.ref), "%s", orig->tenders[i].ref);
+            au.amount = orig->tenders[i].amount;
+            break;
+        }
+    free(orig);
+    /* Never more back to the card than the card paid on that receipt. */
+    if (au.ref[0] == '\0' || -tot.due > au.amount)
+        return fail(t, MAMORI_ERR_LIMIT, "the original sale was not paid that much this way");
+    au.amount = -tot.due;
+    if ((rc = k->refund(k->ctx, cur->txn_no, &au)))
+        return fail(t, rc, "refund refused");
+    memset(&d, 0, sizeof(d));
+    d.type = TENDER_EXTERNAL;
+    snprintf(d.kind, sizeof(d.kind), "%s", k->name);
+    snprintf(d.ref, sizeof(d.ref), "%s", au.ref);
     d.amount = d.received = tot.due;
     return take(t, &d);
 }

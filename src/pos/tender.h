@@ -56,6 +56,10 @@ int tender_points(struct txn *t, int64_t points);
 int tender_external(struct txn *t, const char *kind, int64_t amount);
 /* Refund a return transaction in cash (drawer or change machine). */
 int tender_refund_cash(struct txn *t);
+/* Refund a return to the external tender (card, e-money) the original sale
+ * was paid with: the kind's refund hook gets the original authorization
+ * reference and the amount; at most what that tender paid on the receipt. */
+int tender_refund_external(struct txn *t, const char *kind);
 
 /* Point balance of a member (keyed by a MAC of the number, never the number). */
 int tender_member_balance(struct txn *t, const char *member_no, int64_t *ret_points);

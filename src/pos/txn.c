@@ -104,6 +104,11 @@ int txn_new(const struct txn_config *cfg, struct journal *j, const struct pos_de
         txn_free(t);
         return MAMORI_ERR_NOMEM;
     }
+    /* The journal seals every record with the same data key. */
+    if (journal_set_key(j, cfg->data_key)) {
+        txn_free(t);
+        return MAMORI_ERR_NOMEM;
+    }
     t->cfg = *cfg;
     memcpy(t->key, cfg->data_key, TXN_DATA_KEY_BYTES);
     secmem_wipe(t->cfg.data_key, sizeof(t->cfg.data_key));

@@ -1,8 +1,8 @@
 """The register over the real device bus (OPS-1, OPS-2, OPS-6, DEV-18 application
 side, POL-1 cash commands): `mamori register --state` hosts the terminal's bus,
 simulated devices (mamori-devsim) attach with their enrolled keys, and a script
-sells through them: scale, customer-display age confirmation, change machine
-deposit and dispense, printer. The receipt is checked by decoding the bytes
+sells through them: scanner input, scale, customer-display age confirmation,
+change machine deposit and dispense, printer. The receipt is checked by decoding the bytes
 the printer device received; the change machine's own log must show each
 payout exactly once.
 """
@@ -13,7 +13,7 @@ from busrig import Rig, wait_for, wait_ready
 from conftest import ROOT, prog
 
 SCRIPT = """\
-wait-devices 6 30
+wait-devices 7 30
 signon cash1 cash-pw-1
 scan 4901234001077
 weigh 0200105000008
@@ -24,7 +24,7 @@ subtotal
 cash 5000
 signoff
 signon cash1 cash-pw-1
-scan 4901234001213 2
+wait-scans 2 30
 subtotal
 deposit
 !scan 4901234001078
@@ -34,7 +34,7 @@ deposit
 def test_ops2_register_over_bus_cash_exactly_once(tmp_path, procs, mamori):
     rig = Rig(tmp_path, procs, mamori)
     devs = [("scl", "scale"), ("prn", "printer"), ("ld", "linedisplay"), ("cd", "custdisplay"),
-            ("drw", "drawer"), ("chg", "changer")]
+            ("drw", "drawer"), ("chg", "changer"), ("scn", "scanner")]
     for name, kind in devs:
         rig.make_device(name, kind)
     r = mamori("items", "import", ROOT / "data" / "items.csv", "--db", tmp_path / "items.db")
@@ -55,6 +55,9 @@ def test_ops2_register_over_bus_cash_exactly_once(tmp_path, procs, mamori):
         # answer the age question, then insert 1000 yen into the change machine
         assert wait_for(lambda: "asking" in rig.dctl("cd", "status", check=False), timeout=30)
         rig.dctl("cd", "yes")
+        # the shopper's basket for sale 2, read by the scanner device
+        rig.dctl("scn", "scan", "4901234001213")
+        rig.dctl("scn", "scan", "4901234001213")
         assert wait_for(lambda: "depositing" in rig.dctl("chg", "status", check=False), timeout=30)
         rig.dctl("chg", "insert", "1000")
     th = threading.Thread(target=shopper, daemon=True)

@@ -275,6 +275,7 @@ static void test_ops5_crash_injection_500_transactions(void **state)
         sqlite3_stmt *s;
 
         assert_int_equal(journal_open(fx.jpath, &j), 0);
+        assert_int_equal(journal_set_key(j, fx.cfg.data_key), 0);
         db = journal_db(j);
         assert_int_equal(q1(db, "SELECT COUNT(*) FROM receipts WHERE ?1=?1", 0), CRASH_SALES);
         assert_int_equal(q1(db, "SELECT COUNT(*) - COUNT(DISTINCT txn_no) FROM receipts"

@@ -250,6 +250,7 @@ static void test_ops6_every_action_durable(void **state)
     struct txn_rec *r = malloc(sizeof(*r));
     struct journal *j2;
     assert_int_equal(journal_open(f->jpath, &j2), 0);
+    assert_int_equal(journal_set_key(j2, f->cfg.data_key), 0);
     assert_int_equal(txn_scan(f->t, POSFIX_COLA, 1), 0);
     assert_int_equal(journal_load_open(j2, "T01", r), 0);
     assert_int_equal(r->n_lines, 1);
@@ -270,6 +271,81 @@ static void test_ops6_every_action_durable(void **state)
     free(r);
 }
 
+static bool file_has(const char *path, const void *needle, size_t n)
+{
+    FILE *fp = fopen(path, "rb");
+    char *data;
+    long len;
+    bool found;
+    if (fp == NULL)
+        return false;
+    fseek(fp, 0, SEEK_END);
+    len = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    data = malloc((size_t)len + 1);
+    assert_non_null(data);
+    assert_int_equal(fread(data, 1, (size_t)len, fp), (size_t)len);
+    fclose(fp);
+    found = memmem(data, (size_t)len, needle, n) != NULL;
+    free(data);
+    return found;
+}
+
+/* POL-1 (POS sales detail is HIGH) / POL-3: transaction records are sealed at
+ * rest; a record moved to another row, a forged clear record, or a wrong key
+ * is refused. */
+static void test_pol1_sales_detail_sealed_at_rest(void **state)
+{
+    struct posfix *f = *state;
+    struct txn_rec *r = malloc(sizeof(*r));
+    struct journal *j2;
+    char path[600], tag[JOURNAL_CODE_TAG_LEN + 1];
+    const char *files[] = {"journal.db", "journal.db-wal"};
+    uint8_t wrong[JOURNAL_KEY_BYTES] = {1};
+    int64_t a, b;
+    assert_int_equal(txn_scan(f->t, POSFIX_BEEF, 1), 0);
+    assert_int_equal(tender_cash(f->t, 1000), 0);
+    a = txn_last_receipt(f->t);
+    b = sale(f);
+    assert_int_equal(txn_scan(f->t, POSFIX_PASTE, 1), 0); /* an open transaction too */
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
+        assert_false(file_has(path, "ギュウニク", strlen("ギュウニク")));
+        assert_false(file_has(path, "ハミガキコ", strlen("ハミガキコ")));
+        assert_false(file_has(path, POSFIX_BEEF, strlen(POSFIX_BEEF)));
+    }
+    /* search by code still works (keyed hash) */
+    assert_int_equal(journal_code_tag(f->j, POSFIX_BEEF, tag), 0);
+    {
+        char sql[200];
+        snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM lines WHERE code='%s'", tag);
+        assert_int_equal(sql_int(f, sql), 1);
+    }
+    /* swap the sealed records of two receipts: both refused */
+    assert_int_equal(sqlite3_exec(journal_db(f->j),
+                                  "CREATE TEMP TABLE x AS SELECT receipt_no, rec FROM receipts;"
+                                  "UPDATE receipts SET rec=(SELECT rec FROM x WHERE "
+                                  "x.receipt_no<>receipts.receipt_no)",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(journal_receipt_get(f->j, a, r), MAMORI_ERR_AUTH);
+    assert_int_equal(journal_receipt_get(f->j, b, r), MAMORI_ERR_AUTH);
+    /* a forged clear record is refused */
+    assert_int_equal(sqlite3_exec(journal_db(f->j),
+                                  "UPDATE receipts SET rec='{\"txn_no\":1}' WHERE receipt_no=1",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(journal_receipt_get(f->j, 1, r), MAMORI_ERR_AUTH);
+    /* the wrong key, and no key, read nothing */
+    assert_int_equal(journal_open(f->jpath, &j2), 0);
+    assert_int_equal(journal_load_open(j2, "T01", r), MAMORI_ERR_STATE);
+    assert_int_equal(journal_set_key(j2, wrong), 0);
+    assert_int_equal(journal_load_open(j2, "T01", r), MAMORI_ERR_AUTH);
+    assert_int_equal(journal_set_key(j2, f->cfg.data_key), 0);
+    assert_int_equal(journal_load_open(j2, "T01", r), 0);
+    assert_int_equal(r->n_lines, 1);
+    journal_close(j2);
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +360,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ops6_cash_intent_key_unique, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ops6_codec_roundtrip_and_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ops6_every_action_durable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pol1_sales_detail_sealed_at_rest, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 
 #include "mamori/err.h"
 #include "pos/barcode.h"
+#include "pos/txnprint.h"
 
 static int setup(void **state)
 {
@@ -78,6 +79,12 @@ static void test_ops2_cash_change_drawer(void **state)
     assert_true(posfix_receipt_has(f, "90"));
     assert_int_equal(posfix_audit(f, "txn.complete"), 1);
     assert_int_equal(posfix_audit(f, "cash.command"), 1);
+    /* a reprint from the journal is marked as a reprint (OPS-6) */
+    assert_false(posfix_receipt_has(f, "再発行"));
+    assert_int_equal(txnprint_reprint(f->t, txn_last_receipt(f->t)), 0);
+    assert_true(posfix_receipt_has(f, "再発行"));
+    assert_true(posfix_receipt_has(f, "コーラ"));
+    assert_int_equal(txnprint_reprint(f->t, 999), MAMORI_ERR_NOTFOUND);
     /* nothing to pay any more */
     assert_int_equal(tender_cash(f->t, 100), MAMORI_ERR_STATE);
 }
@@ -264,7 +271,7 @@ static void test_pol1_member_number_encrypted_at_rest(void **state)
 
 struct fake_card {
     int authorized, captured, refunded;
-    bool decline;
+    bool decline, fail_capture;
 };
 
 static int card_auth(void *ctx, int64_t txn_no, int64_t amount, struct tender_auth *ret)
@@ -284,6 +291,8 @@ static int card_capture(void *ctx, int64_t txn_no, const struct tender_auth *a)
     struct fake_card *c = ctx;
     (void)txn_no;
     (void)a;
+    if (c->fail_capture)
+        return MAMORI_ERR_OFFLINE;
     c->captured++;
     return 0;
 }
@@ -316,11 +325,44 @@ static void test_ops2_external_tender_kind(void **state)
     assert_int_equal(tender_cash(f->t, 500), 0);
     assert_int_equal(card.captured, 1);
     assert_int_equal(txn_last_change(f->t), 90);
+    /* a capture that fails after the sale is stored: the sale stands, the
+     * failure is recorded for reconciliation; nothing is captured before the
+     * journal holds the sale */
+    nta_sale(f);
+    card.fail_capture = true;
+    assert_int_equal(tender_external(f->t, "card", 1410), 0);
+    assert_int_equal(txn_state(f->t), TXN_IDLE);
+    assert_int_equal(posfix_audit(f, "tender.capture_failed"), 1);
+    card.fail_capture = false;
     /* cancel after a card tender refunds the authorization */
     nta_sale(f);
     assert_int_equal(tender_external(f->t, "card", 400), 0);
     assert_int_equal(txn_cancel(f->t, &posfix_mgr), 0);
     assert_int_equal(card.refunded, 1);
+}
+
+/* A return goes back to the card that paid, never more than it paid. */
+static void test_ops2_return_refunded_to_card(void **state)
+{
+    struct posfix *f = *state;
+    struct fake_card card = {0};
+    struct tender_kind k = {"card", &card, card_auth, card_capture, card_refund};
+    int64_t rc;
+    assert_int_equal(txn_add_tender_kind(f->t, &k), 0);
+    nta_sale(f);
+    assert_int_equal(tender_external(f->t, "card", 400), 0);
+    assert_int_equal(tender_cash(f->t, 1010), 0);
+    rc = txn_last_receipt(f->t);
+    assert_int_equal(txn_return_begin(f->t, rc, &posfix_mgr), 0);
+    assert_int_equal(txn_return_line(f->t, 2, 1), 0);              /* 972 back */
+    assert_int_equal(tender_refund_external(f->t, "card"), MAMORI_ERR_LIMIT); /* card paid 400 */
+    assert_int_equal(card.refunded, 0);
+    assert_int_equal(txn_void_line(f->t, 1, NULL), 0);
+    assert_int_equal(txn_return_line(f->t, 3, 1), 0);              /* 330 back */
+    assert_int_equal(tender_refund_external(f->t, "nope"), MAMORI_ERR_NOTFOUND);
+    assert_int_equal(tender_refund_external(f->t, "card"), 0);
+    assert_int_equal(card.refunded, 1);
+    assert_int_equal(txn_state(f->t), TXN_IDLE);
 }
 
 /* Cancel after a deposit pays the counted cash back exactly once. */
@@ -356,6 +398,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pol1_member_number_encrypted_at_rest, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ops2_external_tender_kind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ops2_return_refunded_to_card, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pol1_cancel_pays_back_deposit_once, setup_changer,
                                         teardown),
     };

@@ -46,6 +46,7 @@ static size_t durable_lines(struct posfix *f)
     size_t n = 0;
     assert_non_null(r);
     assert_int_equal(journal_open(f->jpath, &j2), 0);
+    assert_int_equal(journal_set_key(j2, f->cfg.data_key), 0);
     if (journal_load_open(j2, "T01", r) == 0)
         n = r->n_lines;
     journal_close(j2);
