@@ -422,11 +422,13 @@ static int ctl_cmd(void *ctx, int argc, char **argv, struct buf *out)
             session_get_stats(d->s, &st);
         snprintf(line, sizeof(line),
                  "{\"serial\":\"%s\",\"kind\":\"%s\",\"paired\":%s,\"connected\":%s,"
-                 "\"unplugged\":%s,\"sessions\":%llu,\"opens\":%llu,\"tx\":%llu,\"rx\":%llu}\n",
+                 "\"unplugged\":%s,\"sessions\":%llu,\"opens\":%llu,\"tx\":%llu,\"rx\":%llu,"
+                 "\"tx_epoch\":%u,\"rx_epoch\":%u,\"replays\":%llu}\n",
                  d->serial, d->cls->kind, d->paired ? "true" : "false",
                  d->s && session_is_open(d->s) ? "true" : "false", d->unplugged ? "true" : "false",
                  (unsigned long long)d->sessions, (unsigned long long)d->opens,
-                 (unsigned long long)st.tx_msgs, (unsigned long long)st.rx_msgs);
+                 (unsigned long long)st.tx_msgs, (unsigned long long)st.rx_msgs, st.tx_epoch,
+                 st.rx_epoch, (unsigned long long)st.replays);
         buf_init(&fw, 4096);
         if (d->cls->control(d->fw, argc, argv, &fw) == 0 && buf_remaining(&fw) > 0) {
             (void)answer(out, line);

@@ -432,3 +432,20 @@ def test_pre3_third_party_device_from_spec_attaches(rig, tmp_path, mamori):
     m = tr.open(rd.frame(timeout=2))
     assert m["t"] == "bus.hb"
     c.close()
+
+
+def test_pol4_rekey_in_step_across_processes(rig):
+    """The terminal rekeys its direction every second (rekey_ms=1000); the
+    device follows the epoch and every request still gets through."""
+    rig.start_terminal(bus={"rekey_ms": "1000"})
+    rig.make_device("ld", "linedisplay", serial="LD-1")
+    rig.start_device("ld")
+    assert wait_for(lambda: rig.attached("LD-1"))
+    for i in range(8):
+        rig.tctl("request", "LD-1", "linedisplay.text", json.dumps({"lines": ["LINE %d" % i]}))
+        assert ("LINE %d" % i) in rig.dctl("ld", "show")
+        time.sleep(0.4)
+    st = rig.dstatus("ld")
+    assert st["rx_epoch"] >= 2, st
+    assert st["connected"] and st["opens"] == 1  # the same session throughout
+    assert not rig.events("detach", "LD-1")
