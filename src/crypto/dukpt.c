@@ -279,6 +279,11 @@ void dukpt_aes_host_free(struct dukpt_aes_host *h)
     free(h);
 }
 
+size_t dukpt_aes_host_key_len(const struct dukpt_aes_host *h)
+{
+    return h->bdk_len;
+}
+
 int dukpt_aes_host_working_key(struct dukpt_aes_host *h, const uint8_t ksn[static DUKPT_AES_KSN_LEN],
                                enum dukpt_aes_usage usage, enum dukpt_aes_key_type type, uint8_t *ret_key)
 {
@@ -349,6 +354,11 @@ static int device_alloc(const uint8_t ikid[static DUKPT_AES_IKID_LEN], size_t ke
     }
     *ret = d;
     return 0;
+}
+
+size_t dukpt_aes_device_key_len(const struct dukpt_aes_device *d)
+{
+    return d->key_len;
 }
 
 void dukpt_aes_device_ksn(const struct dukpt_aes_device *d, uint8_t ret_ksn[static DUKPT_AES_KSN_LEN])

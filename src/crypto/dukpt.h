@@ -90,6 +90,8 @@ int dukpt_aes_host_new(const uint8_t *bdk, size_t bdk_len, struct dukpt_aes_host
 int dukpt_aes_host_new_mode(const uint8_t *bdk, size_t bdk_len, int aesblk_mode,
                             struct dukpt_aes_host **ret);
 void dukpt_aes_host_free(struct dukpt_aes_host *h);
+/* Length of the host's BDK (16, 24 or 32). */
+size_t dukpt_aes_host_key_len(const struct dukpt_aes_host *h);
 /* BDK -> initial key -> derivation key -> working key for ksn; ret_key gets
  * dukpt_aes_key_len(type) bytes. INVAL for an invalid counter. */
 int dukpt_aes_host_working_key(struct dukpt_aes_host *h, const uint8_t ksn[static DUKPT_AES_KSN_LEN],
@@ -112,8 +114,8 @@ int dukpt_aes_device_next(struct dukpt_aes_device *d, uint8_t ret_ksn[static DUK
 /* Working key of the current transaction; MAMORI_ERR_STATE before the first next(). */
 int dukpt_aes_device_working_key(struct dukpt_aes_device *d, enum dukpt_aes_usage usage,
                                  enum dukpt_aes_key_type type, uint8_t *ret_key);
-/* Jump so that the next transaction uses counter (test and resync aid; only forward). */
-int dukpt_aes_device_set_counter(struct dukpt_aes_device *d, uint32_t next_counter);
+/* Length of the device's keys (16, 24 or 32: the initial key's length). */
+size_t dukpt_aes_device_key_len(const struct dukpt_aes_device *d);
 /* The current KSN (last one returned by next; counter 0 before). */
 void dukpt_aes_device_ksn(const struct dukpt_aes_device *d, uint8_t ret_ksn[static DUKPT_AES_KSN_LEN]);
 
