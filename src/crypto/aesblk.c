@@ -35,7 +35,7 @@ struct prov_fns {
 
 struct aesblk {
     enum aesblk_mode mode;
-    OSSL_PROVIDER *prov;                 /* PROVIDER: the default provider (ref held) */
+    OSSL_PROVIDER *prov;                 /* PROVIDER: owner of cipher[0] (not ref-counted here) */
     struct prov_fns fns[AESBLK_SIZES];
     void *pctx[AESBLK_SIZES];
     EVP_CIPHER *cipher[AESBLK_SIZES];    /* EVP_REUSE, EVP_NAIVE */
@@ -70,23 +70,31 @@ static int names_have(const char *names, const char *name)
 
 static int provider_setup(struct aesblk *a)
 {
-    int no_cache = 0;
-    a->prov = OSSL_PROVIDER_load(NULL, "default");
+    int no_cache = 0, r = 0;
+    /* The provider is found through a normal fetch, never loaded here:
+     * loading (and later unloading) "default" explicitly would switch off
+     * OpenSSL's implicit default provider for the whole process. The fetched
+     * cipher holds a reference that keeps the provider alive. */
+    if ((a->cipher[0] = EVP_CIPHER_fetch(NULL, ecb_names[0], NULL)) == NULL)
+        return MAMORI_ERR_UNSUPPORTED;
+    a->prov = (OSSL_PROVIDER *)EVP_CIPHER_get0_provider(a->cipher[0]);
     if (a->prov == NULL)
         return MAMORI_ERR_UNSUPPORTED;
-    const OSSL_ALGORITHM *alg = OSSL_PROVIDER_query_operation(a->prov, OSSL_OP_CIPHER, &no_cache);
-    if (alg == NULL)
+    const OSSL_ALGORITHM *algs = OSSL_PROVIDER_query_operation(a->prov, OSSL_OP_CIPHER, &no_cache);
+    if (algs == NULL)
         return MAMORI_ERR_UNSUPPORTED;
-    for (int i = 0; i < AESBLK_SIZES; i++) {
+    for (int i = 0; i < AESBLK_SIZES && r == 0; i++) {
         const OSSL_DISPATCH *d = NULL;
-        for (const OSSL_ALGORITHM *x = alg; x->algorithm_names != NULL; x++) {
+        for (const OSSL_ALGORITHM *x = algs; x->algorithm_names != NULL; x++) {
             if (names_have(x->algorithm_names, ecb_names[i])) {
                 d = x->implementation;
                 break;
             }
         }
-        if (d == NULL)
-            return MAMORI_ERR_UNSUPPORTED;
+        if (d == NULL) {
+            r = MAMORI_ERR_UNSUPPORTED;
+            break;
+        }
         struct prov_fns *f = &a->fns[i];
         for (; d->function_id != 0; d++) {
             switch (d->function_id) {
@@ -100,23 +108,28 @@ static int provider_setup(struct aesblk *a)
             default: break;
             }
         }
-        if (!f->newctx || !f->freectx || !f->einit || !f->cipher || !f->set_params)
-            return MAMORI_ERR_UNSUPPORTED;
-        a->pctx[i] = f->newctx(OSSL_PROVIDER_get0_provider_ctx(a->prov));
-        if (a->pctx[i] == NULL)
-            return MAMORI_ERR_NOMEM;
+        if (!f->newctx || !f->freectx || !f->einit || !f->cipher || !f->set_params) {
+            r = MAMORI_ERR_UNSUPPORTED;
+            break;
+        }
+        if ((a->pctx[i] = f->newctx(OSSL_PROVIDER_get0_provider_ctx(a->prov))) == NULL) {
+            r = MAMORI_ERR_NOMEM;
+            break;
+        }
         /* Padding off once; it survives re-keying. Init first with a dummy
          * key so the context is in encrypt state. */
         uint8_t zero[32] = {0};
         unsigned int pad = 0;
         OSSL_PARAM params[2] = {OSSL_PARAM_construct_uint(OSSL_CIPHER_PARAM_PADDING, &pad),
                                 OSSL_PARAM_construct_end()};
-        if (!f->einit(a->pctx[i], zero, (size_t)(16 + 8 * i), NULL, 0, NULL) ||
-            !f->set_params(a->pctx[i], params))
-            return MAMORI_ERR_CRYPTO;
+        if (!f->einit(a->pctx[i], zero, (size_t)(16 + 8 * i), NULL, 0, NULL) || !f->set_params(a->pctx[i], params))
+            r = MAMORI_ERR_CRYPTO;
     }
-    /* Self-check against EVP on one block: a wrong dispatch table must not
-     * silently produce wrong keys. FIPS-197 C.1 plain/key, compared with EVP. */
+    OSSL_PROVIDER_unquery_operation(a->prov, OSSL_OP_CIPHER, algs);
+    if (r != 0)
+        return r;
+    /* Self-check on one block: a wrong dispatch table must not silently
+     * produce wrong keys. FIPS-197 appendix C.1 key, plaintext, ciphertext. */
     static const uint8_t k[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     static const uint8_t p[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
                                   0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
@@ -191,8 +204,6 @@ void aesblk_free(struct aesblk *a)
         EVP_CIPHER_CTX_free(a->ectx[i]);
         EVP_CIPHER_free(a->cipher[i]);
     }
-    if (a->prov != NULL)
-        OSSL_PROVIDER_unload(a->prov);
     free(a);
 }
 
