@@ -130,9 +130,9 @@ static int chain_raw(struct aesblk *a, const uint8_t *ik, size_t ik_len,
     if (type < 0)
         return MAMORI_ERR_INVAL;
     memcpy(key, ik, ik_len);
-    for (uint32_t bit = 0x80000000u; bit != 0; bit >>= 1) {
-        if (!(counter & bit))
-            continue;
+    for (uint32_t rest = counter; rest != 0;) {
+        uint32_t bit = 0x80000000u >> __builtin_clz(rest); /* next one-bit from the top */
+        rest &= ~bit;
         wc |= bit;
         put_data(data8, ksn, wc);
         if ((r = derive_with(a, key, ik_len, DUKPT_USAGE_DERIVATION, (enum dukpt_aes_key_type)type, data8,
