@@ -1,11 +1,11 @@
 /*
- * tr31.c: owns TR-31 / X9.143 key block parsing, unwrapping (A, B, C, D) and
- * version D wrapping. Owns no long-lived keys: KBEK/KBAK and plaintext
+ * tr31.c: owns TR-31 / X9.143 key block parsing, unwrapping (A, B, C, D, and
+ * ISO 20038 E) and version D wrapping. Owns no long-lived keys: KBEK/KBAK and plaintext
  * payloads live in guarded memory for one call and are wiped.
  *
  * Order matters in tr31_unwrap: the layout is checked completely before any
  * key is derived; for A/C the MAC over the ciphertext is checked before
- * decryption; for B/D nothing of the decrypted payload (not even its length
+ * decryption; for B/D/E nothing of the decrypted payload (not even its length
  * field) is read before the MAC over it has verified.
  */
 #include "crypto/tr31.h"
@@ -95,7 +95,7 @@ static int get_alnum(struct buf *b, size_t n, char *out)
 
 static size_t block_size(char version)
 {
-    return version == 'D' ? 16 : 8;
+    return version == 'D' || version == 'E' ? 16 : 8;
 }
 
 static size_t mac_size(char version)
@@ -149,9 +149,7 @@ int tr31_header_parse(const char *kb, size_t kb_len, struct tr31_header *ret_h)
     buf_view(&b, kb, kb_len);
     if ((r = buf_get_u8(&b, &v)) != 0)
         return r;
-    if (v == 'E')
-        return MAMORI_ERR_UNSUPPORTED;
-    if (v != 'A' && v != 'B' && v != 'C' && v != 'D')
+    if (v != 'A' && v != 'B' && v != 'C' && v != 'D' && v != 'E')
         return MAMORI_ERR_INVAL;
     h.version = (char)v;
     if ((r = get_dec(&b, 4, &h.length)) != 0 || (r = get_alnum(&b, 2, h.usage)) != 0 ||
@@ -176,14 +174,17 @@ int tr31_header_parse(const char *kb, size_t kb_len, struct tr31_header *ret_h)
             return r;
     h.header_len = kb_len - buf_remaining(&b);
     size_t bs = block_size(h.version), mac_hex = 2 * mac_size(h.version);
-    if (h.header_len % bs != 0)
-        return MAMORI_ERR_INVAL;
     size_t rest = buf_remaining(&b);
     if (rest <= mac_hex)
         return MAMORI_ERR_INVAL;
     h.payload_hex = rest - mac_hex;
-    if (h.payload_hex % (2 * bs) != 0)
+    if (h.version == 'E') {
+        /* CTR mode: no block alignment; at least the length field and one byte */
+        if (h.payload_hex % 2 != 0 || h.payload_hex < 6)
+            return MAMORI_ERR_INVAL;
+    } else if (h.header_len % bs != 0 || h.payload_hex % (2 * bs) != 0) {
         return MAMORI_ERR_INVAL;
+    }
     const uint8_t *p;
     if ((r = buf_get_ptr(&b, rest, &p)) != 0)
         return r;
@@ -217,7 +218,7 @@ static bool kbpk_len_ok(char version, size_t n)
     switch (version) {
     case 'A': case 'C': return n == 8 || n == 16 || n == 24;
     case 'B': return n == 16 || n == 24;
-    case 'D': return n == 16 || n == 24 || n == 32;
+    case 'D': case 'E': return n == 16 || n == 24 || n == 32;
     default: return false;
     }
 }
@@ -269,10 +270,12 @@ int tr31_derive_keys(char version, const uint8_t *kbpk, size_t kbpk_len, uint8_t
         }
         return 0;
     case 'B':
-    case 'D': {
+    case 'D':
+    case 'E': {
         enum symm_alg alg = version == 'B' ? SYMM_TDES : SYMM_AES;
+        uint16_t enc_usage = version == 'E' ? 0x0002 : 0x0000; /* ISO 20038: 0002 = encryption, CTR */
         uint8_t e[32], a[32];
-        if ((r = derive_cmac(alg, kbpk, kbpk_len, 0x0000, e)) == 0 &&
+        if ((r = derive_cmac(alg, kbpk, kbpk_len, enc_usage, e)) == 0 &&
             (r = derive_cmac(alg, kbpk, kbpk_len, 0x0001, a)) == 0) {
             memcpy(ret_kbek, e, kbpk_len);
             memcpy(ret_kbak, a, kbpk_len);
@@ -322,7 +325,7 @@ int tr31_unwrap(const uint8_t *kbpk, size_t kbpk_len, const char *kb, size_t kb_
     if (!kbpk_len_ok(h.version, kbpk_len))
         return MAMORI_ERR_INVAL;
     plen = h.payload_hex / 2;
-    enum symm_alg alg = h.version == 'D' ? SYMM_AES : SYMM_TDES;
+    enum symm_alg alg = h.version == 'D' || h.version == 'E' ? SYMM_AES : SYMM_TDES;
     /* keys: KBEK || KBAK in guarded memory; macin: header || payload (plain for B/D) */
     if ((keys = secmem_new(2 * TR31_KBPK_MAX)) == NULL || (ct = malloc(plen)) == NULL ||
         (macin = secmem_new(h.header_len + plen)) == NULL) {
@@ -350,7 +353,11 @@ int tr31_unwrap(const uint8_t *kbpk, size_t kbpk_len, const char *kb, size_t kb_
             goto out;
     } else {
         /* The MAC is the IV and covers the plaintext: decrypt, then verify. */
-        if ((r = symm_crypt(alg, 0, kbek, kbpk_len, mac, ct, plain, plen)) != 0 ||
+        if (h.version == 'E')
+            r = symm_aes_ctr(kbek, kbpk_len, mac, ct, plain, plen);
+        else
+            r = symm_crypt(alg, 0, kbek, kbpk_len, mac, ct, plain, plen);
+        if (r != 0 ||
             (r = symm_cmac(alg, kbak, kbpk_len, macin, h.header_len + plen, mymac)) != 0)
             goto out;
         if (!secmem_eq(mac, mymac, h.mac_len)) {

@@ -1,7 +1,7 @@
 /*
  * tr31: TR-31 / ANSI X9.143 key blocks, versions A and C (TDES key variant
- * binding), B (TDES CMAC key derivation) and D (AES CMAC key derivation, CBC).
- * Version E (ISO 20038, CTR) is recognised and refused (UNSUPPORTED).
+ * binding), B (TDES CMAC key derivation) and D (AES CMAC key derivation, CBC),
+ * and ISO 20038 version E (AES CMAC key derivation, CTR; unwrap only).
  *
  * A key block is ASCII: a 16-character header (version, 4-digit length,
  * usage, algorithm, mode of use, key version, exportability, optional block
@@ -11,7 +11,7 @@
  * decrypts:
  *   A/C: the MAC covers header || ciphertext, so it is verified (constant
  *        time) before anything is decrypted;
- *   B/D: the MAC covers header || plaintext payload and doubles as the CBC IV,
+ *   B/D/E: the MAC covers header || plaintext payload and doubles as the IV,
  *        so the payload is decrypted into guarded memory, the MAC recomputed
  *        and compared in constant time, and only then is the payload read.
  * The key comes back in guarded memory (free with tr31_key_free).
@@ -35,7 +35,7 @@ struct tr31_opt {
 };
 
 struct tr31_header {
-    char version;          /* 'A', 'B', 'C', 'D' */
+    char version;          /* 'A', 'B', 'C', 'D', 'E' */
     size_t length;         /* whole key block, characters */
     char usage[3];         /* e.g. "B1" (BDK), "P0" (PIN encryption), "K0" (KEK) */
     char algorithm;        /* 'A' AES, 'T' TDES, 'D' DES, ... */
@@ -52,7 +52,7 @@ struct tr31_header {
 /* Strictly parse the header and optional blocks of kb (kb_len characters, no
  * NUL needed) and check the overall layout (declared length, block
  * alignment, hex payload and MAC of the right sizes). 0, MAMORI_ERR_INVAL,
- * MAMORI_ERR_UNSUPPORTED (version E or unknown), MAMORI_ERR_TOOBIG. */
+ * MAMORI_ERR_TOOBIG. */
 int tr31_header_parse(const char *kb, size_t kb_len, struct tr31_header *ret_h);
 
 /* Find optional block id ("KS"); 0 and *ret_data/len into kb, or NOTFOUND. */
@@ -75,7 +75,7 @@ void tr31_key_free(uint8_t *key);
 int tr31_wrap_d(const uint8_t *kbpk, size_t kbpk_len, const struct tr31_header *h, const uint8_t *key,
                 size_t key_len, char **ret_kb);
 
-/* The KBEK and KBAK for version (A/B/C/D); each gets kbpk_len bytes. */
+/* The KBEK and KBAK for version (A/B/C/D/E); each gets kbpk_len bytes. */
 int tr31_derive_keys(char version, const uint8_t *kbpk, size_t kbpk_len, uint8_t *ret_kbek, uint8_t *ret_kbak);
 
 #endif

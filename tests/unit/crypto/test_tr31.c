@@ -107,7 +107,8 @@ static void test_tr31_header_strictness(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_true(tr31_header_parse(bad[i], strlen(bad[i]), &h) < 0);
-    assert_int_equal(tr31_header_parse("E0016B1AX00N0000", 16, &h), MAMORI_ERR_UNSUPPORTED);
+    assert_int_equal(tr31_header_parse("E0016B1AX00N0000", 16, &h), MAMORI_ERR_INVAL); /* no payload */
+    assert_int_equal(tr31_header_parse("F0016B1AX00N0000", 16, &h), MAMORI_ERR_INVAL); /* no such version */
     char big[TR31_MAX_LEN + 2];
     memset(big, 'A', sizeof(big));
     assert_int_equal(tr31_header_parse(big, sizeof(big), &h), MAMORI_ERR_TOOBIG);
