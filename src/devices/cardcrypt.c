@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "common/field.h"
 #include "common/secmem.h"
 #include "crypto/symm.h"
 #include "mamori/err.h"
@@ -164,5 +165,38 @@ int card_decrypt_pin(struct dukpt_aes_host *h, const struct cardcrypt_pin *p, co
     if ((r = dukpt_aes_host_working_key(h, p->ksn, DUKPT_USAGE_PIN, type, k)) == 0)
         r = pinblock_iso4_decipher(k, dukpt_aes_key_len(type), p->block, PINBLOCK_ISO4_LEN, pan, ret_pin);
     secmem_free(k);
+    return r;
+}
+
+int card_msr_read(struct dukpt_aes_device *d, const uint8_t *t1, size_t n1, const uint8_t *t2, size_t n2,
+                  struct cardcrypt_read *ret)
+{
+    struct track_data a, b;
+    struct cardcrypt_read out;
+    int r;
+    if (d == NULL || ret == NULL || (n1 == 0 && n2 == 0))
+        return MAMORI_ERR_INVAL;
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    memset(&out, 0, sizeof(out));
+    if (n1 > 0 && (r = track1_parse(t1, n1, &a)) != 0)
+        goto out;
+    if (n2 > 0 && (r = track2_parse(t2, n2, &b)) != 0)
+        goto out;
+    if (n1 > 0 && n2 > 0 && strcmp(a.pan, b.pan) != 0) {
+        r = MAMORI_ERR_INVAL; /* two tracks of different cards: a forged or mixed read */
+        goto out;
+    }
+    const struct track_data *t = n2 > 0 ? &b : &a;
+    field_mask_pan(out.masked_pan, sizeof(out.masked_pan), t->pan);
+    memcpy(out.last4, t->pan + strlen(t->pan) - 4, 5);
+    memcpy(out.expiry, t->expiry, sizeof(out.expiry));
+    if ((r = card_encrypt_tracks(d, t1, n1, t2, n2, &out.rec)) != 0)
+        goto out;
+    *ret = out;
+out:
+    track_data_wipe(&a);
+    track_data_wipe(&b);
+    secmem_wipe(&out, sizeof(out));
     return r;
 }

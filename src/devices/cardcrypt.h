@@ -61,6 +61,21 @@ __attribute__((warn_unused_result)) int card_decrypt_tracks(struct dukpt_aes_hos
                                                             struct cardcrypt_tracks **ret);
 void cardcrypt_tracks_free(struct cardcrypt_tracks *t);
 
+/* What the MSR firmware returns for one swipe (DEV-7): never clear track data. */
+struct cardcrypt_read {
+    struct cardcrypt_record rec;
+    char masked_pan[TRACK_PAN_MAX + 1]; /* first 6 + last 4 at most (field_mask_pan) */
+    char last4[5];
+    char expiry[5];                     /* YYMM, or "" when the track has none */
+};
+
+/* The MSR's whole job for one swipe: parse the tracks present (both must
+ * parse and carry the same PAN; Luhn checked), mask the PAN, then encrypt
+ * the raw tracks under the next DUKPT transaction. A bad swipe is refused
+ * before a KSN is spent (INVAL, CHECKSUM, TOOBIG from the track parser). */
+int card_msr_read(struct dukpt_aes_device *d, const uint8_t *t1, size_t n1, const uint8_t *t2, size_t n2,
+                  struct cardcrypt_read *ret);
+
 /* Build a format-4 PIN block for pin/pan and encipher it under the next
  * transaction's PIN key. fill: NULL for random (tests may fix it). */
 int card_encrypt_pin(struct dukpt_aes_device *d, const char *pin, const char *pan, const uint8_t *fill,

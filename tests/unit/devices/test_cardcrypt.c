@@ -112,12 +112,43 @@ static void test_dev14_pin_block_roundtrip(void **state)
     dukpt_aes_host_free(h);
 }
 
+static void test_dev7_msr_read_masks_and_refuses_bad_swipes(void **state)
+{
+    struct dukpt_aes_device *d;
+    struct dukpt_aes_host *h;
+    struct cardcrypt_read rd;
+    struct cardcrypt_tracks *t;
+    uint8_t k0[12], k1[12];
+    make(&d, &h);
+    assert_int_equal(card_msr_read(d, (const uint8_t *)T1, strlen(T1), (const uint8_t *)T2, strlen(T2), &rd), 0);
+    assert_string_equal(rd.masked_pan, "411111******1111");
+    assert_string_equal(rd.last4, "1111");
+    assert_string_equal(rd.expiry, "2812");
+    assert_null(memmem(&rd, sizeof(rd), "4111111111111111", 16)); /* nothing clear leaves the MSR */
+    assert_int_equal(card_decrypt_tracks(h, &rd.rec, &t), 0);
+    assert_memory_equal(t->t2, T2, strlen(T2));
+    cardcrypt_tracks_free(t);
+    /* bad swipes cost no KSN */
+    dukpt_aes_device_ksn(d, k0);
+    const char *mixed = ";5555555555554444=28121011234567890?";
+    assert_int_equal(card_msr_read(d, (const uint8_t *)T1, strlen(T1), (const uint8_t *)mixed, strlen(mixed), &rd),
+                     MAMORI_ERR_INVAL);
+    const char *luhn = ";4111111111111112=2812101?";
+    assert_int_equal(card_msr_read(d, NULL, 0, (const uint8_t *)luhn, strlen(luhn), &rd), MAMORI_ERR_CHECKSUM);
+    assert_int_equal(card_msr_read(d, NULL, 0, (const uint8_t *)"garbage", 7, &rd), MAMORI_ERR_INVAL);
+    dukpt_aes_device_ksn(d, k1);
+    assert_memory_equal(k0, k1, 12);
+    dukpt_aes_device_free(d);
+    dukpt_aes_host_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dev7_tracks_roundtrip_and_no_clear_text),
         cmocka_unit_test(test_pol2_tampered_or_foreign_envelope_refused),
         cmocka_unit_test(test_dev14_pin_block_roundtrip),
+        cmocka_unit_test(test_dev7_msr_read_masks_and_refuses_bad_swipes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
