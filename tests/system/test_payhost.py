@@ -86,6 +86,12 @@ def test_pol2_replayed_ksn_declined(host):
     assert st == 200 and r == {"result": "declined", "reason": "replay"}
     con = sqlite3.connect(host.state / "payhost.db")
     assert con.execute("SELECT count(*) FROM declines WHERE reason = 'replay'").fetchone()[0] == 1
+    # the decline is logged at the host (stderr), without card data
+    host.proc.terminate()
+    _, err = host.proc.communicate(timeout=30)
+    assert host.proc.returncode == 0
+    assert "payhost.declined reason=replay" in err
+    assert PAN not in err and "4111111111" not in err
 
 
 def test_pol2_wrong_pin_garbage_and_wrong_ksn_declined(host):
@@ -136,3 +142,18 @@ def test_dev17_refund_by_token_and_void(host):
     void = {"type": "void", "original_txn": sale2["txn_id"], "terminal": "T1"}
     assert host.post(json.dumps(void))[1]["result"] == "approved"
     assert host.post(json.dumps(void))[1]["reason"] == "original_not_voidable"
+
+
+def test_dev17_tls_pinned_and_loopback_only(host):
+    # a client that does not pin the simulator's certificate refuses it
+    req = urllib.request.Request(f"https://127.0.0.1:{host.port}/v1/authorize", data=b"{}", method="POST")
+    with pytest.raises(urllib.error.URLError) as e:
+        urllib.request.urlopen(req, context=ssl.create_default_context(), timeout=30)
+    assert isinstance(e.value.reason, ssl.SSLCertVerificationError)
+    # the listener is bound to 127.0.0.1 only
+    port_hex = "%04X" % host.port
+    listening = [l.split()[1] for l in open("/proc/net/tcp").read().splitlines()[1:]
+                 if l.split()[1].endswith(":" + port_hex) and l.split()[3] == "0A"]
+    assert listening == ["0100007F:" + port_hex]
+    assert (host.state / "key.pem").stat().st_mode & 0o777 == 0o600
+    assert (host.state / "token.key").stat().st_mode & 0o777 == 0o600
