@@ -5,9 +5,10 @@
  * Owns: the symmetric state (h, ck, k, n), HMAC-BLAKE2b and HKDF (spec §4.3,
  * RFC 2104 built on plain unkeyed BLAKE2b: libsodium's keyed BLAKE2b is not
  * HMAC), token processing for the two patterns, Split, the transport cipher
- * states with Rekey (§11.3), and a small pool of guarded memory slots that
- * hold every secret this module creates (ephemeral private keys, ck, k, DH
- * outputs, HKDF temporaries, transport keys).
+ * states with Rekey (§11.3), and the guarded memory slots that hold every
+ * secret this module creates (ephemeral private keys, ck, k, DH outputs,
+ * HKDF temporaries, transport keys): one slot per handshake side, reused for
+ * that side's two transport keys after Split, wiped and recycled on free.
  *
  * Must not own: the static private key (every static DH goes through
  * keys_dh()), framing, transports, rekey policy, or any logging.
@@ -20,6 +21,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,124 +40,72 @@
 #define NOISE_MAX_MESSAGES 3        /* XX has three handshake messages */
 
 /* ---------------------------------------------------------------------- */
-/* Guarded slot pool.
+/* Guarded slots.
  *
- * sodium_malloc() costs a few mmap/mprotect/mlock calls (~25 µs here), which
- * for the six secret blocks of a handshake pair would eat the whole overhead
- * budget of the KK handshake (bench/bench_noise.c). So secrets live in fixed
- * slots of one guarded region (guard pages, canary, mlock) that is PROT_NONE
- * whenever no caller is inside this module: slot_open()/slot_close() count
- * users and toggle protection at 0 <-> 1. When the pool is full a slot falls
- * back to its own sodium_malloc() block, so the pool is a cache, not a limit.
- * Slots are wiped when released. */
+ * Every secret lives in a slot: its own sodium_malloc() block (guard pages,
+ * canary, mlock, excluded from core dumps), PROT_NONE except while this
+ * module is using it (slot_open/slot_close around each access).
+ *
+ * sodium_malloc()/sodium_free() cost ~25 us each here (mmap, mprotect, mlock,
+ * munmap), which for the six secret blocks of a handshake pair would cost
+ * more than the whole protocol budget of the KK handshake (bench/bench_noise.c).
+ * So released slots are wiped and kept, still PROT_NONE, in a small free
+ * list and reused; only the per-access toggles of one page remain. Beyond
+ * NOISE_SLOT_CACHE idle slots, a release really frees. */
 
-#define NOISE_SLOT_SIZE 640
-#define NOISE_POOL_SLOTS 128 /* 80 KiB: a terminal with a few dozen sessions fits */
+#define NOISE_SLOT_SIZE 1024 /* one page: toggling it touches one PTE */
+#define NOISE_SLOT_CACHE 64  /* idle slots kept for reuse */
 
 static struct {
     pthread_mutex_t mu;
-    uint8_t *base;
-    bool failed;
-    unsigned opens;
-    uint64_t used[NOISE_POOL_SLOTS / 64];
-} pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    void *idle[NOISE_SLOT_CACHE];
+    size_t n;
+} slot_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static bool slot_pooled(const void *p)
+static void slot_open(void *p)
 {
-    const uint8_t *q = p;
-    return pool.base != NULL && q >= pool.base && q < pool.base + NOISE_SLOT_SIZE * NOISE_POOL_SLOTS;
+    if (p != NULL)
+        sodium_mprotect_readwrite(p);
 }
 
-/* Caller holds pool.mu. */
-static void pool_open_locked(void)
+static void slot_close(void *p)
 {
-    if (pool.opens++ == 0)
-        sodium_mprotect_readwrite(pool.base);
+    if (p != NULL)
+        sodium_mprotect_noaccess(p);
 }
 
-static void pool_close_locked(void)
-{
-    if (--pool.opens == 0)
-        sodium_mprotect_noaccess(pool.base);
-}
-
-/* A zeroed secret slot, left open (accessible) for the caller; NULL when out
- * of memory. Close it with slot_close() when done with this access. */
+/* A closed (PROT_NONE) secret slot, or NULL when out of memory. Its
+ * contents are unspecified: every user writes a field before reading it. */
 static void *slot_new(void)
 {
     void *p = NULL;
     if (secmem_init() != 0)
         return NULL;
-    pthread_mutex_lock(&pool.mu);
-    if (pool.base == NULL && !pool.failed) {
-        pool.base = sodium_malloc((size_t)NOISE_SLOT_SIZE * NOISE_POOL_SLOTS);
-        if (pool.base == NULL)
-            pool.failed = true;
-        else
-            sodium_mprotect_noaccess(pool.base);
-    }
-    for (size_t i = 0; pool.base != NULL && i < NOISE_POOL_SLOTS; i++) {
-        if (!(pool.used[i / 64] & (UINT64_C(1) << (i % 64)))) {
-            pool.used[i / 64] |= UINT64_C(1) << (i % 64);
-            pool_open_locked();
-            p = pool.base + i * NOISE_SLOT_SIZE;
-            sodium_memzero(p, NOISE_SLOT_SIZE);
-            break;
-        }
-    }
-    pthread_mutex_unlock(&pool.mu);
-    if (p == NULL) {
-        p = sodium_malloc(NOISE_SLOT_SIZE);
-        if (p != NULL)
-            sodium_memzero(p, NOISE_SLOT_SIZE);
-    }
+    pthread_mutex_lock(&slot_cache.mu);
+    if (slot_cache.n > 0)
+        p = slot_cache.idle[--slot_cache.n];
+    pthread_mutex_unlock(&slot_cache.mu);
+    if (p == NULL && (p = sodium_malloc(NOISE_SLOT_SIZE)) != NULL)
+        slot_close(p);
     return p;
 }
 
-static void slot_open(void *p)
-{
-    if (p == NULL)
-        return;
-    if (slot_pooled(p)) {
-        pthread_mutex_lock(&pool.mu);
-        pool_open_locked();
-        pthread_mutex_unlock(&pool.mu);
-    } else {
-        sodium_mprotect_readwrite(p);
-    }
-}
-
-static void slot_close(void *p)
-{
-    if (p == NULL)
-        return;
-    if (slot_pooled(p)) {
-        pthread_mutex_lock(&pool.mu);
-        pool_close_locked();
-        pthread_mutex_unlock(&pool.mu);
-    } else {
-        sodium_mprotect_noaccess(p);
-    }
-}
-
-/* Wipe and release a slot (closed or open-by-us: pass open=true if the caller
- * currently holds it open). NULL-safe. */
+/* Wipe and release a slot. open: the caller currently holds it open. NULL-safe. */
 static void slot_free(void *p, bool open)
 {
     if (p == NULL)
         return;
-    if (!slot_pooled(p)) {
-        sodium_free(p); /* wipes; works whatever the protection */
-        return;
-    }
-    size_t i = (size_t)((uint8_t *)p - pool.base) / NOISE_SLOT_SIZE;
-    pthread_mutex_lock(&pool.mu);
     if (!open)
-        pool_open_locked();
+        slot_open(p);
     sodium_memzero(p, NOISE_SLOT_SIZE);
-    pool.used[i / 64] &= ~(UINT64_C(1) << (i % 64));
-    pool_close_locked();
-    pthread_mutex_unlock(&pool.mu);
+    slot_close(p);
+    pthread_mutex_lock(&slot_cache.mu);
+    if (slot_cache.n < NOISE_SLOT_CACHE) {
+        slot_cache.idle[slot_cache.n++] = p;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&slot_cache.mu);
+    sodium_free(p); /* NULL-safe; wipes again */
 }
 
 /* ---------------------------------------------------------------------- */
@@ -278,7 +228,15 @@ static const struct noise_pattern_def noise_patterns[] = {
 /* ---------------------------------------------------------------------- */
 /* Handshake state. */
 
-/* The secrets of one handshake, in a guarded slot. */
+/* One direction's transport key (and Rekey scratch). */
+struct cs_secret {
+    uint8_t k[NOISE_KEYLEN];
+    uint8_t tmp[NOISE_KEYLEN + NOISE_TAGLEN];
+};
+
+/* The secrets of one handshake, in a guarded slot. At Split the same slot
+ * receives both transport keys (out[]) and everything else in it is wiped:
+ * one slot per session side, no second allocation, no extra toggles. */
 struct hs_secret {
     uint8_t ck[NOISE_HASHLEN];
     uint8_t k[NOISE_KEYLEN];
@@ -286,6 +244,7 @@ struct hs_secret {
     uint8_t dh[NOISE_DHLEN]; /* DH output */
     uint8_t t1[NOISE_HASHLEN], t2[NOISE_HASHLEN];
     struct hkdf_scratch kdf;
+    struct cs_secret out[2]; /* after Split: [0] initiator->responder, [1] back */
 };
 
 struct noise_hs {
@@ -301,21 +260,37 @@ struct noise_hs {
     uint64_t n;                  /* handshake cipher nonce */
     int msg;                     /* index of the next handshake message */
     bool has_k, has_e, has_re, has_rs, e_fixed, dead, split;
+    bool ck_ready;               /* ck set in the slot (first access) */
 };
 
-struct noise_cs_secret {
-    uint8_t k[NOISE_KEYLEN];
-    uint8_t tmp[NOISE_KEYLEN + NOISE_TAGLEN];
-};
-
+/*
+ * A transport cipher state. The two of one Split share their slot (siblings);
+ * the slot is read-only for the whole session (the key is read by every
+ * message, so PROT_NONE toggles there would cost ~4 us a message for no
+ * gain) and writable only inside Rekey and free. Sibling links and those
+ * writes are under slot_cache.mu.
+ */
 struct noise_cs {
-    struct noise_cs_secret *sec; /* guarded slot */
+    struct hs_secret *slot;  /* shared guarded slot */
+    struct cs_secret *sec;   /* our half of it */
+    struct noise_cs *sibling; /* the other direction, while alive */
     uint64_t n;
     uint64_t since_rekey;
 };
 
 _Static_assert(sizeof(struct hs_secret) <= NOISE_SLOT_SIZE, "hs secret fits a slot");
-_Static_assert(sizeof(struct noise_cs_secret) <= NOISE_SLOT_SIZE, "cs secret fits a slot");
+
+/* Open the handshake's slot; on the first access set ck = the initial h
+ * (the zero-padded protocol name, §5.2 InitializeSymmetric). */
+static void hs_open(struct noise_hs *hs)
+{
+    slot_open(hs->sec);
+    if (!hs->ck_ready) {
+        memset(hs->sec->ck, 0, NOISE_HASHLEN);
+        memcpy(hs->sec->ck, hs->def->protocol_name, strlen(hs->def->protocol_name));
+        hs->ck_ready = true;
+    }
+}
 
 static void mix_hash(struct noise_hs *hs, const uint8_t *d, size_t n)
 {
@@ -423,8 +398,7 @@ int noise_hs_new(enum noise_pattern pattern, enum noise_role role, struct keys *
      * zero-padded; ck = h. Then the prologue, then pre-messages in order
      * initiator's first (§5.3). */
     size_t nl = strlen(def->protocol_name);
-    memcpy(hs->h, def->protocol_name, nl);
-    memcpy(hs->sec->ck, hs->h, NOISE_HASHLEN);
+    memcpy(hs->h, def->protocol_name, nl); /* ck = this h: set on first access */
     mix_hash(hs, prologue, prologue_len);
     if (remote_static != NULL) {
         memcpy(hs->rs, remote_static, NOISE_DHLEN);
@@ -434,7 +408,6 @@ int noise_hs_new(enum noise_pattern pattern, enum noise_role role, struct keys *
         mix_hash(hs, role == NOISE_INITIATOR ? hs->s_pub : hs->rs, NOISE_DHLEN);
     if (def->pre_responder_s)
         mix_hash(hs, role == NOISE_RESPONDER ? hs->s_pub : hs->rs, NOISE_DHLEN);
-    slot_close(hs->sec);
     *ret = hs;
     return 0;
 }
@@ -445,7 +418,7 @@ int noise_hs_set_ephemeral(struct noise_hs *hs, const uint8_t priv[static NOISE_
         return MAMORI_ERR_STATE;
     if (hs->has_e)
         return MAMORI_ERR_STATE;
-    slot_open(hs->sec);
+    hs_open(hs);
     memcpy(hs->sec->e, priv, NOISE_DHLEN);
     crypto_scalarmult_base(hs->e_pub, hs->sec->e);
     slot_close(hs->sec);
@@ -524,7 +497,7 @@ int noise_hs_write(struct noise_hs *hs, const uint8_t *payload, size_t payload_l
         return MAMORI_ERR_INVAL;
     if (hs->dead || hs->sec == NULL)
         return MAMORI_ERR_STATE;
-    slot_open(hs->sec);
+    hs_open(hs);
     if (hs->msg >= hs->def->messages || !hs_my_turn(hs)) {
         r = MAMORI_ERR_STATE;
         goto out;
@@ -595,7 +568,7 @@ int noise_hs_read(struct noise_hs *hs, const uint8_t *msg, size_t msg_len, uint8
         return MAMORI_ERR_INVAL;
     if (hs->dead || hs->sec == NULL)
         return MAMORI_ERR_STATE;
-    slot_open(hs->sec);
+    hs_open(hs);
     if (hs->msg >= hs->def->messages || hs_my_turn(hs)) {
         r = MAMORI_ERR_STATE;
         goto out;
@@ -674,40 +647,35 @@ int noise_hs_hash(const struct noise_hs *hs, uint8_t ret_h[static NOISE_HASHLEN]
     return 0;
 }
 
-static int cs_new(const uint8_t k[NOISE_KEYLEN], struct noise_cs **ret)
-{
-    struct noise_cs *cs = calloc(1, sizeof(*cs));
-    if (cs == NULL)
-        return MAMORI_ERR_NOMEM;
-    cs->sec = slot_new();
-    if (cs->sec == NULL) {
-        free(cs);
-        return MAMORI_ERR_NOMEM;
-    }
-    memcpy(cs->sec->k, k, NOISE_KEYLEN);
-    slot_close(cs->sec);
-    *ret = cs;
-    return 0;
-}
-
 int noise_hs_split(struct noise_hs *hs, struct noise_cs **ret_tx, struct noise_cs **ret_rx)
 {
-    struct noise_cs *c1 = NULL, *c2 = NULL;
-    int r;
+    struct noise_cs *c1, *c2;
     if (ret_tx == NULL || ret_rx == NULL)
         return MAMORI_ERR_INVAL;
     if (!noise_hs_done(hs) || hs->split || hs->sec == NULL)
         return MAMORI_ERR_STATE;
-    slot_open(hs->sec);
-    struct hs_secret *s = hs->sec;
-    hkdf2(s->ck, NULL, 0, s->t1, s->t2, &s->kdf);
-    if ((r = cs_new(s->t1, &c1)) || (r = cs_new(s->t2, &c2))) {
-        noise_cs_free(c1);
-        hs_kill(hs);
-        return r;
+    c1 = calloc(1, sizeof(*c1));
+    c2 = calloc(1, sizeof(*c2));
+    if (c1 == NULL || c2 == NULL) {
+        free(c1);
+        free(c2);
+        return MAMORI_ERR_NOMEM; /* the handshake stays splittable */
     }
-    /* Nothing secret is left once the keys are handed over. */
-    slot_free(hs->sec, true);
+    struct hs_secret *s = hs->sec;
+    hs_open(hs);
+    hkdf2(s->ck, NULL, 0, s->t1, s->t2, &s->kdf);
+    memcpy(s->out[0].k, s->t1, NOISE_KEYLEN);
+    memcpy(s->out[1].k, s->t2, NOISE_KEYLEN);
+    /* Nothing of the handshake is left in the slot, only the two keys. */
+    sodium_memzero(s, offsetof(struct hs_secret, out));
+    sodium_memzero(s->out[0].tmp, sizeof(s->out[0].tmp));
+    sodium_memzero(s->out[1].tmp, sizeof(s->out[1].tmp));
+    sodium_mprotect_readonly(s);
+    c1->slot = c2->slot = s;
+    c1->sec = &s->out[0];
+    c2->sec = &s->out[1];
+    c1->sibling = c2;
+    c2->sibling = c1;
     hs->sec = NULL;
     hs->split = true;
     *ret_tx = hs->role == NOISE_INITIATOR ? c1 : c2;
@@ -738,9 +706,7 @@ int noise_cs_encrypt(struct noise_cs *cs, const uint8_t *ad, size_t ad_len, cons
         return MAMORI_ERR_TOOBIG;
     if (cs->n == NOISE_NONCE_RESERVED)
         return MAMORI_ERR_LIMIT; /* exhausted: the session must end */
-    slot_open(cs->sec);
     r = aead_encrypt(cs->sec->k, cs->n, ad, ad_len, pt, pt_len, out);
-    slot_close(cs->sec);
     if (r != 0)
         return r;
     cs->n++;
@@ -764,9 +730,7 @@ int noise_cs_decrypt(struct noise_cs *cs, const uint8_t *ad, size_t ad_len, cons
     if (cs->n == NOISE_NONCE_RESERVED)
         return MAMORI_ERR_LIMIT;
     uint8_t dummy[1];
-    slot_open(cs->sec);
     r = aead_decrypt(cs->sec->k, cs->n, ad, ad_len, ct, ct_len, out != NULL ? out : dummy);
-    slot_close(cs->sec);
     if (r != 0)
         return r;
     cs->n++;
@@ -781,12 +745,14 @@ int noise_cs_rekey(struct noise_cs *cs)
     int r;
     if (cs == NULL)
         return MAMORI_ERR_INVAL;
-    slot_open(cs->sec);
+    pthread_mutex_lock(&slot_cache.mu);
+    sodium_mprotect_readwrite(cs->slot);
     r = aead_encrypt(cs->sec->k, NOISE_NONCE_RESERVED, NULL, 0, zeros, sizeof(zeros), cs->sec->tmp);
     if (r == 0)
         memcpy(cs->sec->k, cs->sec->tmp, NOISE_KEYLEN);
     sodium_memzero(cs->sec->tmp, sizeof(cs->sec->tmp));
-    slot_close(cs->sec);
+    sodium_mprotect_readonly(cs->slot);
+    pthread_mutex_unlock(&slot_cache.mu);
     if (r == 0)
         cs->since_rekey = 0;
     return r;
@@ -812,7 +778,18 @@ void noise_cs_free(struct noise_cs *cs)
 {
     if (cs == NULL)
         return;
-    slot_free(cs->sec, false);
+    struct hs_secret *slot = cs->slot;
+    pthread_mutex_lock(&slot_cache.mu);
+    if (cs->sibling != NULL) {
+        /* The other direction lives on: wipe only our key. */
+        cs->sibling->sibling = NULL;
+        sodium_mprotect_readwrite(slot);
+        sodium_memzero(cs->sec, sizeof(*cs->sec));
+        sodium_mprotect_readonly(slot);
+        slot = NULL;
+    }
+    pthread_mutex_unlock(&slot_cache.mu);
+    slot_free(slot, false); /* the last one wipes and releases the slot */
     sodium_memzero(cs, sizeof(*cs));
     free(cs);
 }

@@ -18,7 +18,10 @@
  *   noise_cs_encrypt(tx, ad, adlen, pt, ptlen, out, cap, &outlen);
  *
  * Every function returns 0 or a negative MAMORI_ERR_*; ret_* untouched on failure.
- * After any failure the handshake state is dead (MAMORI_ERR_STATE afterwards).
+ * After any failure the handshake state is dead (MAMORI_ERR_STATE afterwards),
+ * including misuse such as writing when it is the peer's turn.
+ * Threads: one state is used by one thread at a time; the two cipher states
+ * of one Split may live in different threads.
  */
 #ifndef MAMORI_NOISE_H
 #define MAMORI_NOISE_H

@@ -348,7 +348,14 @@ int operators_authenticate(struct operators *ops, const char *id, const char *pa
         r = MAMORI_ERR_LOCKED;
         goto out;
     }
-    if (pwlen <= OPERATOR_PASSWORD_MAX && crypto_pwhash_str_verify(hash, password, pwlen) == 0) {
+    bool match;
+    if (pwlen > OPERATOR_PASSWORD_MAX) {
+        dummy_verify(password, pwlen); /* same time as a real check */
+        match = false;
+    } else {
+        match = crypto_pwhash_str_verify(hash, password, pwlen) == 0;
+    }
+    if (match) {
         /* Reset the counter only if nobody locked the account meanwhile. */
         if (sqlite3_prepare_v2(ops->db,
                                "UPDATE operators SET failures = 0 WHERE id=? AND locked = 0", -1,

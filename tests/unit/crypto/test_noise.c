@@ -95,7 +95,16 @@ static int run_hs(struct peers *p, enum noise_pattern pat, int tamper_at, tamper
         /* A failed handshake never reports done and refuses everything after. */
         assert_false(noise_hs_done(hi) && noise_hs_done(hr));
         struct noise_cs *a, *b;
-        assert_true(noise_hs_split(hi, &a, &b) != 0 || noise_hs_split(hr, &a, &b) != 0);
+        int refused = 0;
+        for (int side = 0; side < 2; side++) {
+            if (noise_hs_split(side ? hr : hi, &a, &b) != 0) {
+                refused++;
+            } else { /* the side that finished first may split; the other may not */
+                noise_cs_free(a);
+                noise_cs_free(b);
+            }
+        }
+        assert_true(refused >= 1);
     }
     noise_hs_free(hi);
     noise_hs_free(hr);
@@ -265,6 +274,7 @@ static void test_pol4_write_out_of_turn_fails(void **state)
     hs_pair(&p, NOISE_KK, &hi, &hr);
     assert_int_equal(noise_hs_read(hi, msg, len, pl, sizeof(pl), &plen), MAMORI_ERR_STATE);
     noise_hs_free(hi);
+    noise_hs_free(hr);
     hs_pair(&p, NOISE_KK, &hi, &hr);
     assert_int_equal(noise_hs_write(hi, NULL, 0, msg, sizeof(msg), &len), 0);
     assert_int_equal(noise_hs_write(hi, NULL, 0, msg, sizeof(msg), &len), MAMORI_ERR_STATE);

@@ -111,10 +111,14 @@ static void test_ops_wrong_password_refused_and_counted(void **state)
     assert_int_equal(who.role, 0x5a5a5a5a); /* untouched on failure */
     assert_int_equal(operators_authenticate(f->ops, "c01", "right-on", &who), MAMORI_ERR_AUTH);
     assert_int_equal(operators_authenticate(f->ops, "c01", "", &who), MAMORI_ERR_AUTH);
+    char longpw[OPERATOR_PASSWORD_MAX + 50];
+    memset(longpw, 'r', sizeof(longpw) - 1);
+    longpw[sizeof(longpw) - 1] = '\0';
+    assert_int_equal(operators_authenticate(f->ops, "c01", longpw, &who), MAMORI_ERR_AUTH);
     assert_int_equal(operators_get(f->ops, "c01", &info), 0);
-    assert_int_equal(info.failures, 3);
+    assert_int_equal(info.failures, 4);
     assert_false(info.locked);
-    assert_int_equal(count(f, "operator.auth_failed"), 3);
+    assert_int_equal(count(f, "operator.auth_failed"), 4);
     /* The right password resets the consecutive-failure counter. */
     assert_int_equal(operators_authenticate(f->ops, "c01", "right-one", &who), 0);
     assert_int_equal(operators_get(f->ops, "c01", &info), 0);
