@@ -24,6 +24,7 @@
 #include "devices/classes.h"
 #include "devices/devbody.h"
 #include "devices/devctl.h"
+#include "devices/devinject.h"
 #include "devices/devkey.h"
 #include "devices/devidem.h"
 #include "devices/devstate.h"
@@ -33,7 +34,6 @@
 #define ICREADER_STATE "icreader.state"
 #define ICREADER_CARD_ID_MAX 20       /* digits of an e-money card id */
 #define ICREADER_BALANCE_MAX 200000   /* yen: the usual e-money card ceiling */
-#define ICREADER_KEYBLOCK_MAX 512
 
 enum ic_card { IC_NONE = 0, IC_EMONEY, IC_CREDIT };
 
@@ -41,6 +41,7 @@ struct icreader {
     char dir[DEVSTATE_PATH_MAX];
     struct device_io io;
     struct devkey *key;
+    struct devinject *inj; /* KBPK and TR-31 injection (issue 4 ceremony, device side) */
     struct devidem idem;
     int64_t payments;
     /* the card in the slot (not persisted: a restart ejects it) */
@@ -99,6 +100,7 @@ static void icreader_destroy(void *state)
         return;
     icreader_eject(ic);
     devkey_free(ic->key);
+    devinject_free(ic->inj);
     devidem_clear(&ic->idem);
     free(ic);
 }
@@ -117,7 +119,7 @@ static int icreader_create(const char *state_dir, const struct device_io *io, vo
     }
     strcpy(ic->dir, state_dir);
     ic->io = *io;
-    if ((r = devkey_open(state_dir, &ic->key)))
+    if ((r = devkey_open(state_dir, &ic->key)) || (r = devinject_open(state_dir, &ic->inj)))
         goto out;
     r = devstate_load(state_dir, ICREADER_STATE, &st);
     if (r == 0) {
@@ -255,8 +257,6 @@ static int icreader_request(void *state, const char *type, const cbor_item_t *bo
 {
     struct icreader *ic = state;
     char mid[ICREADER_CARD_ID_MAX + 1];
-    const uint8_t *p;
-    size_t n;
     int r;
     if ((r = devbody_check(body)))
         return r;
@@ -264,13 +264,8 @@ static int icreader_request(void *state, const char *type, const cbor_item_t *bo
         return body == NULL ? MAMORI_ERR_INVAL : icreader_pay(ic, body, ret_reply);
     if (strcmp(type, "icreader.read") == 0)
         return icreader_read_credit(ic, ret_reply);
-    if (strcmp(type, "icreader.key_inject") == 0) {
-        if ((r = devbody_get_bytes(body, "block", ICREADER_KEYBLOCK_MAX, &p, &n)))
-            return r == MAMORI_ERR_NOTFOUND ? MAMORI_ERR_INVAL : r;
-        (void)p;
-        (void)n;
-        return MAMORI_ERR_UNSUPPORTED; /* TR-31 injection: issue 4 (ends in devkey_install) */
-    }
+    if (strcmp(type, "icreader.key_inject") == 0)
+        return body == NULL ? MAMORI_ERR_INVAL : devinject_request(ic->inj, ic->key, ic->dir, body, ret_reply);
     cbor_item_t *m = devbody_new();
     if (strcmp(type, "icreader.emoney_balance") == 0) {
         if (ic->card != IC_EMONEY) {
@@ -361,6 +356,9 @@ static int icreader_insert_emoney(struct icreader *ic, int argc, char **argv, st
 static int icreader_control(void *state, int argc, char **argv, struct buf *answer)
 {
     struct icreader *ic = state;
+    int ri = devinject_control(ic->inj, argc, argv, answer);
+    if (ri != MAMORI_ERR_UNSUPPORTED)
+        return ri; /* "kbpk N HEX": a custodian at the device */
     if (argc == 1 && strcmp(argv[0], "status") == 0)
         return devctl_answer(answer, "icreader: card %s, key %s, %lld e-money payments",
                              ic->card == IC_EMONEY ? "emoney" : ic->card == IC_CREDIT ? "credit" : "none",

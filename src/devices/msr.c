@@ -20,6 +20,7 @@
 #include "devices/classes.h"
 #include "devices/devbody.h"
 #include "devices/devctl.h"
+#include "devices/devinject.h"
 #include "devices/devkey.h"
 #include "devices/devstate.h"
 #include "devices/track.h"
@@ -27,12 +28,12 @@
 
 #define MSR_STATE "msr.state"
 #define MSR_EMSR_LRC 204 /* UPOS extended error for an unreadable track */
-#define MSR_KEYBLOCK_MAX 512
 
 struct msr {
     char dir[DEVSTATE_PATH_MAX];
     struct device_io io;
     struct devkey *key;
+    struct devinject *inj; /* KBPK and TR-31 injection (issue 4 ceremony, device side) */
     int64_t reads, refused;
 };
 
@@ -55,6 +56,7 @@ static void msr_destroy(void *state)
     if (m == NULL)
         return;
     devkey_free(m->key);
+    devinject_free(m->inj);
     free(m);
 }
 
@@ -71,7 +73,7 @@ static int msr_create(const char *state_dir, const struct device_io *io, void **
     }
     strcpy(m->dir, state_dir);
     m->io = *io;
-    if ((r = devkey_open(state_dir, &m->key)))
+    if ((r = devkey_open(state_dir, &m->key)) || (r = devinject_open(state_dir, &m->inj)))
         goto out;
     r = devstate_load(state_dir, MSR_STATE, &st);
     if (r == 0) {
@@ -170,18 +172,11 @@ static int msr_request(void *state, const char *type, const cbor_item_t *body,
                        cbor_item_t **ret_reply)
 {
     struct msr *m = state;
-    const uint8_t *p;
-    size_t n;
     int r;
     if ((r = devbody_check(body)))
         return r;
-    if (strcmp(type, "msr.key_inject") == 0) {
-        if ((r = devbody_get_bytes(body, "block", MSR_KEYBLOCK_MAX, &p, &n)))
-            return r == MAMORI_ERR_NOTFOUND ? MAMORI_ERR_INVAL : r;
-        (void)p;
-        (void)n;
-        return MAMORI_ERR_UNSUPPORTED; /* TR-31 injection: issue 4 (ends in devkey_install) */
-    }
+    if (strcmp(type, "msr.key_inject") == 0)
+        return body == NULL ? MAMORI_ERR_INVAL : devinject_request(m->inj, m->key, m->dir, body, ret_reply);
     if (strcmp(type, "msr.status") != 0)
         return MAMORI_ERR_UNSUPPORTED;
     cbor_item_t *s = devbody_new();
@@ -199,6 +194,9 @@ static int msr_control(void *state, int argc, char **argv, struct buf *answer)
 {
     struct msr *m = state;
     int r;
+    int ri = devinject_control(m->inj, argc, argv, answer);
+    if (ri != MAMORI_ERR_UNSUPPORTED)
+        return ri; /* "kbpk N HEX": a custodian at the device */
     if (argc == 1 && strcmp(argv[0], "status") == 0)
         return devctl_answer(answer, "msr: key %s, %lld reads, %lld refused",
                              devkey_present(m->key) ? "present" : "absent", (long long)m->reads,

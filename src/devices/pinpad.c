@@ -19,6 +19,7 @@
 
 #include "common/secmem.h"
 #include "devices/cardcrypt.h"
+#include "devices/devinject.h"
 #include "devices/devkey.h"
 #include "devices/classes.h"
 #include "devices/devbody.h"
@@ -30,7 +31,6 @@
 #define PINPAD_PIN_MIN 4
 #define PINPAD_PIN_MAX 12
 #define PINPAD_AMOUNT_MAX 99999999 /* yen on one payment */
-#define PINPAD_KEYBLOCK_MAX 512
 #define PPAD_SUCCESS 1
 #define PPAD_CANCEL 2
 
@@ -38,6 +38,7 @@ struct pinpad {
     char dir[DEVSTATE_PATH_MAX];
     struct device_io io;
     struct devkey *key;
+    struct devinject *inj; /* KBPK and TR-31 injection (issue 4 ceremony, device side) */
     bool tampered;
     int64_t sessions;
     /* the open session */
@@ -84,6 +85,7 @@ static void pinpad_destroy(void *state)
     if (p == NULL)
         return;
     devkey_free(p->key);
+    devinject_free(p->inj);
     secmem_free(p->pin);
     secmem_free(p->pan);
     free(p);
@@ -111,7 +113,7 @@ static int pinpad_create(const char *state_dir, const struct device_io *io, void
     }
     secmem_lock(p->pin);
     secmem_lock(p->pan);
-    if ((r = devkey_open(state_dir, &p->key)))
+    if ((r = devkey_open(state_dir, &p->key)) || (r = devinject_open(state_dir, &p->inj)))
         goto out;
     r = devstate_load(state_dir, PINPAD_STATE, &st);
     if (r == 0) {
@@ -189,8 +191,6 @@ static int pinpad_request(void *state, const char *type, const cbor_item_t *body
                           cbor_item_t **ret_reply)
 {
     struct pinpad *p = state;
-    const uint8_t *kb;
-    size_t n;
     int r;
     if ((r = devbody_check(body)))
         return r;
@@ -206,13 +206,8 @@ static int pinpad_request(void *state, const char *type, const cbor_item_t *body
             pinpad_end_session(p);
         return devbody_empty_reply(ret_reply);
     }
-    if (strcmp(type, "pinpad.key_inject") == 0) {
-        if ((r = devbody_get_bytes(body, "block", PINPAD_KEYBLOCK_MAX, &kb, &n)))
-            return r == MAMORI_ERR_NOTFOUND ? MAMORI_ERR_INVAL : r;
-        (void)kb;
-        (void)n;
-        return MAMORI_ERR_UNSUPPORTED; /* TR-31 injection: issue 4 (ends in devkey_install) */
-    }
+    if (strcmp(type, "pinpad.key_inject") == 0)
+        return body == NULL ? MAMORI_ERR_INVAL : devinject_request(p->inj, p->key, p->dir, body, ret_reply);
     if (strcmp(type, "pinpad.status") != 0)
         return MAMORI_ERR_UNSUPPORTED;
     cbor_item_t *m = devbody_new();
@@ -300,6 +295,9 @@ static int pinpad_control(void *state, int argc, char **argv, struct buf *answer
 {
     struct pinpad *p = state;
     int r;
+    int ri = devinject_control(p->inj, argc, argv, answer);
+    if (ri != MAMORI_ERR_UNSUPPORTED)
+        return ri; /* "kbpk N HEX": a custodian at the device */
     if (argc == 1 && strcmp(argv[0], "status") == 0)
         return devctl_answer(answer, "pinpad: key %s%s, %s", devkey_present(p->key) ? "present" : "absent",
                              p->tampered ? ", TAMPERED" : "",
@@ -307,6 +305,7 @@ static int pinpad_control(void *state, int argc, char **argv, struct buf *answer
     if (argc == 1 && strcmp(argv[0], "tamper") == 0) {
         /* Erase first, then record: the keys must be gone even if recording fails. */
         devkey_erase(p->key);
+        devinject_erase(p->inj);
         if (p->active)
             pinpad_end_session(p);
         p->tampered = true;

@@ -7,9 +7,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/hex.h"
 #include "crypto/dukpt.h"
 #include "devices/cardcrypt.h"
 #include "devices/devbody.h"
+#include "crypto/kcv.h"
+#include "crypto/tr31.h"
 #include "devices/devkey.h"
 #include "mamori/err.h"
 
@@ -61,10 +64,11 @@ static void test_pol2_msr_refuses_clear_output_without_key(void **state)
     buf_free(&all);
     assert_false(dir_contains(t.dir, PAN_MID));
     assert_false(dir_contains(t.dir, "TARO"));
-    /* key injection is not available before issue 4: still no key */
+    /* a key block before the custodians formed a KBPK at the device: refused */
     cbor_item_t *b = devtest_body();
-    assert_int_equal(devbody_put_bytes(b, "block", "D0112P0AE00E0000", 16), 0);
-    assert_int_equal(devtest_req(&t, "msr.key_inject", b, NULL), MAMORI_ERR_UNSUPPORTED);
+    assert_int_equal(devbody_put_str(b, "block", "D0112B1AX00N0000"), 0);
+    assert_int_equal(devbody_put_bytes(b, "ikid", "12345678", 8), 0);
+    assert_int_equal(devtest_req(&t, "msr.key_inject", b, NULL), MAMORI_ERR_STATE);
     cbor_item_t *st = NULL;
     bool key = true;
     assert_int_equal(devtest_req(&t, "msr.status", NULL, &st), 0);
@@ -357,6 +361,95 @@ static void test_pol2_icreader_chip_record_encrypted(void **state)
     devtest_stop(&t);
 }
 
+static cbor_item_t *inject_body(const char *kb, size_t ikid_len)
+{
+    cbor_item_t *b = devtest_body();
+    assert_int_equal(devbody_put_str(b, "block", kb), 0);
+    assert_int_equal(devbody_put_bytes(b, "ikid", test_ikid, ikid_len), 0);
+    return b;
+}
+
+static char *wrap_ik(const uint8_t kbpk[16], const char *usage, const uint8_t ik[16])
+{
+    struct tr31_header h;
+    char *kb = NULL;
+    memset(&h, 0, sizeof(h));
+    memcpy(h.usage, usage, 3);
+    h.algorithm = 'A';
+    h.mode = 'X';
+    memcpy(h.key_version, "00", 3);
+    h.exportability = 'N';
+    assert_int_equal(tr31_wrap_d(kbpk, 16, &h, ik, 16, &kb), 0);
+    return kb;
+}
+
+static void test_pol8_3_key_injected_under_custodian_kbpk(void **state)
+{
+    static const char c1[] = "00112233445566778899AABBCCDDEEFF";
+    static const char c2[] = "0F0E0D0C0B0A09080706050403020100";
+    uint8_t k1[16], k2[16], kbpk[16], ik[16], other[16];
+    size_t n;
+    char want[2 * KCV_LEN + 1], s[16], line[128];
+    struct devtest t;
+    cbor_item_t *r = NULL;
+    assert_int_equal(hex_decode(k1, 16, c1, &n), 0);
+    assert_int_equal(hex_decode(k2, 16, c2, &n), 0);
+    for (int i = 0; i < 16; i++)
+        kbpk[i] = k1[i] ^ k2[i];
+    assert_int_equal(dukpt_aes_initial_key(test_bdk, 16, test_ikid, ik), 0);
+    assert_int_equal(kcv_hex(SYMM_AES, ik, 16, KCV_LEN, want, sizeof(want)), 0);
+    devtest_start(&t, "msr");
+    /* hostile components */
+    assert_int_equal(devtest_ctl(&t, "kbpk 3 00112233445566778899AABBCCDDEEFF"), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_ctl(&t, "kbpk 1 0011"), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_ctl(&t, "kbpk 1 zz112233445566778899AABBCCDDEEFF"), MAMORI_ERR_INVAL);
+    /* equal components would make a zero KBPK: refused, both cleared */
+    snprintf(line, sizeof(line), "kbpk 1 %s", c1);
+    assert_int_equal(devtest_ctl(&t, line), 0);
+    assert_int_equal(devtest_ctl(&t, "kbpk 2 00112233445566778899AABBCCDDEEFF"), MAMORI_ERR_INVAL);
+    /* the two custodians, each at the device */
+    assert_int_equal(devtest_ctl(&t, line), 0);
+    assert_non_null(strstr(devtest_answer(&t), "KCV"));
+    snprintf(line, sizeof(line), "kbpk 2 %s", c2);
+    assert_int_equal(devtest_ctl(&t, line), 0);
+    assert_non_null(strstr(devtest_answer(&t), "KBPK formed"));
+    /* the components are not kept anywhere on the device's disk */
+    assert_false(dir_contains(t.dir, c1));
+    /* a key block for another purpose, a tampered one, a foreign KBPK: refused */
+    char *kb = wrap_ik(kbpk, "P0", ik);
+    assert_int_equal(devtest_req(&t, "msr.key_inject", inject_body(kb, 8), NULL), MAMORI_ERR_INVAL);
+    free(kb);
+    kb = wrap_ik(kbpk, "B1", ik);
+    char *bad = strdup(kb);
+    bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == '0' ? '1' : '0';
+    assert_int_equal(devtest_req(&t, "msr.key_inject", inject_body(bad, 8), NULL), MAMORI_ERR_AUTH);
+    free(bad);
+    memset(other, 0x5a, sizeof(other));
+    bad = wrap_ik(other, "B1", ik);
+    assert_int_equal(devtest_req(&t, "msr.key_inject", inject_body(bad, 8), NULL), MAMORI_ERR_AUTH);
+    free(bad);
+    assert_int_equal(devtest_req(&t, "msr.key_inject", inject_body(kb, 7), NULL), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_ctl(&t, "swipe - " T2), MAMORI_ERR_STATE); /* still no key */
+    /* the real one: the device answers the initial key's KCV, never the key */
+    devtest_restart(&t); /* the KBPK survives a power cycle */
+    assert_int_equal(devtest_req(&t, "msr.key_inject", inject_body(kb, 8), &r), 0);
+    assert_string_equal(devtest_str(r, "kcv", s, sizeof(s)), want);
+    cbor_decref(&r);
+    free(kb);
+    assert_int_equal(devtest_ctl(&t, "swipe - " T2), 0);
+    struct cardcrypt_record rec;
+    struct cardcrypt_tracks *tr = NULL;
+    struct dukpt_aes_host *h;
+    record_of(devtest_event(&t, "msr.data", 0), &rec);
+    assert_int_equal(dukpt_aes_host_new(test_bdk, 16, &h), 0);
+    assert_int_equal(card_decrypt_tracks(h, &rec, &tr), 0);
+    assert_memory_equal(tr->t2, T2, strlen(T2));
+    cardcrypt_tracks_free(tr);
+    dukpt_aes_host_free(h);
+    assert_true(dir_contains(t.dir, "key.injected"));
+    devtest_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_pol2_msr_sends_only_ciphertext_host_decrypts),
         cmocka_unit_test(test_dev14_pin_block_verifies_at_host_and_tamper_erases),
         cmocka_unit_test(test_pol2_icreader_chip_record_encrypted),
+        cmocka_unit_test(test_pol8_3_key_injected_under_custodian_kbpk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
