@@ -37,6 +37,11 @@ struct conn {
     struct session *s;
     uint64_t timer;
     bool attached, refused, want_write, closing;
+    /* Re-entrancy: a callback may run the event loop (bus_call). While this
+     * connection's code is on the stack (busy > 0) it is neither fed nor
+     * freed: reading pauses, and destruction leaves a zombie freed on release. */
+    int busy;
+    bool zombie, read_paused;
     char serial[CERT_TEXT_MAX + 1];
     char model[CERT_TEXT_MAX + 1];
     char kind[REGISTRY_KIND_MAX + 1];
@@ -68,7 +73,6 @@ struct bus {
     int64_t refuse_window;
     uint32_t refuse_n;
     uint64_t refuse_suppressed;
-    int in_cb; /* > 0 while a caller's callback runs (bus_call is refused then) */
 };
 
 static const struct audit_actor bus_actor = {.process = "mamori-terminald/bus"};
@@ -99,6 +103,8 @@ static bool refusal_may_record(struct bus *b)
 static void conn_arm_timer(struct conn *c);
 static void conn_flush(struct conn *c);
 static void conn_destroy(struct conn *c);
+static void conn_release(struct conn *c);
+static void conn_io(struct evloop *l, int fd, uint32_t events, void *ctx);
 static int conn_new_session(struct conn *c);
 
 /* ---------- pending requests ---------- */
@@ -111,11 +117,8 @@ static void pending_finish(struct pending *p, int status, const cbor_item_t *rep
         evloop_timer_cancel(p->b->cfg.loop, p->timer);
     p->used = false;
     p->cb = NULL;
-    if (cb) {
-        p->b->in_cb++;
+    if (cb)
         cb(ctx, status, reply);
-        p->b->in_cb--;
-    }
 }
 
 static void pending_timeout(struct evloop *l, void *ctx)
@@ -215,11 +218,8 @@ static void on_session(void *ctx, struct session *s, const struct session_ev *ev
                           F_STR("model", c->model), F_STR("kind", c->kind),
                           F_STR("transport", transport_kind_name(c->tk)),
                           F_STR("reason", "handshake"));
-        if (b->on_attach) {
-            b->in_cb++;
+        if (b->on_attach)
             b->on_attach(b->attach_ctx, c->serial, true, "handshake");
-            b->in_cb--;
-        }
         break;
     }
     case SESSION_EV_MSG: {
@@ -241,11 +241,8 @@ static void on_session(void *ctx, struct session *s, const struct session_ev *ev
             }
             return; /* a late reply after a timeout */
         }
-        if (b->on_event) {
-            b->in_cb++;
+        if (b->on_event)
             b->on_event(b->event_ctx, c->serial, m->type, m->body);
-            b->in_cb--;
-        }
         break;
     }
     case SESSION_EV_REJECT:
@@ -265,11 +262,8 @@ static void on_session(void *ctx, struct session *s, const struct session_ev *ev
                               F_STR("reason", ev->reason),
                               F_STR("transport", transport_kind_name(c->tk)));
             pending_fail_conn(b, c);
-            if (b->on_attach) {
-                b->in_cb++;
+            if (b->on_attach)
                 b->on_attach(b->attach_ctx, c->serial, false, ev->reason);
-                b->in_cb--;
-            }
         } else if (!c->refused && strcmp(ev->reason, "shutdown") != 0 &&
                    !(c->serial_line && session_frame_stats(s).frames == 0) &&
                    refusal_may_record(b)) {
@@ -311,6 +305,8 @@ static int conn_new_session(struct conn *c)
 static void conn_after(struct conn *c)
 {
     conn_flush(c);
+    if (c->busy > 0 || c->zombie)
+        return; /* the outermost release finishes the job */
     if (c->s != NULL && session_is_dead(c->s)) {
         conn_flush(c); /* best effort: a refusal frame */
         if (c->serial_line) {
@@ -329,12 +325,42 @@ static void conn_after(struct conn *c)
     conn_arm_timer(c);
 }
 
+static void conn_hold(struct conn *c)
+{
+    c->busy++;
+}
+
+static void conn_release(struct conn *c)
+{
+    if (--c->busy > 0)
+        return;
+    if (c->zombie) {
+        session_free(c->s);
+        free(c);
+        return;
+    }
+    if (c->read_paused) {
+        c->read_paused = false;
+        if (evloop_add_fd(c->b->cfg.loop, c->fd, EVLOOP_READ | (c->want_write ? EVLOOP_WRITE : 0),
+                          conn_io, c) != 0) {
+            session_close(c->s, "internal: cannot watch the connection");
+        }
+    }
+    conn_after(c);
+}
+
 static void conn_timer(struct evloop *l, void *ctx)
 {
     struct conn *c = ctx;
     c->timer = 0;
+    if (c->busy > 0) {
+        /* fired in a nested loop while this session is on the stack: later */
+        (void)evloop_timer(l, 10, conn_timer, c, &c->timer);
+        return;
+    }
+    conn_hold(c);
     (void)session_tick(c->s, evloop_now_ms());
-    conn_after(c);
+    conn_release(c);
 }
 
 static void conn_arm_timer(struct conn *c)
@@ -369,7 +395,8 @@ static void conn_flush(struct conn *c)
     bool want = buf_remaining(o) > 0;
     if (want != c->want_write) {
         c->want_write = want;
-        (void)evloop_mod_fd(c->b->cfg.loop, c->fd, EVLOOP_READ | (want ? EVLOOP_WRITE : 0));
+        if (!c->read_paused && !c->zombie)
+            (void)evloop_mod_fd(c->b->cfg.loop, c->fd, EVLOOP_READ | (want ? EVLOOP_WRITE : 0));
     }
 }
 
@@ -377,10 +404,20 @@ static void conn_io(struct evloop *l, int fd, uint32_t events, void *ctx)
 {
     struct conn *c = ctx;
     uint8_t tmp[FRAME_READ_CHUNK];
+    if (c->busy > 0) {
+        /* Re-entered from a nested loop while its session is on the stack:
+         * never feed a session re-entrantly; stop watching until release. */
+        if (!c->read_paused) {
+            c->read_paused = true;
+            evloop_del_fd(l, fd);
+        }
+        return;
+    }
+    conn_hold(c);
     if (events & EVLOOP_WRITE)
         conn_flush(c);
     if (events & EVLOOP_READ) {
-        for (int i = 0; i < 8; i++) { /* bounded per wakeup: fairness across devices */
+        for (int i = 0; i < 8 && !c->zombie; i++) { /* bounded per wakeup: fairness */
             ssize_t k = read(fd, tmp, sizeof(tmp));
             if (k > 0) {
                 if (session_feed(c->s, evloop_now_ms(), tmp, (size_t)k) != 0)
@@ -392,36 +429,40 @@ static void conn_io(struct evloop *l, int fd, uint32_t events, void *ctx)
             if (k < 0 && errno == EINTR)
                 continue;
             session_close(c->s, (k == 0 || errno == ECONNRESET) ? "closed" : "closed: read error");
-            if (c->serial_line) {
-                /* the line itself went away */
-                conn_destroy(c);
-                return;
-            }
+            if (c->serial_line)
+                conn_destroy(c); /* the line itself went away */
             break;
         }
     }
-    conn_after(c);
+    conn_release(c);
 }
 
 static void conn_destroy(struct conn *c)
 {
     struct bus *b = c->b;
     struct conn **pp;
-    if (c->s && !session_is_dead(c->s))
-        session_close(c->s, "shutdown");
-    pending_fail_conn(b, c);
+    if (c->zombie)
+        return;
+    /* Out of the loop and the list first: the detach and reply callbacks
+     * below may run a nested loop, which must not see this connection. */
+    c->zombie = true;
     if (c->timer)
         evloop_timer_cancel(b->cfg.loop, c->timer);
-    evloop_del_fd(b->cfg.loop, c->fd);
-    close(c->fd);
+    c->timer = 0;
+    if (!c->read_paused)
+        evloop_del_fd(b->cfg.loop, c->fd);
     for (pp = &b->conns; *pp; pp = &(*pp)->next)
         if (*pp == c) {
             *pp = c->next;
             break;
         }
     b->nconns--;
-    session_free(c->s);
-    free(c);
+    c->busy++;
+    if (c->s && !session_is_dead(c->s))
+        session_close(c->s, "shutdown");
+    pending_fail_conn(b, c);
+    close(c->fd);
+    conn_release(c); /* frees it unless an outer caller still holds it */
 }
 
 static int conn_add(struct bus *b, int fd, enum transport_kind tk)
@@ -599,12 +640,15 @@ int bus_call(struct bus *b, const char *serial, const char *type, cbor_item_t *b
 {
     struct call_wait w = {0};
     int r;
-    if (b->in_cb > 0) {
-        /* Running the loop from inside a bus callback could free the
-         * connection whose callback is on the stack: refuse. */
-        if (body)
-            cbor_decref(&body);
-        return MAMORI_ERR_STATE;
+    {
+        /* The device whose own callback is on the stack cannot be read
+         * until it returns, so its reply could never arrive: refuse. */
+        struct conn *c = find_attached(b, serial, NULL);
+        if (c != NULL && c->busy > 0) {
+            if (body)
+                cbor_decref(&body);
+            return MAMORI_ERR_STATE;
+        }
     }
     r = bus_request(b, serial, type, body, timeout_ms, call_done, &w);
     if (r != 0)

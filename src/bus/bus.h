@@ -80,8 +80,9 @@ int bus_request(struct bus *b, const char *serial, const char *type, cbor_item_t
 
 /* Synchronous form for callers that can wait: runs the bus's event loop until
  * the reply arrives. *ret_reply is a new item owned by the caller (may be NULL).
- * Not from inside a bus callback (event, attach, reply): MAMORI_ERR_STATE then
- * (body is still consumed); use bus_request there. */
+ * It may be called from a bus callback (e.g. a scan event sends display text)
+ * for another device; for the very device whose callback is running it
+ * returns MAMORI_ERR_STATE (body consumed): use bus_request there. */
 int bus_call(struct bus *b, const char *serial, const char *type, cbor_item_t *body,
              int timeout_ms, cbor_item_t **ret_reply);
 

@@ -34,7 +34,7 @@ struct fx {
     struct operators *ops;
     struct keys *ca, *tk;
     struct bus *bus;
-    struct dev d, rogue;
+    struct dev d, d2, rogue;
     int attached, detached, events;
     char last_reason[96], last_event[64];
     int reply_status, replies;
@@ -120,13 +120,16 @@ static void on_attach(void *ctx, const char *serial, bool attached, const char *
     snprintf(f->last_reason, sizeof(f->last_reason), "%s", reason);
 }
 
-static int nested_status;
+static int nested_same, nested_other;
 
 static void on_event(void *ctx, const char *serial, const char *type, const cbor_item_t *body)
 {
     struct fx *f = ctx;
-    /* running the loop from a bus callback is refused, not a use after free */
-    nested_status = bus_call(f->bus, serial, "x.echo", msg_body_new(), 100, NULL);
+    /* a scan event makes the application show text on another device: a
+     * nested bus_call from the callback; to the device itself it is refused */
+    nested_same = bus_call(f->bus, serial, "x.echo", msg_body_new(), 100, NULL);
+    nested_other = f->d2.s ? bus_call(f->bus, "DEV-2", "x.echo", msg_body_new(), 2000, NULL)
+                           : MAMORI_ERR_OFFLINE;
     f->events++;
     snprintf(f->last_event, sizeof(f->last_event), "%s", type);
 }
@@ -183,6 +186,7 @@ static int setup(void **state)
     assert_int_equal(keys_generate(&f->tk), 0);
     make_cert(f, &f->d, "DEV-1");
     make_cert(f, &f->rogue, "DEV-ROGUE");
+    make_cert(f, &f->d2, "DEV-2");
     memset(&bc, 0, sizeof(bc));
     bc.loop = f->l;
     bc.keys = f->tk;
@@ -195,6 +199,9 @@ static int setup(void **state)
     bc.nlisten = 1;
     assert_int_equal(registry_enrol(f->r, f->ops, f->d.cert, f->d.cert_len, bc.ca_pub, "scanner",
                                     "m", "maint-pw", "g", "manager-pw"),
+                     0);
+    assert_int_equal(registry_enrol(f->r, f->ops, f->d2.cert, f->d2.cert_len, bc.ca_pub,
+                                    "linedisplay", "m", "maint-pw", "g", "manager-pw"),
                      0);
     assert_int_equal(bus_new(&bc, &f->bus), 0);
     bus_on_attach(f->bus, on_attach, f);
@@ -210,6 +217,8 @@ static int teardown(void **state)
         dev_stop(f, &f->d);
     if (f->rogue.s)
         dev_stop(f, &f->rogue);
+    if (f->d2.s)
+        dev_stop(f, &f->d2);
     bus_free(f->bus);
     operators_free(f->ops);
     registry_close(f->r);
@@ -218,6 +227,7 @@ static int teardown(void **state)
     keys_free(f->tk);
     keys_free(f->d.k);
     keys_free(f->rogue.k);
+    keys_free(f->d2.k);
     evloop_free(f->l);
     testutil_rmtree(f->dir);
     free(f->dir);
@@ -238,10 +248,12 @@ static void test_attach_request_reply_event_detach(void **state)
     assert_int_equal(f->attached, 1);
     assert_int_equal(bus_attached_count(f->bus), 1);
     assert_int_equal(bus_devices(f->bus, info, 4, &n), 0);
-    assert_int_equal(n, 1);
+    assert_int_equal(n, 2);
     assert_string_equal(info[0].serial, "DEV-1");
     assert_string_equal(info[0].kind, "scanner");
     assert_true(info[0].attached);
+    assert_string_equal(info[1].serial, "DEV-2");
+    assert_false(info[1].attached);
     /* request with a reply */
     body = msg_body_new();
     assert_int_equal(msg_put_str(body, "text", "hello"), 0);
@@ -263,19 +275,33 @@ static void test_attach_request_reply_event_detach(void **state)
     dev_flush(&f->d);
     spin(f, &f->events, 1, 2000);
     assert_string_equal(f->last_event, "scanner.data");
-    assert_int_equal(nested_status, MAMORI_ERR_STATE);
+    assert_int_equal(nested_same, MAMORI_ERR_STATE);
+    assert_int_equal(nested_other, MAMORI_ERR_OFFLINE); /* DEV-2 not connected yet */
+    /* now with DEV-2 attached: the nested call to it succeeds */
+    dev_start(f, &f->d2, NULL);
+    spin(f, &f->attached, 2, 3000);
+    assert_int_equal(f->attached, 2);
+    body = msg_body_new();
+    assert_int_equal(session_send(f->d.s, evloop_now_ms(), "scanner.data", body, NULL), 0);
+    cbor_decref(&body);
+    dev_flush(&f->d);
+    spin(f, &f->events, 2, 3000);
+    assert_int_equal(nested_same, MAMORI_ERR_STATE);
+    assert_int_equal(nested_other, 0);
     /* a pending request fails with OFFLINE when the device goes away */
     assert_int_equal(bus_request(f->bus, "DEV-1", "x.slow", NULL, 5000, on_reply, f), 0);
     dev_stop(f, &f->d);
     spin(f, &f->detached, 1, 3000);
     assert_int_equal(f->detached, 1);
     assert_string_equal(f->last_reason, "closed");
+    dev_stop(f, &f->d2);
+    spin(f, &f->detached, 2, 3000);
     assert_int_equal(f->replies, 1);
     assert_int_equal(f->reply_status, MAMORI_ERR_OFFLINE);
     assert_int_equal(audit_count(f->a, "device.attach", &cnt), 0);
-    assert_int_equal(cnt, 1);
+    assert_int_equal(cnt, 2);
     assert_int_equal(audit_count(f->a, "device.detach", &cnt), 0);
-    assert_int_equal(cnt, 1);
+    assert_int_equal(cnt, 2);
 }
 
 static void test_unenrolled_device_refused_and_recorded(void **state)
