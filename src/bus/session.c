@@ -21,11 +21,11 @@
 #include "mamori/err.h"
 
 enum sstate {
-    ST_HS_WAIT1,   /* terminal: waiting for the device's first message */
-    ST_HS_WAIT2,   /* device: waiting for the terminal's answer */
-    ST_HS_WAIT3,   /* terminal (XX): waiting for the device's third message */
-    ST_WELCOME,    /* device (XX): transport up, waiting for bus.welcome */
-    ST_CONFIRM,    /* terminal (KK): transport up, waiting for the device's first DATA frame */
+    ST_HS_WAIT1, /* terminal: waiting for the device's first message */
+    ST_HS_WAIT2, /* device: waiting for the terminal's answer */
+    ST_HS_WAIT3, /* terminal (XX): waiting for the device's third message */
+    ST_WELCOME,  /* device (XX): transport up, waiting for bus.welcome */
+    ST_CONFIRM,  /* terminal (KK): transport up, waiting for the device's first DATA frame */
     ST_OPEN,
     ST_DEAD,
 };
@@ -74,8 +74,8 @@ void session_limits_default(struct session_limits *l)
     l->hs_timeout_ms = 5000;
 }
 
-static void emit(struct session *s, enum session_ev_kind k, const char *reason,
-                 const struct msg *m, const uint8_t *peer)
+static void emit(struct session *s, enum session_ev_kind k, const char *reason, const struct msg *m,
+                 const uint8_t *peer)
 {
     struct session_ev ev = {.kind = k, .msg = m, .reason = reason, .peer = peer};
     if (s->cfg.on_event)
@@ -152,8 +152,7 @@ static int terminal_payload(struct session *s, struct buf *out)
     return r;
 }
 
-static int send_hs(struct session *s, uint8_t step, const uint8_t *payload, size_t plen,
-                   bool hint)
+static int send_hs(struct session *s, uint8_t step, const uint8_t *payload, size_t plen, bool hint)
 {
     uint8_t *f = s->scratch;
     size_t off = 3, n;
@@ -191,8 +190,8 @@ int session_new(const struct session_cfg *cfg, int64_t now_ms, struct session **
     int r;
     if (cfg == NULL || cfg->keys == NULL || cfg->on_event == NULL)
         return MAMORI_ERR_INVAL;
-    if (cfg->role == SESSION_DEVICE && (cfg->cert == NULL || cfg->cert_len == 0 ||
-                                        cfg->cert_len > SESSION_CERT_MAX))
+    if (cfg->role == SESSION_DEVICE &&
+        (cfg->cert == NULL || cfg->cert_len == 0 || cfg->cert_len > SESSION_CERT_MAX))
         return MAMORI_ERR_INVAL;
     if (cfg->role == SESSION_TERMINAL && (cfg->lookup == NULL || cfg->admit == NULL))
         return MAMORI_ERR_INVAL;
@@ -297,7 +296,8 @@ static void terminal_hs(struct session *s, int64_t now, const uint8_t *f, size_t
             }
             memcpy(s->peer, hint, SESSION_KEY_LEN);
             s->have_peer = true;
-            if (s->cfg.admit(s->cfg.ctx, NOISE_KK, s->peer, s->plain, plen, why, sizeof(why)) != 0) {
+            if (s->cfg.admit(s->cfg.ctx, NOISE_KK, s->peer, s->plain, plen, why, sizeof(why)) !=
+                0) {
                 refuse(s, why[0] ? why : "refused");
                 return;
             }
@@ -315,8 +315,8 @@ static void terminal_hs(struct session *s, int64_t now, const uint8_t *f, size_t
             s->st = ST_CONFIRM;
             return;
         }
-        if (noise_hs_new(NOISE_XX, NOISE_RESPONDER, s->cfg.keys, NULL, s->prologue,
-                         s->prologue_len, &s->hs) != 0 ||
+        if (noise_hs_new(NOISE_XX, NOISE_RESPONDER, s->cfg.keys, NULL, s->prologue, s->prologue_len,
+                         &s->hs) != 0 ||
             noise_hs_read(s->hs, f + 3, n - 3, s->plain, sizeof(s->plain), &plen) != 0) {
             refuse(s, "handshake: bad XX message 1");
             return;
@@ -728,8 +728,7 @@ int session_reply(struct session *s, int64_t now_ms, uint64_t ref, const char *t
     return 0;
 }
 
-int session_reply_error(struct session *s, int64_t now_ms, uint64_t ref, int code,
-                        const char *text)
+int session_reply_error(struct session *s, int64_t now_ms, uint64_t ref, int code, const char *text)
 {
     struct msg m;
     int r;

@@ -92,12 +92,26 @@ static void setup_pair(struct pair *p, enum frame_kind fk)
 
 static void start(struct pair *p, const uint8_t *pinned, int64_t now)
 {
-    struct session_cfg tc = {.role = SESSION_TERMINAL, .framing = p->fk, .transport = "unix",
-                             .keys = p->tk, .lim = p->lim, .on_event = on_ev, .ctx = &p->term,
-                             .terminal_id = "T1", .lookup = lookup, .admit = admit};
-    struct session_cfg dc = {.role = SESSION_DEVICE, .framing = p->fk, .transport = "unix",
-                             .keys = p->dk, .lim = p->lim, .on_event = on_ev, .ctx = &p->dev,
-                             .pinned = pinned, .cert = (const uint8_t *)"CERT", .cert_len = 4};
+    struct session_cfg tc = {.role = SESSION_TERMINAL,
+                             .framing = p->fk,
+                             .transport = "unix",
+                             .keys = p->tk,
+                             .lim = p->lim,
+                             .on_event = on_ev,
+                             .ctx = &p->term,
+                             .terminal_id = "T1",
+                             .lookup = lookup,
+                             .admit = admit};
+    struct session_cfg dc = {.role = SESSION_DEVICE,
+                             .framing = p->fk,
+                             .transport = "unix",
+                             .keys = p->dk,
+                             .lim = p->lim,
+                             .on_event = on_ev,
+                             .ctx = &p->dev,
+                             .pinned = pinned,
+                             .cert = (const uint8_t *)"CERT",
+                             .cert_len = 4};
     assert_int_equal(session_new(&tc, now, &p->term.s), 0);
     assert_int_equal(session_new(&dc, now, &p->dev.s), 0);
 }
@@ -278,13 +292,20 @@ static void test_replayed_kk_first_message_does_not_attach(void **state)
     assert_int_equal(p.term.open, 1);
     /* the replay, to a fresh terminal session */
     struct side t2 = {.known = p.term.known};
-    struct session_cfg tc = {.role = SESSION_TERMINAL, .framing = FRAME_STREAM, .transport = "unix",
-                             .keys = p.tk, .lim = p.lim, .on_event = on_ev, .ctx = &t2,
-                             .terminal_id = "T1", .lookup = lookup, .admit = admit};
+    struct session_cfg tc = {.role = SESSION_TERMINAL,
+                             .framing = FRAME_STREAM,
+                             .transport = "unix",
+                             .keys = p.tk,
+                             .lim = p.lim,
+                             .on_event = on_ev,
+                             .ctx = &t2,
+                             .terminal_id = "T1",
+                             .lookup = lookup,
+                             .admit = admit};
     assert_int_equal(session_new(&tc, 0, &t2.s), 0);
     assert_int_equal(session_feed(t2.s, 0, m1, n), 0);
     assert_int_equal(t2.open, 0);
-    assert_true(buf_remaining(session_out(t2.s)) > 0); /* it answered message 2 */
+    assert_true(buf_remaining(session_out(t2.s)) > 0);             /* it answered message 2 */
     assert_int_equal(session_tick(t2.s, 5000), MAMORI_ERR_CLOSED); /* and gives up */
     assert_int_equal(t2.open, 0);
     session_free(t2.s);
