@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
-#include <sqlite3.h>
 
 #include "common/evloop.h"
 #include "common/secmem.h"
@@ -494,39 +493,33 @@ static json_t *report_json(const struct report_totals *r, bool z)
     return o;
 }
 
+static int search_row(void *ctx, const struct journal_row *row)
+{
+    json_t *a = ctx;
+    return json_array_append_new(
+        a, json_pack("{s:I,s:I,s:s,s:I,s:I,s:s,s:s,s:b,s:I}", "receipt", (json_int_t)row->receipt_no,
+                     "time", (json_int_t)row->time, "kind", row->kind, "total",
+                     (json_int_t)row->total, "change", (json_int_t)row->change, "terminal",
+                     row->terminal, "operator", row->operator_id, "training", row->training,
+                     "z_no", (json_int_t)row->z_no)) == 0
+               ? 0
+               : MAMORI_ERR_NOMEM;
+}
+
 static int search_journal(struct journal *j, const char *code, const char *op, int64_t limit,
                           json_t **ret)
 {
-    static const char sql[] =
-        "SELECT receipt_no, time, kind, total, operator, training FROM receipts"
-        " WHERE (?1 IS NULL OR receipt_no IN (SELECT receipt_no FROM lines WHERE code = ?1))"
-        " AND (?2 IS NULL OR operator = ?2) ORDER BY receipt_no DESC LIMIT ?3";
-    sqlite3_stmt *s = NULL;
-    json_t *a;
+    struct journal_query q = {.code = code, .operator_id = op, .limit = (size_t)limit};
+    json_t *a = json_array();
     int rc;
-    if (sqlite3_prepare_v2(journal_db(j), sql, -1, &s, NULL) != SQLITE_OK)
-        return MAMORI_ERR_DB;
-    if (code)
-        sqlite3_bind_text(s, 1, code, -1, SQLITE_STATIC);
-    if (op)
-        sqlite3_bind_text(s, 2, op, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, limit);
-    a = json_array();
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        json_array_append_new(
-            a, json_pack("{s:I,s:I,s:s,s:I,s:s,s:b}", "receipt", (json_int_t)sqlite3_column_int64(s, 0),
-                         "time", (json_int_t)sqlite3_column_int64(s, 1), "kind",
-                         (const char *)sqlite3_column_text(s, 2), "total",
-                         (json_int_t)sqlite3_column_int64(s, 3), "operator",
-                         (const char *)sqlite3_column_text(s, 4), "training",
-                         sqlite3_column_int(s, 5) != 0));
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE) {
+    if (a == NULL)
+        return MAMORI_ERR_NOMEM;
+    if ((rc = journal_search(j, &q, search_row, a)) != 0) {
         json_decref(a);
-        return MAMORI_ERR_DB;
+        return rc;
     }
     *ret = json_pack("{s:o}", "receipts", a);
-    return 0;
+    return *ret ? 0 : MAMORI_ERR_NOMEM;
 }
 
 static int today_yyyymmdd(void)
