@@ -58,8 +58,11 @@ static int dev_err(struct devapi_dev *d, int rc)
     int e;
     if (rc == OPOS_SUCCESS)
         return 0;
+    /* Not attached, or not (yet) claimed and enabled after a reattach: the
+     * outcome is "not sent"; the engine retries with the same key. */
     if (rc == OPOS_E_OFFLINE || rc == OPOS_E_NOHARDWARE || rc == OPOS_E_CLOSED ||
-        rc == OPOS_E_NOEXIST)
+        rc == OPOS_E_NOEXIST || rc == OPOS_E_DISABLED || rc == OPOS_E_NOTCLAIMED ||
+        rc == OPOS_E_CLAIMED)
         return MAMORI_ERR_OFFLINE;
     if (rc == OPOS_E_TIMEOUT && d != NULL && devapi_error(d) == MAMORI_ERR_TIMEOUT)
         return MAMORI_ERR_TIMEOUT;

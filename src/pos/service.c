@@ -380,8 +380,8 @@ int pos_service_start(struct evloop *l, struct devapi *devapi, struct config *cf
     /* Devices attach after the daemon is up; cash commands interrupted by a
      * crash are finished by txn_recover with their original keys (the device
      * replays a command it already executed). */
-    if ((rc = txn_recover(s->txn, &resumed)) != 0 && rc != MAMORI_ERR_OFFLINE &&
-        rc != MAMORI_ERR_TIMEOUT) {
+    if ((rc = txn_recover(s->txn, &resumed)) == MAMORI_ERR_DB || rc == MAMORI_ERR_IO ||
+        rc == MAMORI_ERR_NOMEM) {
         snprintf(err, errlen, "journal: cannot recover the open transaction");
         goto fail;
     }

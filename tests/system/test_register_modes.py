@@ -210,3 +210,44 @@ def test_ops1_console_script_on_terminald(tmp_path, procs):
     p = subprocess.run([prog("mamori"), "register", "--socket", r.state / "pos.sock", "--script",
                         bad], capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and "expected a refusal" in p.stdout
+
+
+def changer_log(r, what):
+    log = r.dev["changer"] / "fw" / "device.log"
+    return [l for l in log.read_text().splitlines() if what in l] if log.exists() else []
+
+
+def test_pol1_kill9_during_deposit_cash_exactly_once(tmp_path, procs):
+    """kill -9 while the change machine holds the shopper's cash: after the
+    restart the deposit is ended with its original key and counted once, and
+    the change is dispensed exactly once."""
+    import threading
+    import time
+    r = station(tmp_path, procs)
+    r.api.post("/v1/scan", {"code": TEA})
+    def pay():
+        try:
+            r.api.call("POST", "/v1/tender/cash", {}, timeout=30)
+        except OSError:
+            pass   # the daemon is killed under it
+    threading.Thread(target=pay, daemon=True).start()
+    assert wait_for(lambda: r.ctl("changer", "insert", "100").startswith("deposit"), 5)
+    r.kill9()   # the shopper inserted 100 yen; the deposit is still open on the device
+    time.sleep(0.3)
+    r.start()
+    # Recovery ends the deposit (same key) once the change machine is back.
+    assert wait_for(lambda: r.api.state().get("paid") == 100, 15), r.api.state()
+    assert len(changer_log(r, "changer.deposit")) == 1
+    r.signon()
+    _, j = r.api.post("/v1/tender/cash", {"amount": 100})
+    assert j["change"] == 40
+    disp = changer_log(r, "changer.dispense")
+    assert len(disp) == 1 and "amount=40" in disp[0], disp
+    # A second restart re-sends nothing: still one deposit, one dispense.
+    r.kill9()
+    r.start()
+    time.sleep(1.0)
+    assert len(changer_log(r, "changer.deposit")) == 1
+    assert len(changer_log(r, "changer.dispense")) == 1
+    _, j = r.api.get("/v1/journal?limit=10")
+    assert [x["receipt"] for x in j["receipts"]] == [1]
