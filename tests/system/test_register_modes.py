@@ -251,3 +251,34 @@ def test_pol1_kill9_during_deposit_cash_exactly_once(tmp_path, procs):
     assert len(changer_log(r, "changer.dispense")) == 1
     _, j = r.api.get("/v1/journal?limit=10")
     assert [x["receipt"] for x in j["receipts"]] == [1]
+
+
+def test_ops1_register_config_and_loopback_tcp(tmp_path, procs):
+    """[pos] config: a bad value stops terminald with file:line; the API can
+    also listen on loopback TCP; without an item master the register is off
+    (enabled = auto)."""
+    import http.client
+    import socket
+    r = Register(tmp_path, procs, config_extra="regno = X123\n")
+    p = subprocess.run([prog("mamori-terminald"), "--state", r.state, "--config", r.config,
+                        "--max-runtime", "5"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and "terminal.ini:" in p.stderr and "regno" in p.stderr, p.stderr
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    r.config.write_text(r.config.read_text().replace("regno = X123\n", "") +
+                        "api_tcp_port = %d\n" % port)
+    r.start()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", "/v1/state")
+    resp = c.getresponse()
+    assert resp.status == 200 and json.loads(resp.read())["state"]["terminal"] == "T1"
+    r.kill9()
+    (r.state / "items.db").unlink()
+    r.start(wait_devices=False)
+    try:
+        r.api.get("/v1/state")
+        assert False, "the register must not run without an item master"
+    except OSError:
+        pass   # the stale socket of the killed daemon refuses connections
