@@ -899,6 +899,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     for (size_t i = 0; i < API_WAITERS_MAX; i++)
         if (a->waiters[i] == k)
             a->waiters[i] = NULL;
+    if (k->body != NULL)
+        secmem_wipe(k->body, k->n); /* may hold passwords or member numbers */
     free(k->body);
     free(k);
     *con_cls = NULL;
