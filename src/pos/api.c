@@ -829,11 +829,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (*upload_size > 0) {
         if (!k->toobig && k->n + *upload_size <= API_BODY_MAX) {
-            char *nb = realloc(k->body, k->n + *upload_size + 1);
-            if (nb == NULL)
+            /* one buffer of the limit: no realloc leaving copies of secrets */
+            if (k->body == NULL && (k->body = malloc(API_BODY_MAX + 1)) == NULL)
                 return MHD_NO;
-            memcpy(nb + k->n, upload, *upload_size);
-            k->body = nb;
+            memcpy(k->body + k->n, upload, *upload_size);
             k->n += *upload_size;
         } else {
             k->toobig = true; /* keep reading, answer 413 at the end */
