@@ -282,3 +282,32 @@ def test_ops1_register_config_and_loopback_tcp(tmp_path, procs):
         assert False, "the register must not run without an item master"
     except OSError:
         pass   # the stale socket of the killed daemon refuses connections
+
+
+def test_ops3_suspend_at_one_terminal_resume_at_another(tmp_path, procs):
+    """Two mamori-terminald (T1, T2) sharing one journal (the in-store form of
+    the payment station): a transaction suspended at T1 is resumed by its
+    slip at T2 and paid there, once."""
+    r1 = Register(tmp_path / "a", procs)
+    r2 = Register(tmp_path / "b", procs, kinds=["printer", "drawer"])
+    shared = r1.state / "journal.db"
+    # The stations share the journal and the store's data key (records are sealed).
+    r2.config.write_text("[terminal]\nid = T2\n[pos]\njournal = %s\nterminal_no = 2\n"
+                         "data_key = %s\n" % (shared, r1.state / "pos-data.key"))
+    r1.start()
+    r2.start()
+    r1.signon("kenji")
+    r2.signon("taro")
+    r1.api.post("/v1/scan", {"code": TEA})
+    r1.api.post("/v1/scan", {"code": SASHIMI})
+    _, j = r1.api.post("/v1/suspend")
+    slip = j["slip"]
+    _, j = r2.api.post("/v1/resume", {"slip": slip})
+    assert j["state"]["terminal"] == "T2" and j["state"]["total"] == 1660
+    _, j = r2.api.post("/v1/tender/cash", {"amount": 2000})
+    assert j["change"] == 340
+    # Resumed once: neither station can take the slip again.
+    for r in (r1, r2):
+        st, j = r.api.post("/v1/resume", {"slip": slip}, ok=False)
+        assert st in (400, 404, 409), j
+    assert "1,660" in r2.decode_receipts(r2.printer_out())
