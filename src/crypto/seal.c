@@ -268,6 +268,13 @@ int seal_from_key(const uint8_t key0[static SEAL_KEY_LEN], struct seal **ret)
     return seal_alloc(key0, 0, NULL, ret);
 }
 
+int seal_from_key_at(const uint8_t key[static SEAL_KEY_LEN], uint64_t epoch, struct seal **ret)
+{
+    if (sodium_init() < 0)
+        return MAMORI_ERR_CRYPTO;
+    return seal_alloc(key, epoch, NULL, ret);
+}
+
 int seal_entry(struct seal *s, const uint8_t *msg, size_t n, uint8_t ret_mac[static SEAL_MAC_LEN],
                uint64_t *ret_epoch)
 {
@@ -296,6 +303,17 @@ int seal_advance(struct seal *s, uint64_t epoch)
         s->epoch++;
     }
     return 0;
+}
+
+int seal_dup(const struct seal *s, struct seal **ret)
+{
+    return seal_alloc(s->sec->key, s->epoch, NULL, ret);
+}
+
+void seal_restore(struct seal *s, const struct seal *snap)
+{
+    memcpy(s->sec->key, snap->sec->key, SEAL_KEY_LEN);
+    s->epoch = snap->epoch;
 }
 
 int seal_persist(struct seal *s)
@@ -345,6 +363,17 @@ void seal_verifier_free(struct seal_verifier *v)
         return;
     secmem_free(v->sec);
     free(v);
+}
+
+int seal_verifier_dup(const struct seal_verifier *v, struct seal_verifier **ret)
+{
+    struct seal_verifier *c;
+    int r = seal_verifier_new(v->sec->key, &c);
+    if (r != 0)
+        return r;
+    c->epoch = v->epoch;
+    *ret = c;
+    return 0;
 }
 
 uint64_t seal_verifier_epoch(const struct seal_verifier *v)

@@ -43,6 +43,8 @@ int seal_create(const char *path, uint8_t ret_key0[static SEAL_KEY_LEN], struct 
 int seal_open(const char *path, struct seal **ret);
 /* An in-memory sealer starting at key0, epoch 0 (tests, benchmarks). */
 int seal_from_key(const uint8_t key0[static SEAL_KEY_LEN], struct seal **ret);
+/* The same for a key known to be key_epoch (e.g. read from a state file). */
+int seal_from_key_at(const uint8_t key[static SEAL_KEY_LEN], uint64_t epoch, struct seal **ret);
 /* Wipe and free; NULL-safe. */
 void seal_free(struct seal *s);
 
@@ -56,6 +58,11 @@ int seal_entry(struct seal *s, const uint8_t *msg, size_t n, uint8_t ret_mac[sta
 int seal_tag(struct seal *s, const uint8_t *msg, size_t n, uint8_t ret_mac[static SEAL_MAC_LEN]);
 /* Evolve forward to epoch (>= current; MAMORI_ERR_STATE if earlier). */
 int seal_advance(struct seal *s, uint64_t epoch);
+/* Snapshot (in memory) and restore, so a writer whose transaction failed can
+ * return to the epoch of its last durable entry: the snapshot key is one that
+ * has sealed nothing durable yet. The caller frees the snapshot. */
+int seal_dup(const struct seal *s, struct seal **ret);
+void seal_restore(struct seal *s, const struct seal *snap);
 /* Write the current key and epoch to the state file (no-op in memory). */
 int seal_persist(struct seal *s);
 
@@ -64,6 +71,8 @@ struct seal_verifier;
 
 int seal_verifier_new(const uint8_t key0[static SEAL_KEY_LEN], struct seal_verifier **ret);
 void seal_verifier_free(struct seal_verifier *v);
+/* An independent copy at the same epoch. */
+int seal_verifier_dup(const struct seal_verifier *v, struct seal_verifier **ret);
 uint64_t seal_verifier_epoch(const struct seal_verifier *v);
 /* Check mac over msg claimed for epoch. The verifier derives key_epoch (moving
  * forward; epoch must be >= its current epoch, else MAMORI_ERR_STATE) and
