@@ -1,0 +1,566 @@
+/*
+ * mamori audit: verify, export, show and prove the terminal's tamper-evident
+ * audit log, and export the verifier keys at provisioning (POL-7, POL-8).
+ * Owns option parsing and printing only; the checks live in src/audit.
+ *
+ * Exit codes: 0 ok, 1 failure, 2 usage, 3 verification failed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "audit/audit.h"
+#include "audit/bundle.h"
+#include "audit/entry.h"
+#include "audit/vkeys.h"
+#include "cmd/cmd.h"
+#include "common/hex.h"
+#include "crypto/merkle.h"
+#include "keys/keys.h"
+#include "mamori/err.h"
+
+static const char usage_text[] =
+    "usage: mamori audit verify [--db FILE | --bundle FILE] --keys VERIFIERFILE [--progress] [--json]\n"
+    "       mamori audit export [--db FILE] --out FILE\n"
+    "       mamori audit show [--db FILE] [--since T] [--until T] [--actor ID] [--event E] [--limit N] [--json]\n"
+    "       mamori audit prove SEQ [--db FILE] [--json]\n"
+    "       mamori audit keys --export FILE [--db FILE]\n"
+    "\n"
+    "  --db FILE      the audit database (default $MAMORI_AUDIT_DB or ./audit.db);\n"
+    "                 its seal state is FILE.seal, its signer key FILE.key\n"
+    "  --keys FILE    the verifier export made at provisioning (seal key_0 + audit public key)\n"
+    "  T              unix seconds or YYYY-MM-DDTHH:MM:SS (UTC)\n"
+    "verify checks every entry, seal, checkpoint and the tail offline and names the first\n"
+    "bad entry (exit 3). keys --export moves the verifier export off the terminal (or creates\n"
+    "a new log and exports its keys directly).\n";
+
+struct opts {
+    const char *db, *bundle, *keys, *out, *actor, *event, *export;
+    int64_t since, until;
+    int64_t limit;
+    bool json, progress;
+};
+
+static int parse_time(const char *s, int64_t *ret_ns)
+{
+    char *end;
+    struct tm tm;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno == 0 && *end == '\0' && end != s) {
+        *ret_ns = (int64_t)v * 1000000000;
+        return 0;
+    }
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (end == NULL || *end != '\0')
+        return MAMORI_ERR_INVAL;
+    *ret_ns = (int64_t)timegm(&tm) * 1000000000;
+    return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    static const struct option lo[] = {
+        {"db", required_argument, NULL, 'd'},     {"bundle", required_argument, NULL, 'b'},
+        {"keys", required_argument, NULL, 'k'},   {"out", required_argument, NULL, 'o'},
+        {"since", required_argument, NULL, 's'},  {"until", required_argument, NULL, 'u'},
+        {"actor", required_argument, NULL, 'a'},  {"event", required_argument, NULL, 'e'},
+        {"limit", required_argument, NULL, 'l'},  {"json", no_argument, NULL, 'j'},
+        {"progress", no_argument, NULL, 'p'},     {"export", required_argument, NULL, 'x'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    memset(o, 0, sizeof(*o));
+    o->db = getenv("MAMORI_AUDIT_DB") ? getenv("MAMORI_AUDIT_DB") : "audit.db";
+    o->since = INT64_MIN;
+    o->until = INT64_MAX;
+    o->limit = -1;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (c) {
+        case 'd': o->db = optarg; break;
+        case 'b': o->bundle = optarg; break;
+        case 'k': o->keys = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'a': o->actor = optarg; break;
+        case 'e': o->event = optarg; break;
+        case 'x': o->export = optarg; break;
+        case 'j': o->json = true; break;
+        case 'p': o->progress = true; break;
+        case 'l': o->limit = strtoll(optarg, NULL, 10); break;
+        case 's':
+            if (parse_time(optarg, &o->since) != 0)
+                return EXIT_USAGE;
+            break;
+        case 'u':
+            if (parse_time(optarg, &o->until) != 0)
+                return EXIT_USAGE;
+            break;
+        default: return EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+static void progress(void *ctx, uint64_t n)
+{
+    (void)ctx;
+    fprintf(stderr, "\rverified %" PRIu64 " entries", n);
+}
+
+/* Map a bundle file (read-only, size-limited). */
+static int map_file(const char *path, uint8_t **ret, size_t *ret_n)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return MAMORI_ERR_IO;
+    if (fstat(fd, &st) != 0 || st.st_size <= 0 || (uint64_t)st.st_size > AUDIT_BUNDLE_MAX_BYTES) {
+        close(fd);
+        return st.st_size <= 0 ? MAMORI_ERR_SHORT : MAMORI_ERR_TOOBIG;
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return MAMORI_ERR_IO;
+    *ret = p;
+    *ret_n = (size_t)st.st_size;
+    return 0;
+}
+
+static int do_verify(const struct opts *o)
+{
+    struct audit_vkeys k;
+    struct audit_verify_result res;
+    struct audit_export_info info = {0};
+    struct audit_bverifier *v = NULL;
+    uint8_t *data = NULL;
+    size_t n = 0;
+    char *mem = NULL;
+    bool mapped = false;
+    struct buf b;
+    int r;
+    if (o->keys == NULL) {
+        fputs("mamori audit verify: --keys is required\n", stderr);
+        return EXIT_USAGE;
+    }
+    if ((r = audit_vkeys_load(o->keys, &k)) != 0)
+        return cmd_fail("audit", o->keys, r);
+    if (o->bundle != NULL) {
+        if ((r = map_file(o->bundle, &data, &n)) != 0) {
+            sodium_memzero(&k, sizeof(k));
+            return cmd_fail("audit", o->bundle, r);
+        }
+        mapped = true;
+    } else {
+        char seal[AUDIT_PATH_MAX];
+        snprintf(seal, sizeof(seal), "%s.seal", o->db);
+        FILE *f = open_memstream(&mem, &n);
+        if (f == NULL || access(o->db, R_OK) != 0) {
+            if (f)
+                fclose(f);
+            free(mem);
+            sodium_memzero(&k, sizeof(k));
+            return cmd_fail("audit", o->db, MAMORI_ERR_NOTFOUND);
+        }
+        r = audit_bundle_export(o->db, seal, f, &info);
+        fclose(f);
+        if (r != 0) {
+            free(mem);
+            sodium_memzero(&k, sizeof(k));
+            return cmd_fail("audit", "export", r);
+        }
+        data = (uint8_t *)mem;
+    }
+    if ((r = audit_bverifier_new(&k, &v)) != 0)
+        goto out;
+    if (o->progress || isatty(STDERR_FILENO))
+        audit_bverifier_progress(v, progress, NULL);
+    buf_view(&b, data, n);
+    r = audit_bverifier_header(v, &b);
+    if (r == 0)
+        r = audit_bverifier_run(v, &b);
+    audit_bverifier_result(v, &res);
+    if (o->progress || isatty(STDERR_FILENO))
+        fputc('\n', stderr);
+    if (r != 0 && r != MAMORI_ERR_AUTH)
+        goto out;
+    if (o->json) {
+        printf("{\"ok\":%s,\"entries\":%" PRIu64 ",\"checkpoints\":%" PRIu64 ",\"last_checkpoint\":%" PRIu64
+               ",\"tail_sealed\":%s",
+               res.ok ? "true" : "false", res.entries, res.checkpoints, res.last_ckpt_size,
+               res.tail_sealed ? "true" : "false");
+        if (!res.ok)
+            printf(",\"where\":\"%s\",\"seq\":%" PRIu64 ",\"reason\":\"%s\"", res.where, res.bad_seq, res.reason);
+        printf("}\n");
+    } else if (res.ok) {
+        printf("audit log OK: %" PRIu64 " entries, %" PRIu64 " signed checkpoints (last covers %" PRIu64
+               "), tail sealed at %" PRIu64 "\n",
+               res.entries, res.checkpoints, res.last_ckpt_size, res.entries);
+    } else {
+        printf("audit log FAILED at %s: %s\n", res.where, res.reason);
+        printf("  (verified before it: %" PRIu64 " entries, %" PRIu64 " checkpoints)\n", res.entries,
+               res.checkpoints);
+    }
+    if (o->bundle == NULL && info.seal_state && info.seal_epoch > info.entries && !o->json)
+        printf("  the terminal's seal key is at epoch %" PRIu64 " but the log has %" PRIu64
+               " entries: entries %" PRIu64 "..%" PRIu64 " were removed\n",
+               info.seal_epoch, info.entries, info.entries, info.seal_epoch - 1);
+    r = res.ok ? 0 : MAMORI_ERR_AUTH;
+out:
+    audit_bverifier_free(v);
+    sodium_memzero(&k, sizeof(k));
+    if (mapped)
+        munmap(data, n);
+    else
+        free(mem);
+    if (r == MAMORI_ERR_AUTH)
+        return EXIT_VERIFY;
+    return r == 0 ? 0 : cmd_fail("audit", "verify", r);
+}
+
+static int do_export(const struct opts *o)
+{
+    char seal[AUDIT_PATH_MAX];
+    struct audit_export_info info;
+    int r, fd;
+    if (o->out == NULL) {
+        fputs("mamori audit export: --out is required\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (access(o->db, R_OK) != 0)
+        return cmd_fail("audit", o->db, MAMORI_ERR_NOTFOUND);
+    snprintf(seal, sizeof(seal), "%s.seal", o->db);
+    fd = open(o->out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return cmd_fail("audit", o->out, errno == EEXIST ? MAMORI_ERR_EXISTS : MAMORI_ERR_IO);
+    FILE *f = fdopen(fd, "wb");
+    if (f == NULL) {
+        close(fd);
+        return cmd_fail("audit", o->out, MAMORI_ERR_IO);
+    }
+    r = audit_bundle_export(o->db, seal, f, &info);
+    if (r == 0 && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+        r = MAMORI_ERR_IO;
+    fclose(f);
+    if (r != 0) {
+        unlink(o->out);
+        return cmd_fail("audit", "export", r);
+    }
+    printf("exported %" PRIu64 " entries and %" PRIu64 " checkpoints to %s%s\n", info.entries, info.checkpoints,
+           o->out, info.tail_sealed ? " (tail sealed)" : " (NO tail seal: seal state unreadable or ahead of the log)");
+    return 0;
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static int do_show(const struct opts *o)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int r, step;
+    int64_t shown = 0;
+    if (sqlite3_open_v2(o->db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return cmd_fail("audit", o->db, MAMORI_ERR_DB);
+    }
+    r = sqlite3_prepare_v2(db,
+                           "SELECT seq, time_ns, operator, role, process, event, details FROM audit"
+                           " WHERE time_ns >= ?1 AND time_ns <= ?2 AND (?3 IS NULL OR operator = ?3)"
+                           " AND (?4 IS NULL OR event = ?4 OR event LIKE ?4 || '.%') ORDER BY seq LIMIT ?5",
+                           -1, &st, NULL);
+    if (r != SQLITE_OK) {
+        sqlite3_close(db);
+        return cmd_fail("audit", "show", MAMORI_ERR_DB);
+    }
+    sqlite3_bind_int64(st, 1, o->since);
+    sqlite3_bind_int64(st, 2, o->until);
+    if (o->actor)
+        sqlite3_bind_text(st, 3, o->actor, -1, SQLITE_STATIC);
+    if (o->event)
+        sqlite3_bind_text(st, 4, o->event, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, o->limit);
+    if (o->json)
+        putchar('[');
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t t = sqlite3_column_int64(st, 1);
+        time_t secs = (time_t)(t / 1000000000);
+        struct tm tm;
+        char ts[40];
+        gmtime_r(&secs, &tm);
+        strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+        const char *op = (const char *)sqlite3_column_text(st, 2);
+        const char *role = (const char *)sqlite3_column_text(st, 3);
+        const char *proc = (const char *)sqlite3_column_text(st, 4);
+        const char *ev = (const char *)sqlite3_column_text(st, 5);
+        const char *det = (const char *)sqlite3_column_text(st, 6);
+        if (o->json) {
+            printf("%s{\"seq\":%lld,\"time_ns\":%lld,\"operator\":", shown ? "," : "",
+                   (long long)sqlite3_column_int64(st, 0), (long long)t);
+            op ? json_str(op) : (void)fputs("null", stdout);
+            fputs(",\"role\":", stdout);
+            role ? json_str(role) : (void)fputs("null", stdout);
+            fputs(",\"process\":", stdout);
+            proc ? json_str(proc) : (void)fputs("null", stdout);
+            fputs(",\"event\":", stdout);
+            json_str(ev);
+            printf(",\"details\":%s}", det && *det ? det : "{}");
+        } else {
+            printf("%8lld %s.%03dZ %-24s %s/%s/%s %s\n", (long long)sqlite3_column_int64(st, 0), ts,
+                   (int)(t % 1000000000 / 1000000), ev ? ev : "?", op ? op : "-", role ? role : "-",
+                   proc ? proc : "-", det ? det : "");
+        }
+        shown++;
+    }
+    if (o->json)
+        puts("]");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return step == SQLITE_DONE ? 0 : cmd_fail("audit", "show", MAMORI_ERR_DB);
+}
+
+static void print_hash(const char *label, const uint8_t *h)
+{
+    char hex[2 * MERKLE_HASH_LEN + 1];
+    hex_encode(hex, sizeof(hex), h, MERKLE_HASH_LEN);
+    printf("%s%s", label, hex);
+}
+
+static int do_prove(const char *seq_s, const struct opts *o)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    struct merkle_tree *t = NULL;
+    struct buf canon;
+    char *end;
+    int r = MAMORI_ERR_DB, step;
+    uint64_t seq, size = 0;
+    uint8_t ck_root[AUDIT_ROOT_LEN], sig[AUDIT_SIG_LEN];
+    int64_t ck_time = 0;
+    errno = 0;
+    seq = strtoull(seq_s, &end, 10);
+    if (errno != 0 || *end != '\0' || end == seq_s || seq_s[0] == '-')
+        return EXIT_USAGE;
+    buf_init(&canon, AUDIT_ENTRY_MAX);
+    if (sqlite3_open_v2(o->db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_prepare_v2(db, "SELECT size, root, time_ns, sig FROM audit_checkpoint ORDER BY size DESC LIMIT 1", -1,
+                           &st, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 1) != AUDIT_ROOT_LEN ||
+        sqlite3_column_bytes(st, 3) != AUDIT_SIG_LEN) {
+        r = MAMORI_ERR_NOTFOUND;
+        goto out;
+    }
+    size = (uint64_t)sqlite3_column_int64(st, 0);
+    memcpy(ck_root, sqlite3_column_blob(st, 1), AUDIT_ROOT_LEN);
+    ck_time = sqlite3_column_int64(st, 2);
+    memcpy(sig, sqlite3_column_blob(st, 3), AUDIT_SIG_LEN);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (seq >= size) {
+        fprintf(stderr, "mamori audit: entry %" PRIu64 " is not covered by the latest checkpoint (%" PRIu64
+                        " entries) yet\n", seq, size);
+        r = MAMORI_ERR_NOTFOUND;
+        goto out;
+    }
+    if ((r = merkle_tree_new(&t)) != 0)
+        goto out;
+    r = MAMORI_ERR_DB;
+    if (sqlite3_prepare_v2(db, AUDIT_ROW_SELECT " WHERE seq < ? ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct audit_entry e;
+        merkle_hash leaf;
+        buf_reset(&canon);
+        if ((r = audit_row_entry(st, &e)) != 0 || (r = audit_entry_encode(&e, &canon)) != 0 ||
+            (r = merkle_leaf_hash(leaf, buf_ptr(&canon), buf_remaining(&canon))) != 0 ||
+            (r = merkle_tree_append(t, leaf)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE || merkle_tree_size(t) != size) {
+        r = MAMORI_ERR_TAMPER;
+        goto out;
+    }
+    {
+        merkle_hash proof[MERKLE_MAX_PROOF], leaf, root;
+        size_t pn;
+        merkle_tree_root(t, size, root);
+        if (memcmp(root, ck_root, AUDIT_ROOT_LEN) != 0) {
+            fprintf(stderr, "mamori audit: the entries do not match the signed checkpoint; run verify\n");
+            r = MAMORI_ERR_TAMPER;
+            goto out;
+        }
+        if ((r = merkle_tree_inclusion(t, seq, size, proof, &pn)) != 0 || (r = merkle_tree_leaf(t, seq, leaf)) != 0)
+            goto out;
+        if (merkle_verify_inclusion(seq, size, leaf, proof[0], pn, root) != 0) {
+            r = MAMORI_ERR_INTERNAL;
+            goto out;
+        }
+        if (o->json) {
+            printf("{\"seq\":%" PRIu64 ",\"tree_size\":%" PRIu64 ",\"checkpoint_time_ns\":%lld,", seq, size,
+                   (long long)ck_time);
+            print_hash("\"leaf_hash\":\"", leaf);
+            print_hash("\",\"root\":\"", root);
+            char sighex[2 * AUDIT_SIG_LEN + 1];
+            hex_encode(sighex, sizeof(sighex), sig, AUDIT_SIG_LEN);
+            printf("\",\"signature\":\"%s\",\"proof\":[", sighex);
+            for (size_t i = 0; i < pn; i++)
+                print_hash(i ? ",\"" : "\"", proof[i]), putchar('"');
+            printf("]}\n");
+        } else {
+            printf("inclusion proof of entry %" PRIu64 " in the signed checkpoint of %" PRIu64 " entries (RFC 9162)\n",
+                   seq, size);
+            print_hash("leaf hash  ", leaf);
+            print_hash("\nroot       ", root);
+            printf("\nproof      %zu hashes, %zu bytes\n", pn, pn * MERKLE_HASH_LEN);
+            for (size_t i = 0; i < pn; i++)
+                print_hash("  ", proof[i]), putchar('\n');
+        }
+    }
+    r = 0;
+out:
+    sqlite3_finalize(st);
+    if (db) {
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        sqlite3_close(db);
+    }
+    merkle_tree_free(t);
+    buf_free(&canon);
+    return r == 0 ? 0 : cmd_fail("audit", "prove", r);
+}
+
+/* Copy the pending verifier export to dst (new file, 0600), then wipe and
+ * remove the pending copy so key_0 no longer lives on the terminal. */
+static int move_export(const char *pending, const char *dst)
+{
+    struct audit_vkeys k;
+    int r = audit_vkeys_load(pending, &k);
+    if (r != 0)
+        return r;
+    r = audit_vkeys_save(dst, &k);
+    sodium_memzero(&k, sizeof(k));
+    if (r != 0)
+        return r;
+    int fd = open(pending, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+        struct stat st;
+        if (fstat(fd, &st) == 0 && st.st_size > 0) {
+            uint8_t zero[512] = {0};
+            for (off_t off = 0; off < st.st_size; off += (off_t)sizeof(zero))
+                if (pwrite(fd, zero, sizeof(zero), off) < 0)
+                    break;
+            (void)fsync(fd);
+        }
+        close(fd);
+    }
+    return unlink(pending) == 0 ? 0 : MAMORI_ERR_IO;
+}
+
+static int do_keys(const struct opts *o)
+{
+    char pending[AUDIT_PATH_MAX];
+    int r;
+    if (o->export == NULL) {
+        fputs("mamori audit keys: --export FILE is required\n", stderr);
+        return EXIT_USAGE;
+    }
+    snprintf(pending, sizeof(pending), "%s.verifier", o->db);
+    if (access(o->db, F_OK) != 0) {
+        /* provisioning: create the log and export straight to FILE */
+        char keyp[AUDIT_PATH_MAX];
+        struct keys *k;
+        struct audit *a;
+        struct audit_options opt = {.verifier_path = o->export, .process = "mamori-audit"};
+        snprintf(keyp, sizeof(keyp), "%s.key", o->db);
+        if ((r = keys_load_or_create(keyp, &k)) != 0)
+            return cmd_fail("audit", keyp, r);
+        r = audit_open_ex(o->db, &opt, k, &a);
+        if (r == 0)
+            audit_close(a);
+        keys_free(k);
+        if (r != 0)
+            return cmd_fail("audit", o->db, r);
+        printf("created %s and exported its verifier keys to %s\n", o->db, o->export);
+        return 0;
+    }
+    if ((r = move_export(pending, o->export)) != 0) {
+        if (r == MAMORI_ERR_NOTFOUND)
+            fprintf(stderr, "mamori audit keys: %s holds no pending export (already exported: key_0 is no "
+                            "longer on this terminal)\n", o->db);
+        return cmd_fail("audit", pending, r);
+    }
+    printf("exported verifier keys to %s and removed them from the terminal\n", o->export);
+    return 0;
+}
+
+int cmd_audit(int argc, char **argv)
+{
+    struct opts o;
+    int r;
+    if (cmd_wants_help(argc, argv, usage_text))
+        return 0;
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    const char *sub = argv[1];
+    const char *seq = NULL;
+    argc--;
+    argv++;
+    if (strcmp(sub, "prove") == 0) {
+        if (argc < 2) {
+            fputs(usage_text, stderr);
+            return EXIT_USAGE;
+        }
+        seq = argv[1];
+        argc--;
+        argv++;
+    }
+    if ((r = parse_opts(argc, argv, &o)) != 0 || optind != argc) {
+        fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(sub, "verify") == 0)
+        return do_verify(&o);
+    if (strcmp(sub, "export") == 0)
+        return do_export(&o);
+    if (strcmp(sub, "show") == 0)
+        return do_show(&o);
+    if (strcmp(sub, "prove") == 0) {
+        r = do_prove(seq, &o);
+        return r == EXIT_USAGE ? (fputs(usage_text, stderr), EXIT_USAGE) : r;
+    }
+    if (strcmp(sub, "keys") == 0)
+        return do_keys(&o);
+    fputs(usage_text, stderr);
+    return EXIT_USAGE;
+}
