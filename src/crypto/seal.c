@@ -58,18 +58,14 @@ static uint64_t get_be64(const uint8_t in[8])
     return v;
 }
 
-/* key <- H(label || key), in place; the temporary is wiped. */
+/* key <- H(label || key), in place; the temporaries are wiped. */
 static void evolve(uint8_t key[SEAL_KEY_LEN])
 {
-    crypto_generichash_state st;
-    uint8_t next[SEAL_KEY_LEN];
-    crypto_generichash_init(&st, NULL, 0, SEAL_KEY_LEN);
-    crypto_generichash_update(&st, (const uint8_t *)SEAL_EVOLVE_LABEL, sizeof(SEAL_EVOLVE_LABEL) - 1);
-    crypto_generichash_update(&st, key, SEAL_KEY_LEN);
-    crypto_generichash_final(&st, next, SEAL_KEY_LEN);
-    memcpy(key, next, SEAL_KEY_LEN);
-    sodium_memzero(next, sizeof(next));
-    sodium_memzero(&st, sizeof(st));
+    uint8_t in[sizeof(SEAL_EVOLVE_LABEL) - 1 + SEAL_KEY_LEN];
+    memcpy(in, SEAL_EVOLVE_LABEL, sizeof(SEAL_EVOLVE_LABEL) - 1);
+    memcpy(in + sizeof(SEAL_EVOLVE_LABEL) - 1, key, SEAL_KEY_LEN);
+    crypto_generichash(key, SEAL_KEY_LEN, in, sizeof(in), NULL, 0);
+    sodium_memzero(in, sizeof(in));
 }
 
 static void mac(const uint8_t key[SEAL_KEY_LEN], uint64_t epoch, const uint8_t *msg, size_t n,
