@@ -529,6 +529,10 @@ static bool seal_pass(struct seal_job *j)
                 buf_skip(&b, (size_t)pn * MERKLE_HASH_LEN) != 0)
                 goto out;
             c.time_ns = (int64_t)t;
+            /* a checkpoint sits right after its last entry: anything else is a
+             * failure (and must not make the key chain run to an absurd epoch) */
+            if (c.size != pos)
+                goto out;
             audit_checkpoint_message(&c, msg);
             if (seal_verifier_check(sv, c.size, msg, sizeof(msg), c.tag) != 0)
                 goto out;
@@ -536,7 +540,8 @@ static bool seal_pass(struct seal_job *j)
             uint64_t count;
             uint8_t root[AUDIT_ROOT_LEN], has_tail, tag[AUDIT_MAC_LEN], msg[AUDIT_TAIL_MSG_LEN];
             if (buf_get_u64(&b, &count) != 0 || buf_get_bytes(&b, root, sizeof(root)) != 0 ||
-                buf_get_u8(&b, &has_tail) != 0 || has_tail != 1 || buf_get_bytes(&b, tag, sizeof(tag)) != 0)
+                buf_get_u8(&b, &has_tail) != 0 || has_tail != 1 || buf_get_bytes(&b, tag, sizeof(tag)) != 0 ||
+                count != pos)
                 goto out;
             audit_tail_message(count, root, msg);
             ok = seal_verifier_check(sv, count, msg, sizeof(msg), tag) == 0;
