@@ -250,6 +250,7 @@ struct audit_bverifier {
     uint64_t last_size;
     bool have_ckpt, header, done, failed;
     bool no_seal; /* the seal checks run on another thread (audit_bundle_verify) */
+    char where_buf[48];
     struct audit_verify_result res;
     audit_progress_fn fn;
     void *ctx;
@@ -325,31 +326,32 @@ int audit_bverifier_header(struct audit_bverifier *v, struct buf *b)
     return 0;
 }
 
+/* "entry N" for a failure report (formatted only when something failed). */
+#define ENTRY_WHERE(v, pos) (snprintf((v)->where_buf, sizeof((v)->where_buf), "entry %" PRIu64, (pos)), (v)->where_buf)
+
 static int step_entry(struct audit_bverifier *v, struct buf *b)
 {
-    char where[48];
     uint64_t pos = v->res.entries;
     uint32_t len;
     const uint8_t *canon, *mac;
     struct audit_entry e;
     merkle_hash leaf;
     int r;
-    snprintf(where, sizeof(where), "entry %" PRIu64, pos);
     if (buf_get_u32(b, &len) != 0 || len > AUDIT_ENTRY_MAX || buf_get_ptr(b, len, &canon) != 0 ||
         buf_get_ptr(b, AUDIT_MAC_LEN, &mac) != 0)
-        return fail(v, where, pos, "entry record truncated or oversized");
+        return fail(v, ENTRY_WHERE(v, pos), pos, "entry record truncated or oversized");
     if (pos >= AUDIT_BUNDLE_MAX_ENTRIES)
-        return fail(v, where, pos, "too many entries");
+        return fail(v, ENTRY_WHERE(v, pos), pos, "too many entries");
     if (audit_entry_decode(canon, len, &e) != 0)
-        return fail(v, where, pos, "malformed entry bytes");
+        return fail(v, ENTRY_WHERE(v, pos), pos, "malformed entry bytes");
     if (e.seq != pos)
-        return fail(v, where, pos,
+        return fail(v, ENTRY_WHERE(v, pos), pos,
                     "sequence break: expected seq %" PRIu64 ", found %" PRIu64
                     " (an entry was deleted, inserted or moved)",
                     pos, e.seq);
     r = v->no_seal ? 0 : seal_verifier_check(v->sv, e.seq, canon, len, mac);
     if (r != 0)
-        return fail(v, where, pos,
+        return fail(v, ENTRY_WHERE(v, pos), pos,
                     "seal MAC does not verify with the key of epoch %" PRIu64
                     " (entry edited, or sealed with another epoch's key)",
                     e.seq);
