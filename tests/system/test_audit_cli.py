@@ -1,0 +1,70 @@
+"""mamori audit: provisioning export, offline verification naming the tampered
+entry, export/prove/show (POL-7, PRE-1)."""
+import json
+import sqlite3
+
+
+def _provision(mamori, tmp_path):
+    db, keys = tmp_path / "audit.db", tmp_path / "verifier.json"
+    r = mamori("audit", "keys", "--export", keys, "--db", db)
+    assert r.returncode == 0, r.stderr
+    assert keys.stat().st_mode & 0o777 == 0o600
+    return db, keys
+
+
+def test_pol7_audit_cli_verify_export_prove_show(mamori, tmp_path):
+    db, keys = _provision(mamori, tmp_path)
+    r = mamori("audit", "verify", "--db", db, "--keys", keys)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "audit log OK" in r.stdout
+    bundle = tmp_path / "log.bundle"
+    r = mamori("audit", "export", "--db", db, "--out", bundle)
+    assert r.returncode == 0 and "tail sealed" in r.stdout
+    r = mamori("audit", "verify", "--bundle", bundle, "--keys", keys, "--json")
+    assert r.returncode == 0
+    assert json.loads(r.stdout)["ok"] is True
+    r = mamori("audit", "prove", "0", "--db", db, "--json")
+    assert r.returncode == 0, r.stderr
+    proof = json.loads(r.stdout)
+    assert proof["seq"] == 0 and len(proof["leaf_hash"]) == 64
+    r = mamori("audit", "show", "--db", db, "--json", "--event", "audit")
+    assert r.returncode == 0
+    events = [e["event"] for e in json.loads(r.stdout)]
+    assert events == ["audit.start", "audit.stop"]
+    # the export of key_0 happened once: no second copy on the terminal
+    r = mamori("audit", "keys", "--export", tmp_path / "again.json", "--db", db)
+    assert r.returncode != 0
+
+
+def test_pre1_audit_cli_tampered_database_names_entry(mamori, tmp_path):
+    db, keys = _provision(mamori, tmp_path)
+    con = sqlite3.connect(db)
+    con.execute("DROP TRIGGER audit_no_update")
+    con.execute("UPDATE audit SET details = '{\"pid\":1}' WHERE seq = 1")
+    con.commit()
+    con.close()
+    r = mamori("audit", "verify", "--db", db, "--keys", keys)
+    assert r.returncode == 3
+    assert "entry 1" in r.stdout and "seal MAC" in r.stdout
+
+
+def test_pre1_audit_cli_flipped_bundle_byte_detected(mamori, tmp_path):
+    db, keys = _provision(mamori, tmp_path)
+    bundle = tmp_path / "log.bundle"
+    assert mamori("audit", "export", "--db", db, "--out", bundle).returncode == 0
+    data = bytearray(bundle.read_bytes())
+    for pos in (30, len(data) // 2, len(data) - 5):
+        bad = bytearray(data)
+        bad[pos] ^= 0x04
+        p = tmp_path / f"bad{pos}.bundle"
+        p.write_bytes(bytes(bad))
+        r = mamori("audit", "verify", "--bundle", p, "--keys", keys)
+        assert r.returncode == 3, (pos, r.stdout)
+        assert "FAILED" in r.stdout
+
+
+def test_pol7_audit_cli_usage(mamori, tmp_path):
+    assert mamori("audit", "--help").returncode == 0
+    assert mamori("audit").returncode == 2
+    assert mamori("audit", "verify", "--db", tmp_path / "x.db").returncode == 2  # --keys missing
+    assert mamori("devlog", "verify", "nofile").returncode == 2
