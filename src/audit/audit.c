@@ -60,6 +60,8 @@ struct audit {
     uint32_t every, seconds;
     bool in_tx, in_batch, batch_failed, broken;
     char process[AUDIT_ACTOR_MAX + 1];
+    char seal_path[AUDIT_PATH_MAX];
+    sqlite3_stmt *next_seq;
     struct buf details, canon;
 };
 
@@ -128,6 +130,42 @@ static int frontier_load(const uint8_t *p, size_t n, struct merkle_frontier *ret
     return 0;
 }
 
+static int load_tree(struct audit *a, uint64_t count);
+
+/* If the log grew under another writer, reload its seal state (hashed
+ * forward to the entry count) and the compact range. Called holding the
+ * write lock. */
+static int resync(struct audit *a)
+{
+    struct seal *fresh;
+    uint64_t next;
+    int r;
+    sqlite3_reset(a->next_seq);
+    if (sqlite3_step(a->next_seq) != SQLITE_ROW) {
+        sqlite3_reset(a->next_seq);
+        return MAMORI_ERR_DB;
+    }
+    next = (uint64_t)sqlite3_column_int64(a->next_seq, 0);
+    sqlite3_reset(a->next_seq);
+    if (next == a->tree.size)
+        return 0;
+    if (next < a->tree.size)
+        return MAMORI_ERR_TAMPER; /* entries vanished under us */
+    if ((r = seal_open(a->seal_path, &fresh)) != 0)
+        return r;
+    if (seal_epoch(fresh) > next) {
+        seal_free(fresh);
+        return MAMORI_ERR_TAMPER;
+    }
+    if ((r = seal_advance(fresh, next)) != 0 || (r = load_tree(a, next)) != 0) {
+        seal_free(fresh);
+        return r;
+    }
+    seal_free(a->seal);
+    a->seal = fresh;
+    return 0;
+}
+
 static int begin_tx(struct audit *a)
 {
     int r;
@@ -137,7 +175,9 @@ static int begin_tx(struct audit *a)
         return MAMORI_ERR_STATE;
     if ((r = exec(a, "BEGIN IMMEDIATE")) != 0)
         return r;
-    if ((r = seal_dup(a->seal, &a->snap_seal)) != 0) {
+    /* Another process may have appended since our last transaction (the CLI
+     * and the daemon share a log): we hold the write lock now, so catch up. */
+    if ((r = resync(a)) != 0 || (r = seal_dup(a->seal, &a->snap_seal)) != 0) {
         exec(a, "ROLLBACK");
         return r;
     }
@@ -584,6 +624,8 @@ int audit_open_ex(const char *path, const struct audit_options *opt, struct keys
         sqlite3_prepare_v2(a->db,
                            "INSERT INTO audit_checkpoint(size,root,time_ns,sig,tag,frontier) VALUES(?,?,?,?,?,?)",
                            -1, &a->ins_ckpt, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(a->db, "SELECT coalesce(max(seq) + 1, 0) FROM audit", -1, &a->next_seq, NULL) !=
+            SQLITE_OK ||
         sqlite3_prepare_v2(a->db, "SELECT count(*), coalesce(max(seq) + 1, 0) FROM audit", -1, &st, NULL) !=
             SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW)
@@ -597,6 +639,7 @@ int audit_open_ex(const char *path, const struct audit_options *opt, struct keys
         goto fail;
     }
     /* the seal first: a log cut back is reported as such whoever opens it */
+    snprintf(a->seal_path, sizeof(a->seal_path), "%s", seal_path);
     if ((r = open_seal(a, seal_path, verifier_path, count)) != 0 || (r = check_signer(a)) != 0 ||
         (r = load_tree(a, count)) != 0)
         goto fail;
@@ -646,6 +689,7 @@ void audit_close(struct audit *a)
         rollback_tx(a);
     sqlite3_finalize(a->ins);
     sqlite3_finalize(a->ins_ckpt);
+    sqlite3_finalize(a->next_seq);
     sqlite3_close(a->db);
     seal_free(a->seal);
     seal_free(a->snap_seal);

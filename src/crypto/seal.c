@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -322,10 +323,22 @@ int seal_persist(struct seal *s)
     fd = open(s->path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return MAMORI_ERR_IO;
-    /* Which slot is older decides the write order; an unreadable file is
-     * rewritten from slot 0. */
-    if (state_read(fd, &e, key, &older) != 0)
+    /* Writers in several processes share the file: under an exclusive lock,
+     * never move it backwards (a slower writer must not put back an older
+     * key). Which slot is older decides the write order; an unreadable file
+     * is rewritten from slot 0. */
+    if (flock(fd, LOCK_EX) != 0) {
+        close(fd);
+        return MAMORI_ERR_IO;
+    }
+    if (state_read(fd, &e, key, &older) != 0) {
         older = 0;
+        e = 0;
+    } else if (e >= s->epoch) {
+        sodium_memzero(key, sizeof(key));
+        close(fd);
+        return 0;
+    }
     sodium_memzero(key, sizeof(key));
     r = state_write(fd, s->epoch, s->sec->key, older);
     if (close(fd) != 0 && r == 0)

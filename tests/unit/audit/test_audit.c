@@ -600,6 +600,48 @@ static void test_pol1_audit_api_redacts_and_counts(void **state)
     free(dir);
 }
 
+/* The daemon and a CLI share one log: two writers interleaving appends keep
+ * one sequence, one seal chain, and the export still verifies. */
+static void test_pol7_two_writers_share_one_log(void **state)
+{
+    char *dir = testutil_tmpdir();
+    char path[4200], vk[4300], seal[4300];
+    struct keys *k;
+    struct audit *a1, *a2;
+    (void)state;
+    snprintf(path, sizeof(path), "%s/shared.db", dir);
+    snprintf(vk, sizeof(vk), "%s.verifier", path);
+    snprintf(seal, sizeof(seal), "%s.seal", path);
+    assert_int_equal(keys_generate(&k), 0);
+    struct audit_options opt = {.checkpoint_every = 7};
+    assert_int_equal(audit_open_ex(path, &opt, k, &a1), 0);
+    assert_int_equal(audit_open_ex(path, &opt, k, &a2), 0);
+    for (int i = 0; i < 30; i++) {
+        struct audit *w = i % 3 ? a1 : a2;
+        assert_int_equal(audit_event(w, NULL, "test.write", F_INT("i", i)), 0);
+    }
+    assert_int_equal(audit_begin_batch(a2), 0);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(audit_event(a2, NULL, "test.batch", F_INT("i", i)), 0);
+    assert_int_equal(audit_commit_batch(a2), 0);
+    assert_int_equal(audit_event(a1, NULL, "test.write", F_INT("i", 99)), 0);
+    audit_close(a1);
+    audit_close(a2);
+    struct audit_vkeys keys;
+    struct audit_verify_result res;
+    uint8_t *p;
+    size_t len;
+    struct audit_export_info info;
+    assert_int_equal(audit_vkeys_load(vk, &keys), 0);
+    export_db(path, seal, &p, &len, &info);
+    assert_int_equal(audit_bundle_verify(p, len, &keys, &res), 0);
+    assert_int_equal(res.entries, 2 + 30 + 10 + 1 + 2);
+    free(p);
+    keys_free(k);
+    testutil_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -612,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_thr6_old_entry_resealed_with_later_key_detected),
         cmocka_unit_test(test_pre1_truncated_tail_detected),
         cmocka_unit_test(test_pol1_audit_api_redacts_and_counts),
+        cmocka_unit_test(test_pol7_two_writers_share_one_log),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
