@@ -409,7 +409,8 @@ int seal_verifier_check(struct seal_verifier *v, uint64_t epoch, const uint8_t *
     if (r != 0)
         return r;
     mac(v->sec->key, epoch, msg, n, got);
-    r = secmem_eq(got, want, SEAL_MAC_LEN) ? 0 : MAMORI_ERR_AUTH;
+    /* constant time, and much faster than a byte loop at a million entries */
+    r = crypto_verify_32(got, want) == 0 ? 0 : MAMORI_ERR_AUTH;
     sodium_memzero(got, sizeof(got));
     return r;
 }
