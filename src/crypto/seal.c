@@ -151,18 +151,19 @@ static int write_full_at(int fd, const uint8_t *p, size_t n, off_t off)
 }
 
 /* Both slots become (epoch, key): the older-epoch slot first, each followed by
- * fsync, so at every instant one slot holds a valid state. */
+ * fdatasync (the file's size never changes after creation), so at every
+ * instant one slot holds a valid state. */
 static int state_write(int fd, uint64_t epoch, const uint8_t key[SEAL_KEY_LEN], int first_slot)
 {
     uint8_t slot[SEAL_SLOT_LEN];
     int r;
     slot_encode(slot, epoch, key);
     r = write_full_at(fd, slot, sizeof(slot), (off_t)first_slot * SEAL_SLOT_STRIDE);
-    if (r == 0 && fsync(fd) != 0)
+    if (r == 0 && fdatasync(fd) != 0)
         r = MAMORI_ERR_IO;
     if (r == 0)
         r = write_full_at(fd, slot, sizeof(slot), (off_t)(1 - first_slot) * SEAL_SLOT_STRIDE);
-    if (r == 0 && fsync(fd) != 0)
+    if (r == 0 && fdatasync(fd) != 0)
         r = MAMORI_ERR_IO;
     sodium_memzero(slot, sizeof(slot));
     return r;
