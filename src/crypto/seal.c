@@ -203,6 +203,31 @@ out:
     return r;
 }
 
+/* fsync the directory holding path, so a new file's name is durable too. */
+static int sync_dir_of(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    int fd, r = 0;
+    if (n >= sizeof(dir))
+        return MAMORI_ERR_TOOBIG;
+    if (n == 0) {
+        dir[0] = slash ? '/' : '.';
+        dir[1] = '\0';
+    } else {
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return MAMORI_ERR_IO;
+    if (fsync(fd) != 0)
+        r = MAMORI_ERR_IO;
+    close(fd);
+    return r;
+}
+
 int seal_create(const char *path, uint8_t ret_key0[static SEAL_KEY_LEN], struct seal **ret)
 {
     uint8_t key[SEAL_KEY_LEN];
@@ -219,7 +244,7 @@ int seal_create(const char *path, uint8_t ret_key0[static SEAL_KEY_LEN], struct 
             r = errno == EEXIST ? MAMORI_ERR_EXISTS : MAMORI_ERR_IO;
             goto out;
         }
-        if ((r = state_write(fd, 0, key, 0)) != 0) {
+        if ((r = state_write(fd, 0, key, 0)) != 0 || (r = sync_dir_of(path)) != 0) {
             unlink(path);
             goto out;
         }
