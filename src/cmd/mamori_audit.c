@@ -24,6 +24,8 @@
 #include "audit/audit.h"
 #include "audit/bundle.h"
 #include "audit/entry.h"
+#include "audit/recon_day.h"
+#include "audit/reconcile.h"
 #include "audit/vkeys.h"
 #include "cmd/cmd.h"
 #include "common/hex.h"
@@ -37,6 +39,7 @@ static const char usage_text[] =
     "       mamori audit show [--db FILE] [--since T] [--until T] [--actor ID] [--event E] [--limit N] [--json]\n"
     "       mamori audit prove SEQ [--db FILE] [--json]\n"
     "       mamori audit keys --export FILE [--db FILE]\n"
+    "       mamori audit reconcile --day FILE [--record] [--db FILE]\n"
     "\n"
     "  --db FILE      the audit database (default $MAMORI_AUDIT_DB or ./audit.db);\n"
     "                 its seal state is FILE.seal, its signer key FILE.key\n"
@@ -44,13 +47,15 @@ static const char usage_text[] =
     "  T              unix seconds or YYYY-MM-DDTHH:MM:SS (UTC)\n"
     "verify checks every entry, seal, checkpoint and the tail offline and names the first\n"
     "bad entry (exit 3). keys --export moves the verifier export off the terminal (or creates\n"
-    "a new log and exports its keys directly).\n";
+    "a new log and exports its keys directly). reconcile compares a day's journal, device\n"
+    "logs and cassette counts (JSON, see src/audit/recon_day.h) and prints the discrepancies\n"
+    "(exit 3 when there are any); --record also writes them to the audit log as cash.discrepancy.\n";
 
 struct opts {
-    const char *db, *bundle, *keys, *out, *actor, *event, *export;
+    const char *db, *bundle, *keys, *out, *actor, *event, *export, *day;
     int64_t since, until;
     int64_t limit;
-    bool json, progress;
+    bool json, progress, record;
 };
 
 static int parse_time(const char *s, int64_t *ret_ns)
@@ -80,6 +85,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"actor", required_argument, NULL, 'a'},  {"event", required_argument, NULL, 'e'},
         {"limit", required_argument, NULL, 'l'},  {"json", no_argument, NULL, 'j'},
         {"progress", no_argument, NULL, 'p'},     {"export", required_argument, NULL, 'x'},
+        {"day", required_argument, NULL, 'D'},    {"record", no_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -98,6 +104,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 'a': o->actor = optarg; break;
         case 'e': o->event = optarg; break;
         case 'x': o->export = optarg; break;
+        case 'D': o->day = optarg; break;
+        case 'R': o->record = true; break;
         case 'j': o->json = true; break;
         case 'p': o->progress = true; break;
         case 'l': o->limit = strtoll(optarg, NULL, 10); break;
@@ -522,6 +530,56 @@ static int do_keys(const struct opts *o)
     return 0;
 }
 
+static int do_reconcile(const struct opts *o)
+{
+    struct recon_day *day = NULL;
+    struct recon_report *rep = NULL;
+    struct audit *a = NULL;
+    struct buf text;
+    char *data = NULL;
+    size_t n = 0;
+    int r;
+    if (o->day == NULL) {
+        fputs("mamori audit reconcile: --day FILE is required\n", stderr);
+        return EXIT_USAGE;
+    }
+    FILE *f = fopen(o->day, "rb");
+    if (f == NULL)
+        return cmd_fail("audit", o->day, MAMORI_ERR_IO);
+    data = malloc(RECON_DAY_MAX_BYTES + 1);
+    if (data != NULL)
+        n = fread(data, 1, RECON_DAY_MAX_BYTES + 1, f);
+    fclose(f);
+    buf_init(&text, 1 << 20);
+    if (data == NULL) {
+        r = MAMORI_ERR_NOMEM;
+        goto out;
+    }
+    if ((r = recon_day_parse(data, n, &day)) != 0)
+        goto out;
+    if ((rep = malloc(sizeof(*rep))) == NULL) {
+        r = MAMORI_ERR_NOMEM;
+        goto out;
+    }
+    if (o->record && (r = audit_open(o->db, &a)) != 0)
+        goto out;
+    if ((r = recon_run(recon_day_input(day), a, rep)) != 0 || (r = recon_report_text(rep, &text)) != 0)
+        goto out;
+    fwrite(buf_ptr(&text), 1, buf_remaining(&text), stdout);
+out:
+    audit_close(a);
+    buf_free(&text);
+    recon_day_free(day);
+    free(data);
+    if (r != 0) {
+        free(rep);
+        return cmd_fail("audit", "reconcile", r);
+    }
+    r = rep->n > 0 ? EXIT_VERIFY : 0;
+    free(rep);
+    return r;
+}
+
 int cmd_audit(int argc, char **argv)
 {
     struct opts o;
@@ -561,6 +619,8 @@ int cmd_audit(int argc, char **argv)
     }
     if (strcmp(sub, "keys") == 0)
         return do_keys(&o);
+    if (strcmp(sub, "reconcile") == 0)
+        return do_reconcile(&o);
     fputs(usage_text, stderr);
     return EXIT_USAGE;
 }

@@ -68,3 +68,33 @@ def test_pol7_audit_cli_usage(mamori, tmp_path):
     assert mamori("audit").returncode == 2
     assert mamori("audit", "verify", "--db", tmp_path / "x.db").returncode == 2  # --keys missing
     assert mamori("devlog", "verify", "nofile").returncode == 2
+
+
+def test_pol8_1_reconcile_cli_names_hidden_dispense(mamori, tmp_path):
+    from conftest import ROOT
+    day = ROOT / "data" / "demo" / "cash-day.json"
+    db, keys = _provision(mamori, tmp_path)
+    r = mamori("audit", "reconcile", "--day", day, "--record", "--db", db)
+    assert r.returncode == 3, r.stderr
+    assert "device-not-in-journal" in r.stdout and "-2000 yen" in r.stdout
+    assert "13:50:02 .. 2026-11-26 14:20:00" in r.stdout and "op-B" in r.stdout
+    r = mamori("audit", "show", "--db", db, "--event", "cash.discrepancy", "--json")
+    found = json.loads(r.stdout)
+    assert len(found) == 1 and found[0]["details"]["amount"] == -2000
+    # the log with the recorded discrepancy still verifies
+    assert mamori("audit", "verify", "--db", db, "--keys", keys).returncode == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"journal": [{"time": 1, "dir": "sideways", "denoms": {}}]}')
+    assert mamori("audit", "reconcile", "--day", bad).returncode == 1
+
+
+def test_pre1_demo_audit_script_detects_tampering(tmp_path):
+    import os
+    import subprocess
+    from conftest import BUILD, ROOT
+    r = subprocess.run(["sh", str(ROOT / "scripts" / "demo_audit.sh"), str(BUILD)], capture_output=True,
+                       text=True, timeout=120, env=dict(os.environ, TMPDIR=str(tmp_path)))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "audit log OK" in r.stdout
+    assert "audit log FAILED at entry" in r.stdout
+    assert "device-not-in-journal" in r.stdout

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "audit/recon_day.h"
 #include "audit/reconcile.h"
 #include "mamori/err.h"
 
@@ -218,6 +219,43 @@ static void test_pol8_1_mismatches_and_counts_reported(void **state)
     free(rep);
 }
 
+/* The day file (outside bytes): a valid one reconciles; hostile ones are refused. */
+static void test_pol8_1_day_file_parsed_and_hostile_refused(void **state)
+{
+    static const char good[] =
+        "{\"journal\":[{\"time\":100,\"dir\":\"out\",\"ref\":\"T1\",\"operator\":\"op-A\",\"denoms\":{\"1000\":1}}],"
+        "\"device\":[{\"time\":100,\"dir\":\"out\",\"ref\":\"T1\",\"serial\":\"CHG-1\",\"seq\":0,\"denoms\":{\"1000\":1}},"
+        "{\"time\":\"1970-01-01T00:03:20Z\",\"dir\":\"out\",\"ref\":null,\"serial\":\"CHG-1\",\"seq\":1,"
+        "\"denoms\":{\"5000\":1}}],"
+        "\"sessions\":[{\"operator\":\"op-A\",\"from\":0,\"to\":1000}]}";
+    static const char *const bad[] = {
+        "", "[]", "{\"journal\":{}}", "{\"journal\":[{\"time\":1,\"dir\":\"up\",\"denoms\":{}}]}",
+        "{\"journal\":[{\"time\":1,\"dir\":\"in\",\"denoms\":{\"3\":1}}]}",
+        "{\"journal\":[{\"time\":1,\"dir\":\"in\",\"denoms\":{\"1\":-1}}]}",
+        "{\"journal\":[{\"time\":-5,\"dir\":\"in\",\"denoms\":{}}]}",
+        "{\"journal\":[{\"time\":\"yesterday\",\"dir\":\"in\",\"denoms\":{}}]}",
+        "{\"journal\":[{\"time\":1,\"dir\":\"in\",\"ref\":\"0123456789012345678901234567890123456789012345678901234567890123456789\",\"denoms\":{}}]}",
+        "{\"start\":{\"time\":1}}", "{\"a\":1,\"a\":2}",
+    };
+    struct recon_day *day;
+    struct recon_report *rep = malloc(sizeof(*rep));
+    (void)state;
+    assert_non_null(rep);
+    assert_int_equal(recon_day_parse(good, strlen(good), &day), 0);
+    assert_int_equal(recon_run(recon_day_input(day), NULL, rep), 0);
+    assert_int_equal(rep->n, 1);
+    assert_int_equal(rep->f[0].kind, RECON_DEVICE_NOT_IN_JOURNAL);
+    assert_int_equal(rep->f[0].amount, -5000);
+    assert_int_equal(rep->f[0].from_ns, 100 * INT64_C(1000000000));
+    assert_string_equal(rep->f[0].operators[0], "op-A");
+    recon_day_free(day);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (recon_day_parse(bad[i], strlen(bad[i]), &day) == 0)
+            fail_msg("accepted hostile day file %zu: %s", i, bad[i]);
+    recon_day_free(NULL);
+    free(rep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_pol8_1_hidden_dispense_reported),
         cmocka_unit_test(test_pol8_1_uncommanded_drawer_open_reported),
         cmocka_unit_test(test_pol8_1_mismatches_and_counts_reported),
+        cmocka_unit_test(test_pol8_1_day_file_parsed_and_hostile_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
