@@ -587,6 +587,12 @@ static int verify_sequential(const uint8_t *p, size_t n, const struct audit_vkey
  * re-run one-pass so the report is exactly the one-pass report. */
 int audit_bundle_verify(const uint8_t *p, size_t n, const struct audit_vkeys *k, struct audit_verify_result *res)
 {
+    return audit_bundle_verify_progress(p, n, k, NULL, NULL, res);
+}
+
+int audit_bundle_verify_progress(const uint8_t *p, size_t n, const struct audit_vkeys *k, audit_progress_fn fn,
+                                 void *ctx, struct audit_verify_result *res)
+{
     struct seal_job job = {.p = p, .n = n, .k = k, .ok = false};
     struct audit_bverifier *v;
     struct buf b;
@@ -595,6 +601,7 @@ int audit_bundle_verify(const uint8_t *p, size_t n, const struct audit_vkeys *k,
     if ((r = audit_bverifier_new(k, &v)) != 0)
         return r;
     v->no_seal = true;
+    audit_bverifier_progress(v, fn, ctx);
     if (pthread_create(&th, NULL, seal_thread, &job) != 0) {
         audit_bverifier_free(v);
         return verify_sequential(p, n, k, res);

@@ -96,5 +96,10 @@ void audit_bverifier_result(const struct audit_bverifier *v, struct audit_verify
  * names the first bad entry and why); other errors for resources. */
 __attribute__((warn_unused_result)) int audit_bundle_verify(const uint8_t *p, size_t n, const struct audit_vkeys *k,
                                                             struct audit_verify_result *res);
+/* The same, calling fn as entries are verified (progress display). */
+__attribute__((warn_unused_result)) int audit_bundle_verify_progress(const uint8_t *p, size_t n,
+                                                                     const struct audit_vkeys *k,
+                                                                     audit_progress_fn fn, void *ctx,
+                                                                     struct audit_verify_result *res);
 
 #endif

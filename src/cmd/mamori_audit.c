@@ -154,12 +154,10 @@ static int do_verify(const struct opts *o)
     struct audit_vkeys k;
     struct audit_verify_result res;
     struct audit_export_info info = {0};
-    struct audit_bverifier *v = NULL;
     uint8_t *data = NULL;
     size_t n = 0;
     char *mem = NULL;
     bool mapped = false;
-    struct buf b;
     int r;
     if (o->keys == NULL) {
         fputs("mamori audit verify: --keys is required\n", stderr);
@@ -193,16 +191,9 @@ static int do_verify(const struct opts *o)
         }
         data = (uint8_t *)mem;
     }
-    if ((r = audit_bverifier_new(&k, &v)) != 0)
-        goto out;
-    if (o->progress || isatty(STDERR_FILENO))
-        audit_bverifier_progress(v, progress, NULL);
-    buf_view(&b, data, n);
-    r = audit_bverifier_header(v, &b);
-    if (r == 0)
-        r = audit_bverifier_run(v, &b);
-    audit_bverifier_result(v, &res);
-    if (o->progress || isatty(STDERR_FILENO))
+    bool show = o->progress || isatty(STDERR_FILENO);
+    r = audit_bundle_verify_progress(data, n, &k, show ? progress : NULL, NULL, &res);
+    if (show)
         fputc('\n', stderr);
     if (r != 0 && r != MAMORI_ERR_AUTH)
         goto out;
@@ -229,7 +220,6 @@ static int do_verify(const struct opts *o)
                info.seal_epoch, info.entries, info.entries, info.seal_epoch - 1);
     r = res.ok ? 0 : MAMORI_ERR_AUTH;
 out:
-    audit_bverifier_free(v);
     sodium_memzero(&k, sizeof(k));
     if (mapped)
         munmap(data, n);
