@@ -240,6 +240,146 @@ out:
     return r;
 }
 
+/* ---- proofs from the database ---- */
+
+static int ckpt_query(const char *db_path, const char *sql, int64_t arg, struct audit_checkpoint *ret)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int r = MAMORI_ERR_DB, step;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    if (arg >= 0)
+        sqlite3_bind_int64(st, 1, arg);
+    step = sqlite3_step(st);
+    if (step == SQLITE_DONE) {
+        r = MAMORI_ERR_NOTFOUND;
+    } else if (step == SQLITE_ROW && sqlite3_column_bytes(st, 1) == AUDIT_ROOT_LEN &&
+               sqlite3_column_bytes(st, 3) == AUDIT_SIG_LEN && sqlite3_column_bytes(st, 4) == AUDIT_MAC_LEN) {
+        ret->size = (uint64_t)sqlite3_column_int64(st, 0);
+        memcpy(ret->root, sqlite3_column_blob(st, 1), AUDIT_ROOT_LEN);
+        ret->time_ns = sqlite3_column_int64(st, 2);
+        memcpy(ret->sig, sqlite3_column_blob(st, 3), AUDIT_SIG_LEN);
+        memcpy(ret->tag, sqlite3_column_blob(st, 4), AUDIT_MAC_LEN);
+        r = 0;
+    } else if (step == SQLITE_ROW) {
+        r = MAMORI_ERR_TAMPER;
+    }
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return r;
+}
+
+int audit_db_latest_checkpoint(const char *db_path, struct audit_checkpoint *ret)
+{
+    return ckpt_query(db_path, "SELECT size, root, time_ns, sig, tag FROM audit_checkpoint ORDER BY size DESC LIMIT 1",
+                      -1, ret);
+}
+
+int audit_db_checkpoint(const char *db_path, uint64_t size, struct audit_checkpoint *ret)
+{
+    if (size > INT64_MAX)
+        return MAMORI_ERR_INVAL;
+    return ckpt_query(db_path, "SELECT size, root, time_ns, sig, tag FROM audit_checkpoint WHERE size = ?",
+                      (int64_t)size, ret);
+}
+
+/* The stored-node tree of the first size entries. */
+static int tree_of_db(const char *db_path, uint64_t size, struct merkle_tree **ret)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    struct merkle_tree *t = NULL;
+    struct buf canon;
+    int r = MAMORI_ERR_DB, step;
+    buf_init(&canon, AUDIT_ENTRY_MAX);
+    if (size > INT64_MAX)
+        return MAMORI_ERR_INVAL;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, AUDIT_ROW_SELECT " WHERE seq < ? ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    if ((r = merkle_tree_new(&t)) != 0)
+        goto out;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct audit_entry e;
+        merkle_hash leaf;
+        buf_reset(&canon);
+        if ((r = audit_row_entry(st, &e)) != 0 || (r = audit_entry_encode(&e, &canon)) != 0 ||
+            (r = merkle_leaf_hash(leaf, buf_ptr(&canon), buf_remaining(&canon))) != 0 ||
+            (r = merkle_tree_append(t, leaf)) != 0)
+            goto out;
+        /* a hole in the sequence makes every later index wrong */
+        if (e.seq + 1 != merkle_tree_size(t)) {
+            r = MAMORI_ERR_TAMPER;
+            goto out;
+        }
+    }
+    if (step != SQLITE_DONE) {
+        r = MAMORI_ERR_DB;
+        goto out;
+    }
+    if (merkle_tree_size(t) != size) {
+        r = MAMORI_ERR_INVAL; /* fewer entries than asked for */
+        goto out;
+    }
+    *ret = t;
+    t = NULL;
+    r = 0;
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    merkle_tree_free(t);
+    buf_free(&canon);
+    return r;
+}
+
+int audit_db_inclusion(const char *db_path, uint64_t seq, uint64_t size, uint8_t *ret_proof, size_t *ret_n,
+                       uint8_t ret_leaf[static 32], uint8_t ret_root[static 32])
+{
+    struct merkle_tree *t;
+    merkle_hash proof[MERKLE_MAX_PROOF], leaf, root;
+    size_t n;
+    int r;
+    if (seq >= size)
+        return MAMORI_ERR_INVAL;
+    if ((r = tree_of_db(db_path, size, &t)) != 0)
+        return r;
+    if ((r = merkle_tree_inclusion(t, seq, size, proof, &n)) == 0 && (r = merkle_tree_leaf(t, seq, leaf)) == 0 &&
+        (r = merkle_tree_root(t, size, root)) == 0) {
+        memcpy(ret_proof, proof, n * MERKLE_HASH_LEN);
+        *ret_n = n;
+        memcpy(ret_leaf, leaf, MERKLE_HASH_LEN);
+        memcpy(ret_root, root, MERKLE_HASH_LEN);
+    }
+    merkle_tree_free(t);
+    return r;
+}
+
+int audit_db_consistency(const char *db_path, uint64_t size1, uint64_t size2, uint8_t *ret_proof, size_t *ret_n,
+                         uint8_t ret_root1[static 32], uint8_t ret_root2[static 32])
+{
+    struct merkle_tree *t;
+    merkle_hash proof[MERKLE_MAX_PROOF], r1, r2;
+    size_t n;
+    int r;
+    if (size1 == 0 || size1 > size2)
+        return MAMORI_ERR_INVAL;
+    if ((r = tree_of_db(db_path, size2, &t)) != 0)
+        return r;
+    if ((r = merkle_tree_consistency(t, size1, size2, proof, &n)) == 0 && (r = merkle_tree_root(t, size1, r1)) == 0 &&
+        (r = merkle_tree_root(t, size2, r2)) == 0) {
+        memcpy(ret_proof, proof, n * MERKLE_HASH_LEN);
+        *ret_n = n;
+        memcpy(ret_root1, r1, MERKLE_HASH_LEN);
+        memcpy(ret_root2, r2, MERKLE_HASH_LEN);
+    }
+    merkle_tree_free(t);
+    return r;
+}
+
 /* ---- verifier ---- */
 
 struct audit_bverifier {

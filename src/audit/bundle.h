@@ -48,6 +48,24 @@ enum audit_rec { AUDIT_REC_ENTRY = 1, AUDIT_REC_CHECKPOINT = 2, AUDIT_REC_END = 
  * until the next step). MAMORI_ERR_INVAL on a malformed row. */
 int audit_row_entry(sqlite3_stmt *st, struct audit_entry *ret);
 
+/* For the witness (uplink / store server) and `mamori audit prove`: read the
+ * log in db_path (read-only, one snapshot) and answer from its entries. */
+
+/* The checkpoint with the largest size (MAMORI_ERR_NOTFOUND when none). */
+int audit_db_latest_checkpoint(const char *db_path, struct audit_checkpoint *ret);
+/* The checkpoint signed for exactly size entries. */
+int audit_db_checkpoint(const char *db_path, uint64_t size, struct audit_checkpoint *ret);
+/* Inclusion proof of entry seq in the tree of the first size entries: the
+ * proof (room for MERKLE_MAX_PROOF 32-byte hashes, back to back), its length,
+ * the leaf hash and the root of that tree. MAMORI_ERR_INVAL unless
+ * seq < size <= entries. */
+int audit_db_inclusion(const char *db_path, uint64_t seq, uint64_t size, uint8_t *ret_proof, size_t *ret_n,
+                       uint8_t ret_leaf[static 32], uint8_t ret_root[static 32]);
+/* Consistency proof between the trees of the first size1 and size2 entries
+ * (0 < size1 <= size2 <= entries), with both roots. */
+int audit_db_consistency(const char *db_path, uint64_t size1, uint64_t size2, uint8_t *ret_proof, size_t *ret_n,
+                         uint8_t ret_root1[static 32], uint8_t ret_root2[static 32]);
+
 struct audit_export_info {
     uint64_t entries;
     uint64_t checkpoints;

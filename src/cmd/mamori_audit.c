@@ -38,6 +38,7 @@ static const char usage_text[] =
     "       mamori audit export [--db FILE] --out FILE\n"
     "       mamori audit show [--db FILE] [--since T] [--until T] [--actor ID] [--event E] [--limit N] [--json]\n"
     "       mamori audit prove SEQ [--db FILE] [--json]\n"
+    "       mamori audit prove --from SIZE1 [--to SIZE2] [--db FILE] [--json]\n"
     "       mamori audit keys --export FILE [--db FILE]\n"
     "       mamori audit reconcile --day FILE [--record] [--db FILE]\n"
     "\n"
@@ -52,7 +53,7 @@ static const char usage_text[] =
     "(exit 3 when there are any); --record also writes them to the audit log as cash.discrepancy.\n";
 
 struct opts {
-    const char *db, *bundle, *keys, *out, *actor, *event, *export, *day;
+    const char *db, *bundle, *keys, *out, *actor, *event, *export, *day, *from, *to;
     int64_t since, until;
     int64_t limit;
     bool json, progress, record;
@@ -86,6 +87,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"limit", required_argument, NULL, 'l'},  {"json", no_argument, NULL, 'j'},
         {"progress", no_argument, NULL, 'p'},     {"export", required_argument, NULL, 'x'},
         {"day", required_argument, NULL, 'D'},    {"record", no_argument, NULL, 'R'},
+        {"from", required_argument, NULL, 'F'},   {"to", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -106,6 +108,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 'x': o->export = optarg; break;
         case 'D': o->day = optarg; break;
         case 'R': o->record = true; break;
+        case 'F': o->from = optarg; break;
+        case 'T': o->to = optarg; break;
         case 'j': o->json = true; break;
         case 'p': o->progress = true; break;
         case 'l': o->limit = strtoll(optarg, NULL, 10); break;
@@ -350,110 +354,100 @@ static void print_hash(const char *label, const uint8_t *h)
     printf("%s%s", label, hex);
 }
 
+static int parse_u64(const char *s, uint64_t *ret)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || end == s || s[0] == '-')
+        return MAMORI_ERR_INVAL;
+    *ret = v;
+    return 0;
+}
+
+static void print_proof_json(const uint8_t *proof, size_t pn)
+{
+    printf("[");
+    for (size_t i = 0; i < pn; i++)
+        print_hash(i ? ",\"" : "\"", proof + i * MERKLE_HASH_LEN), putchar('"');
+    printf("]");
+}
+
+/* prove SEQ: inclusion in the latest signed checkpoint.
+ * prove --from S1 [--to S2]: consistency between two tree sizes (S2 default:
+ * the latest checkpoint), for a witness that holds an older checkpoint. */
 static int do_prove(const char *seq_s, const struct opts *o)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    struct merkle_tree *t = NULL;
-    struct buf canon;
-    char *end;
-    int r = MAMORI_ERR_DB, step;
-    uint64_t seq, size = 0;
-    uint8_t ck_root[AUDIT_ROOT_LEN], sig[AUDIT_SIG_LEN];
-    int64_t ck_time = 0;
-    errno = 0;
-    seq = strtoull(seq_s, &end, 10);
-    if (errno != 0 || *end != '\0' || end == seq_s || seq_s[0] == '-')
-        return EXIT_USAGE;
-    buf_init(&canon, AUDIT_ENTRY_MAX);
-    if (sqlite3_open_v2(o->db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-        goto out;
-    if (sqlite3_prepare_v2(db, "SELECT size, root, time_ns, sig FROM audit_checkpoint ORDER BY size DESC LIMIT 1", -1,
-                           &st, NULL) != SQLITE_OK)
-        goto out;
-    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 1) != AUDIT_ROOT_LEN ||
-        sqlite3_column_bytes(st, 3) != AUDIT_SIG_LEN) {
-        r = MAMORI_ERR_NOTFOUND;
-        goto out;
-    }
-    size = (uint64_t)sqlite3_column_int64(st, 0);
-    memcpy(ck_root, sqlite3_column_blob(st, 1), AUDIT_ROOT_LEN);
-    ck_time = sqlite3_column_int64(st, 2);
-    memcpy(sig, sqlite3_column_blob(st, 3), AUDIT_SIG_LEN);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (seq >= size) {
-        fprintf(stderr, "mamori audit: entry %" PRIu64 " is not covered by the latest checkpoint (%" PRIu64
-                        " entries) yet\n", seq, size);
-        r = MAMORI_ERR_NOTFOUND;
-        goto out;
-    }
-    if ((r = merkle_tree_new(&t)) != 0)
-        goto out;
-    r = MAMORI_ERR_DB;
-    if (sqlite3_prepare_v2(db, AUDIT_ROW_SELECT " WHERE seq < ? ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
-        goto out;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct audit_entry e;
-        merkle_hash leaf;
-        buf_reset(&canon);
-        if ((r = audit_row_entry(st, &e)) != 0 || (r = audit_entry_encode(&e, &canon)) != 0 ||
-            (r = merkle_leaf_hash(leaf, buf_ptr(&canon), buf_remaining(&canon))) != 0 ||
-            (r = merkle_tree_append(t, leaf)) != 0)
-            goto out;
-    }
-    if (step != SQLITE_DONE || merkle_tree_size(t) != size) {
-        r = MAMORI_ERR_TAMPER;
-        goto out;
-    }
-    {
-        merkle_hash proof[MERKLE_MAX_PROOF], leaf, root;
-        size_t pn;
-        merkle_tree_root(t, size, root);
-        if (memcmp(root, ck_root, AUDIT_ROOT_LEN) != 0) {
-            fprintf(stderr, "mamori audit: the entries do not match the signed checkpoint; run verify\n");
-            r = MAMORI_ERR_TAMPER;
-            goto out;
-        }
-        if ((r = merkle_tree_inclusion(t, seq, size, proof, &pn)) != 0 || (r = merkle_tree_leaf(t, seq, leaf)) != 0)
-            goto out;
-        if (merkle_verify_inclusion(seq, size, leaf, proof[0], pn, root) != 0) {
-            r = MAMORI_ERR_INTERNAL;
-            goto out;
-        }
+    struct audit_checkpoint ck;
+    uint8_t proof[MERKLE_MAX_PROOF * MERKLE_HASH_LEN], a[32], b[32];
+    size_t pn;
+    uint64_t seq, s1, s2;
+    int r;
+    if (access(o->db, R_OK) != 0)
+        return cmd_fail("audit", o->db, MAMORI_ERR_NOTFOUND);
+    if ((r = audit_db_latest_checkpoint(o->db, &ck)) != 0)
+        return cmd_fail("audit", "no signed checkpoint", r);
+    if (seq_s == NULL) {
+        if (o->from == NULL || parse_u64(o->from, &s1) != 0 || (o->to && parse_u64(o->to, &s2) != 0))
+            return EXIT_USAGE;
+        if (o->to == NULL)
+            s2 = ck.size;
+        if ((r = audit_db_consistency(o->db, s1, s2, proof, &pn, a, b)) != 0)
+            return cmd_fail("audit", "prove", r);
+        if (merkle_verify_consistency(s1, s2, a, b, proof, pn) != 0)
+            return cmd_fail("audit", "prove", MAMORI_ERR_INTERNAL);
         if (o->json) {
-            printf("{\"seq\":%" PRIu64 ",\"tree_size\":%" PRIu64 ",\"checkpoint_time_ns\":%lld,", seq, size,
-                   (long long)ck_time);
-            print_hash("\"leaf_hash\":\"", leaf);
-            print_hash("\",\"root\":\"", root);
-            char sighex[2 * AUDIT_SIG_LEN + 1];
-            hex_encode(sighex, sizeof(sighex), sig, AUDIT_SIG_LEN);
-            printf("\",\"signature\":\"%s\",\"proof\":[", sighex);
-            for (size_t i = 0; i < pn; i++)
-                print_hash(i ? ",\"" : "\"", proof[i]), putchar('"');
-            printf("]}\n");
+            printf("{\"size1\":%" PRIu64 ",\"size2\":%" PRIu64 ",", s1, s2);
+            print_hash("\"root1\":\"", a);
+            print_hash("\",\"root2\":\"", b);
+            printf("\",\"proof\":");
+            print_proof_json(proof, pn);
+            printf("}\n");
         } else {
-            printf("inclusion proof of entry %" PRIu64 " in the signed checkpoint of %" PRIu64 " entries (RFC 9162)\n",
-                   seq, size);
-            print_hash("leaf hash  ", leaf);
-            print_hash("\nroot       ", root);
-            printf("\nproof      %zu hashes, %zu bytes\n", pn, pn * MERKLE_HASH_LEN);
+            printf("consistency proof from %" PRIu64 " to %" PRIu64 " entries (RFC 9162)\n", s1, s2);
+            print_hash("root1  ", a);
+            print_hash("\nroot2  ", b);
+            printf("\nproof  %zu hashes, %zu bytes\n", pn, pn * MERKLE_HASH_LEN);
             for (size_t i = 0; i < pn; i++)
-                print_hash("  ", proof[i]), putchar('\n');
+                print_hash("  ", proof + i * MERKLE_HASH_LEN), putchar('\n');
         }
+        return 0;
     }
-    r = 0;
-out:
-    sqlite3_finalize(st);
-    if (db) {
-        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-        sqlite3_close(db);
+    if (parse_u64(seq_s, &seq) != 0)
+        return EXIT_USAGE;
+    if (seq >= ck.size) {
+        fprintf(stderr, "mamori audit: entry %" PRIu64 " is not covered by the latest checkpoint (%" PRIu64
+                        " entries) yet\n", seq, ck.size);
+        return 1;
     }
-    merkle_tree_free(t);
-    buf_free(&canon);
-    return r == 0 ? 0 : cmd_fail("audit", "prove", r);
+    if ((r = audit_db_inclusion(o->db, seq, ck.size, proof, &pn, a, b)) != 0)
+        return cmd_fail("audit", "prove", r);
+    if (memcmp(b, ck.root, AUDIT_ROOT_LEN) != 0) {
+        fprintf(stderr, "mamori audit: the entries do not match the signed checkpoint; run mamori audit verify\n");
+        return EXIT_VERIFY;
+    }
+    if (merkle_verify_inclusion(seq, ck.size, a, proof, pn, b) != 0)
+        return cmd_fail("audit", "prove", MAMORI_ERR_INTERNAL);
+    if (o->json) {
+        char sighex[2 * AUDIT_SIG_LEN + 1];
+        hex_encode(sighex, sizeof(sighex), ck.sig, AUDIT_SIG_LEN);
+        printf("{\"seq\":%" PRIu64 ",\"tree_size\":%" PRIu64 ",\"checkpoint_time_ns\":%lld,", seq, ck.size,
+               (long long)ck.time_ns);
+        print_hash("\"leaf_hash\":\"", a);
+        print_hash("\",\"root\":\"", b);
+        printf("\",\"signature\":\"%s\",\"proof\":", sighex);
+        print_proof_json(proof, pn);
+        printf("}\n");
+    } else {
+        printf("inclusion proof of entry %" PRIu64 " in the signed checkpoint of %" PRIu64 " entries (RFC 9162)\n",
+               seq, ck.size);
+        print_hash("leaf hash  ", a);
+        print_hash("\nroot       ", b);
+        printf("\nproof      %zu hashes, %zu bytes\n", pn, pn * MERKLE_HASH_LEN);
+        for (size_t i = 0; i < pn; i++)
+            print_hash("  ", proof + i * MERKLE_HASH_LEN), putchar('\n');
+    }
+    return 0;
 }
 
 /* Copy the pending verifier export to dst (new file, 0600), then wipe and
@@ -584,11 +578,7 @@ int cmd_audit(int argc, char **argv)
     const char *seq = NULL;
     argc--;
     argv++;
-    if (strcmp(sub, "prove") == 0) {
-        if (argc < 2) {
-            fputs(usage_text, stderr);
-            return EXIT_USAGE;
-        }
+    if (strcmp(sub, "prove") == 0 && argc >= 2 && argv[1][0] != '-') {
         seq = argv[1];
         argc--;
         argv++;

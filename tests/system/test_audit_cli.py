@@ -27,6 +27,11 @@ def test_pol7_audit_cli_verify_export_prove_show(mamori, tmp_path):
     assert r.returncode == 0, r.stderr
     proof = json.loads(r.stdout)
     assert proof["seq"] == 0 and len(proof["leaf_hash"]) == 64
+    r = mamori("audit", "prove", "--from", "1", "--db", db, "--json")
+    assert r.returncode == 0, r.stderr
+    con = json.loads(r.stdout)
+    assert con["size1"] == 1 and con["size2"] == 2 and len(con["proof"]) == 1
+    assert mamori("audit", "prove", "--from", "3", "--db", db).returncode == 1
     r = mamori("audit", "show", "--db", db, "--json", "--event", "audit")
     assert r.returncode == 0
     events = [e["event"] for e in json.loads(r.stdout)]

@@ -642,6 +642,35 @@ static void test_pol7_two_writers_share_one_log(void **state)
     free(dir);
 }
 
+/* What the witness gets from the terminal: proofs built from the database
+ * that verify against the signed checkpoints. */
+static void test_pol7_witness_proofs_match_signed_checkpoints(void **state)
+{
+    struct audit_checkpoint c1, c2, latest;
+    uint8_t proof[MERKLE_MAX_PROOF * MERKLE_HASH_LEN], a[32], b[32], msg[AUDIT_CKPT_MSG_LEN];
+    size_t n;
+    (void)state;
+    assert_int_equal(audit_db_checkpoint(fx.db, 1000, &c1), 0);
+    assert_int_equal(audit_db_checkpoint(fx.db, 5000, &c2), 0);
+    assert_int_equal(audit_db_checkpoint(fx.db, 1234, &latest), MAMORI_ERR_NOTFOUND);
+    assert_int_equal(audit_db_latest_checkpoint(fx.db, &latest), 0);
+    assert_int_equal(latest.size, fx.total);
+    audit_checkpoint_message(&c2, msg);
+    assert_int_equal(keys_verify(fx.keys.audit_pub, c2.sig, msg, sizeof(msg)), 0);
+    assert_int_equal(audit_db_consistency(fx.db, 1000, 5000, proof, &n, a, b), 0);
+    assert_memory_equal(a, c1.root, 32);
+    assert_memory_equal(b, c2.root, 32);
+    assert_int_equal(merkle_verify_consistency(1000, 5000, c1.root, c2.root, proof, n), 0);
+    assert_int_equal(merkle_verify_consistency(1000, 5000, c2.root, c1.root, proof, n), MAMORI_ERR_AUTH);
+    assert_int_equal(audit_db_inclusion(fx.db, 4321, 5000, proof, &n, a, b), 0);
+    assert_memory_equal(b, c2.root, 32);
+    assert_int_equal(merkle_verify_inclusion(4321, 5000, a, proof, n, c2.root), 0);
+    assert_int_equal(merkle_verify_inclusion(4322, 5000, a, proof, n, c2.root), MAMORI_ERR_AUTH);
+    assert_int_equal(audit_db_inclusion(fx.db, 5000, 5000, proof, &n, a, b), MAMORI_ERR_INVAL);
+    assert_int_equal(audit_db_consistency(fx.db, 0, 5000, proof, &n, a, b), MAMORI_ERR_INVAL);
+    assert_int_equal(audit_db_consistency(fx.db, 10, fx.total + 1, proof, &n, a, b), MAMORI_ERR_INVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -655,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_pre1_truncated_tail_detected),
         cmocka_unit_test(test_pol1_audit_api_redacts_and_counts),
         cmocka_unit_test(test_pol7_two_writers_share_one_log),
+        cmocka_unit_test(test_pol7_witness_proofs_match_signed_checkpoints),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
