@@ -422,6 +422,55 @@ int audit_tick(struct audit *a)
     return due ? audit_checkpoint(a) : 0;
 }
 
+int audit_rotate_signer(struct audit *a, struct keys *new_signer)
+{
+    uint8_t old_pub[KEYS_PK_LEN], new_pub[KEYS_PK_LEN];
+    struct audit_actor self;
+    sqlite3_stmt *st;
+    int r, redact = 0;
+    bool mutated = false;
+    if (a == NULL || new_signer == NULL)
+        return MAMORI_ERR_INVAL;
+    keys_sign_public(new_signer, new_pub);
+    pthread_mutex_lock(&a->mu);
+    self = (struct audit_actor){.process = a->process};
+    keys_sign_public(a->signer, old_pub);
+    if (a->in_batch) {
+        r = MAMORI_ERR_STATE;
+        goto out;
+    }
+    if ((r = begin_tx(a)) != 0)
+        goto out;
+    /* the hand-over entry, then a checkpoint over it with the old key; the
+     * verifier switches keys for checkpoints after that one */
+    if ((r = append_locked(a, &self, "audit.key_rotated",
+                           (const struct field[]){F_HEX("old_pub", old_pub, sizeof(old_pub)),
+                                                  F_HEX("new_pub", new_pub, sizeof(new_pub)), F_END},
+                           &redact, &mutated)) != 0 ||
+        (r = checkpoint_locked(a)) != 0)
+        goto fail;
+    r = MAMORI_ERR_DB;
+    if (sqlite3_prepare_v2(a->db, "UPDATE audit_meta SET v = ? WHERE k = 'audit_pub'", -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_blob(st, 1, new_pub, KEYS_PK_LEN, SQLITE_STATIC);
+    r = sqlite3_step(st) == SQLITE_DONE ? 0 : MAMORI_ERR_DB;
+    sqlite3_finalize(st);
+    if (r != 0)
+        goto fail;
+    uint64_t size = a->tree.size;
+    r = commit_tx(a);
+    /* a failed COMMIT rolls the tree back; a failed key persist after a good
+     * COMMIT does not: then the hand-over is on record and must be followed */
+    if (a->tree.size == size)
+        a->signer = new_signer;
+    goto out;
+fail:
+    rollback_tx(a);
+out:
+    pthread_mutex_unlock(&a->mu);
+    return r;
+}
+
 uint64_t audit_size(const struct audit *a)
 {
     return a ? a->tree.size : 0;

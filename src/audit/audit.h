@@ -85,5 +85,11 @@ int audit_checkpoint(struct audit *a);
 int audit_tick(struct audit *a);
 /* Entries in the log. */
 uint64_t audit_size(const struct audit *a);
+/* Rotate the checkpoint signing key (LC-7): records "audit.key_rotated"
+ * {old_pub, new_pub}, signs a checkpoint covering it with the old key, and
+ * signs every later checkpoint with new_signer (caller-owned, kept alive until
+ * audit_close). The verifier follows the hand-over from the key it was given
+ * at provisioning. Not inside a batch (MAMORI_ERR_STATE). */
+int audit_rotate_signer(struct audit *a, struct keys *new_signer);
 
 #endif

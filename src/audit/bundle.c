@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
+#include "common/hex.h"
 #include "crypto/merkle.h"
 #include "crypto/seal.h"
 #include "keys/keys.h"
@@ -391,6 +393,9 @@ struct audit_bverifier {
     bool have_ckpt, header, done, failed;
     bool no_seal; /* the seal checks run on another thread (audit_bundle_verify) */
     char where_buf[48];
+    bool rot_pending; /* a key hand-over entry was seen */
+    uint64_t rot_seq;
+    uint8_t pub_next[KEYS_PK_LEN];
     struct audit_verify_result res;
     audit_progress_fn fn;
     void *ctx;
@@ -466,6 +471,30 @@ int audit_bverifier_header(struct audit_bverifier *v, struct buf *b)
     return 0;
 }
 
+/* An "audit.key_rotated" entry: checkpoints after the one that covers it are
+ * signed with new_pub, which must follow from the key in use (old_pub). */
+static int take_rotation(struct audit_bverifier *v, const struct audit_entry *e)
+{
+    json_error_t err;
+    json_t *j = json_loadb(e->details.p, e->details.n, JSON_REJECT_DUPLICATES, &err);
+    json_t *np = json_object_get(j, "new_pub"), *op = json_object_get(j, "old_pub");
+    uint8_t newk[KEYS_PK_LEN], oldk[KEYS_PK_LEN];
+    size_t n1 = 0, n2 = 0;
+    int r = MAMORI_ERR_INVAL;
+    if (json_is_string(np) && json_is_string(op) && json_string_length(np) == 2 * KEYS_PK_LEN &&
+        json_string_length(op) == 2 * KEYS_PK_LEN && hex_decode(newk, sizeof(newk), json_string_value(np), &n1) == 0 &&
+        hex_decode(oldk, sizeof(oldk), json_string_value(op), &n2) == 0 && n1 == KEYS_PK_LEN && n2 == KEYS_PK_LEN &&
+        memcmp(oldk, v->rot_pending ? v->pub_next : v->pub, KEYS_PK_LEN) == 0) {
+        memcpy(v->pub_next, newk, KEYS_PK_LEN);
+        v->rot_pending = true;
+        v->rot_seq = e->seq;
+        v->res.rotations++;
+        r = 0;
+    }
+    json_decref(j);
+    return r;
+}
+
 /* "entry N" for a failure report (formatted only when something failed). */
 #define ENTRY_WHERE(v, pos) (snprintf((v)->where_buf, sizeof((v)->where_buf), "entry %" PRIu64, (pos)), (v)->where_buf)
 
@@ -495,6 +524,9 @@ static int step_entry(struct audit_bverifier *v, struct buf *b)
                     "seal MAC does not verify with the key of epoch %" PRIu64
                     " (entry edited, or sealed with another epoch's key)",
                     e.seq);
+    if (e.event.n == sizeof(AUDIT_EVENT_KEY_ROTATED) - 1 &&
+        memcmp(e.event.p, AUDIT_EVENT_KEY_ROTATED, e.event.n) == 0 && (r = take_rotation(v, &e)) != 0)
+        return fail(v, ENTRY_WHERE(v, pos), pos, "malformed signing-key hand-over");
     if ((r = merkle_leaf_hash(leaf, canon, len)) != 0 || (r = merkle_frontier_append(&v->tree, leaf)) != 0)
         return r;
     v->res.entries++;
@@ -524,6 +556,11 @@ static int step_checkpoint(struct audit_bverifier *v, struct buf *b)
                     "signed for %" PRIu64 " entries but found after entry %" PRIu64
                     " (entries deleted, inserted or cut back)",
                     c.size, v->res.entries);
+    /* the checkpoint right after a hand-over is still the old key's */
+    if (v->rot_pending && c.size > v->rot_seq + 1) {
+        memcpy(v->pub, v->pub_next, KEYS_PK_LEN);
+        v->rot_pending = false;
+    }
     audit_checkpoint_message(&c, msg);
     if (keys_verify(v->pub, c.sig, msg, sizeof(msg)) != 0)
         return fail(v, where, c.size, "signature does not verify with the audit public key");

@@ -17,7 +17,9 @@
  * size matches its place, its root equals the tree of the entries before it,
  * its Ed25519 signature and its seal tag (key_size) hold, and its consistency
  * proof links it to the previous one; END matches the entries, and its tail
- * tag (key_count) proves the log ended there when exported. The first failure
+ * tag (key_count) proves the log ended there when exported. An
+ * "audit.key_rotated" entry {old_pub, new_pub} (sealed like any entry) hands
+ * checkpoint signing to new_pub after the checkpoint that covers it. The first failure
  * is reported with the entry (or checkpoint size) and the reason.
  */
 #ifndef MAMORI_AUDIT_BUNDLE_H
@@ -40,6 +42,9 @@
 #define AUDIT_BUNDLE_MAX_BYTES (UINT64_C(16) << 30)
 
 enum audit_rec { AUDIT_REC_ENTRY = 1, AUDIT_REC_CHECKPOINT = 2, AUDIT_REC_END = 3 };
+
+/* The entry that hands checkpoint signing to a new key (details old_pub, new_pub). */
+#define AUDIT_EVENT_KEY_ROTATED "audit.key_rotated"
 
 /* The columns audit_row_entry() reads, in order. */
 #define AUDIT_ROW_SELECT "SELECT seq, time_ns, operator, role, process, event, details, mac FROM audit"
@@ -84,6 +89,7 @@ struct audit_verify_result {
     uint64_t checkpoints;      /* checkpoints verified */
     uint64_t last_ckpt_size;   /* entries covered by the last signed checkpoint */
     bool tail_sealed;          /* END carried a valid tail tag */
+    uint64_t rotations;        /* signing-key hand-overs followed */
     char where[48];            /* "entry 17", "checkpoint 2000", "end", "bundle" */
     uint64_t bad_seq;          /* the entry named in where (when an entry) */
     char reason[200];

@@ -671,6 +671,72 @@ static void test_pol7_witness_proofs_match_signed_checkpoints(void **state)
     assert_int_equal(audit_db_consistency(fx.db, 10, fx.total + 1, proof, &n, a, b), MAMORI_ERR_INVAL);
 }
 
+/* LC-7: the audit signing key is rotated; the verifier, given only the key
+ * from provisioning, follows the sealed hand-over, and a checkpoint signed
+ * after it with the retired key is refused. */
+static void test_lc7_audit_key_rotation_followed_by_verifier(void **state)
+{
+    char *dir = testutil_tmpdir();
+    char path[4200], vk[4300], seal[4300];
+    struct keys *k1, *k2;
+    struct audit *a;
+    struct audit_options opt = {.checkpoint_every = 10};
+    struct audit_vkeys keys;
+    struct audit_verify_result res;
+    struct audit_export_info info;
+    uint8_t *p;
+    size_t len;
+    (void)state;
+    snprintf(path, sizeof(path), "%s/rot.db", dir);
+    snprintf(vk, sizeof(vk), "%s.verifier", path);
+    snprintf(seal, sizeof(seal), "%s.seal", path);
+    assert_int_equal(keys_generate(&k1), 0);
+    assert_int_equal(keys_generate(&k2), 0);
+    assert_int_equal(audit_open_ex(path, &opt, k1, &a), 0);
+    for (int i = 0; i < 25; i++)
+        assert_int_equal(audit_event(a, NULL, "test.before", F_INT("i", i)), 0);
+    assert_int_equal(audit_rotate_signer(a, k2), 0);
+    for (int i = 0; i < 25; i++)
+        assert_int_equal(audit_event(a, NULL, "test.after", F_INT("i", i)), 0);
+    audit_close(a);
+    /* the log now belongs to the new key */
+    assert_int_equal(audit_open_ex(path, &opt, k1, &a), MAMORI_ERR_STATE);
+    assert_int_equal(audit_open_ex(path, &opt, k2, &a), 0);
+    audit_close(a);
+    assert_int_equal(audit_vkeys_load(vk, &keys), 0);
+    export_db(path, seal, &p, &len, &info);
+    assert_int_equal(audit_bundle_verify(p, len, &keys, &res), 0);
+    assert_int_equal(res.rotations, 1);
+    /* the retired key signs a later checkpoint: refused */
+    size_t nrec;
+    struct rec *rs = records(p, len, &nrec);
+    size_t last_ck = 0;
+    for (size_t i = 0; i < nrec; i++)
+        if (rs[i].type == AUDIT_REC_CHECKPOINT)
+            last_ck = i;
+    struct audit_checkpoint c;
+    const uint8_t *cp = p + rs[last_ck].off + 1;
+    uint8_t msg[AUDIT_CKPT_MSG_LEN];
+    c.size = 0;
+    for (int i = 0; i < 8; i++)
+        c.size = c.size << 8 | cp[i];
+    memcpy(c.root, cp + 8, 32);
+    uint64_t t = 0;
+    for (int i = 0; i < 8; i++)
+        t = t << 8 | cp[40 + i];
+    c.time_ns = (int64_t)t;
+    audit_checkpoint_message(&c, msg);
+    assert_int_equal(keys_sign(k1, (uint8_t *)p + rs[last_ck].off + 1 + 48, msg, sizeof(msg)), 0);
+    assert_int_equal(audit_bundle_verify(p, len, &keys, &res), MAMORI_ERR_AUTH);
+    assert_non_null(strstr(res.reason, "signature"));
+    free(rs);
+    free(p);
+    keys_free(k1);
+    keys_free(k2);
+    testutil_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -685,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_pol1_audit_api_redacts_and_counts),
         cmocka_unit_test(test_pol7_two_writers_share_one_log),
         cmocka_unit_test(test_pol7_witness_proofs_match_signed_checkpoints),
+        cmocka_unit_test(test_lc7_audit_key_rotation_followed_by_verifier),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
