@@ -19,28 +19,43 @@
 
 /* SHA-256 through EVP with the algorithm fetched once and one digest context
  * per thread: the one-shot SHA256() re-fetches the algorithm on every call in
- * OpenSSL 3 (about 3x slower for the short inputs hashed here). The context is
- * reused for the life of the thread. */
+ * OpenSSL 3 (about 3x slower for the short inputs hashed here). The context
+ * lives in thread-specific data and is freed when its thread exits. */
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-static _Thread_local EVP_MD_CTX *sha256_ctx;
+static pthread_key_t sha256_key;
+static bool sha256_key_ok;
 
-static void sha256_fetch(void)
+static void sha256_ctx_free(void *p)
+{
+    EVP_MD_CTX_free(p);
+}
+
+static void sha256_init_once(void)
 {
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    sha256_key_ok = pthread_key_create(&sha256_key, sha256_ctx_free) == 0;
 }
 
 /* SHA-256 of a || b (b may be NULL). 0 or MAMORI_ERR_CRYPTO / NOMEM. */
 static int sha256_2(merkle_hash ret, const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
     unsigned int len = 0;
-    pthread_once(&sha256_once, sha256_fetch);
-    if (sha256_md == NULL)
+    EVP_MD_CTX *ctx;
+    pthread_once(&sha256_once, sha256_init_once);
+    if (sha256_md == NULL || !sha256_key_ok)
         return MAMORI_ERR_CRYPTO;
-    if (sha256_ctx == NULL && (sha256_ctx = EVP_MD_CTX_new()) == NULL)
-        return MAMORI_ERR_NOMEM;
-    if (EVP_DigestInit_ex2(sha256_ctx, sha256_md, NULL) != 1 || EVP_DigestUpdate(sha256_ctx, a, an) != 1 ||
-        (bn > 0 && EVP_DigestUpdate(sha256_ctx, b, bn) != 1) || EVP_DigestFinal_ex(sha256_ctx, ret, &len) != 1 ||
+    ctx = pthread_getspecific(sha256_key);
+    if (ctx == NULL) {
+        if ((ctx = EVP_MD_CTX_new()) == NULL)
+            return MAMORI_ERR_NOMEM;
+        if (pthread_setspecific(sha256_key, ctx) != 0) {
+            EVP_MD_CTX_free(ctx);
+            return MAMORI_ERR_NOMEM;
+        }
+    }
+    if (EVP_DigestInit_ex2(ctx, sha256_md, NULL) != 1 || EVP_DigestUpdate(ctx, a, an) != 1 ||
+        (bn > 0 && EVP_DigestUpdate(ctx, b, bn) != 1) || EVP_DigestFinal_ex(ctx, ret, &len) != 1 ||
         len != MERKLE_HASH_LEN)
         return MAMORI_ERR_CRYPTO;
     return 0;
