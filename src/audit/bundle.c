@@ -432,6 +432,14 @@ int audit_bverifier_dup(const struct audit_bverifier *v, struct audit_bverifier 
     return 0;
 }
 
+void audit_bverifier_copy(struct audit_bverifier *dst, const struct audit_bverifier *src)
+{
+    struct seal_verifier *keep = dst->sv;
+    *dst = *src;
+    dst->sv = keep;
+    seal_verifier_copy(dst->sv, src->sv);
+}
+
 void audit_bverifier_free(struct audit_bverifier *v)
 {
     if (v == NULL)

@@ -103,6 +103,8 @@ typedef void (*audit_progress_fn)(void *ctx, uint64_t entries);
 int audit_bverifier_new(const struct audit_vkeys *k, struct audit_bverifier **ret);
 /* A copy of the state (to resume from the same position on other bytes). */
 int audit_bverifier_dup(const struct audit_bverifier *v, struct audit_bverifier **ret);
+/* Overwrite dst with the state of src (both from audit_bverifier_new/dup). */
+void audit_bverifier_copy(struct audit_bverifier *dst, const struct audit_bverifier *src);
 void audit_bverifier_free(struct audit_bverifier *v);
 void audit_bverifier_progress(struct audit_bverifier *v, audit_progress_fn fn, void *ctx);
 /* Consume the header. */

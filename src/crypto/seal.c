@@ -411,6 +411,12 @@ int seal_verifier_dup(const struct seal_verifier *v, struct seal_verifier **ret)
     return 0;
 }
 
+void seal_verifier_copy(struct seal_verifier *dst, const struct seal_verifier *src)
+{
+    memcpy(dst->sec->key, src->sec->key, SEAL_KEY_LEN);
+    dst->epoch = src->epoch;
+}
+
 uint64_t seal_verifier_epoch(const struct seal_verifier *v)
 {
     return v->epoch;

@@ -73,6 +73,8 @@ int seal_verifier_new(const uint8_t key0[static SEAL_KEY_LEN], struct seal_verif
 void seal_verifier_free(struct seal_verifier *v);
 /* An independent copy at the same epoch. */
 int seal_verifier_dup(const struct seal_verifier *v, struct seal_verifier **ret);
+/* Overwrite dst with src's key and epoch (no allocation). */
+void seal_verifier_copy(struct seal_verifier *dst, const struct seal_verifier *src);
 uint64_t seal_verifier_epoch(const struct seal_verifier *v);
 /* Check mac over msg claimed for epoch. The verifier derives key_epoch (moving
  * forward; epoch must be >= its current epoch, else MAMORI_ERR_STATE) and

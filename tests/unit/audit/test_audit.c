@@ -164,15 +164,16 @@ static void test_pol7_exported_log_verifies(void **state)
 static void flip_all_bits(struct audit_bverifier *before, const struct rec *r, const char *want_where_prefix)
 {
     uint8_t *copy = malloc(fx.n);
+    struct audit_bverifier *v;
     assert_non_null(copy);
     memcpy(copy, fx.bundle, fx.n);
+    assert_int_equal(audit_bverifier_dup(before, &v), 0);
     for (size_t byte = r->off; byte < r->off + r->len; byte++) {
         for (int bit = 0; bit < 8; bit++) {
-            struct audit_bverifier *v;
             struct audit_verify_result res;
             struct buf b;
             copy[byte] ^= (uint8_t)(1u << bit);
-            assert_int_equal(audit_bverifier_dup(before, &v), 0);
+            audit_bverifier_copy(v, before);
             buf_view(&b, copy + r->off, fx.n - r->off);
             int rc = audit_bverifier_run(v, &b);
             audit_bverifier_result(v, &res);
@@ -182,10 +183,10 @@ static void flip_all_bits(struct audit_bverifier *before, const struct rec *r, c
                 strcmp(res.where, "bundle") != 0 && strncmp(res.where, "checkpoint", 10) != 0 &&
                 strcmp(res.where, "end") != 0) /* a flipped record type reads as another record */
                 fail_msg("flip at %zu named '%s' (%s)", byte, res.where, res.reason);
-            audit_bverifier_free(v);
             copy[byte] ^= (uint8_t)(1u << bit);
         }
     }
+    audit_bverifier_free(v);
     free(copy);
 }
 
