@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,6 +80,10 @@ int audit_vkeys_load(const char *path, struct audit_vkeys *ret)
         goto out;
     *ret = k;
 out:
+    /* the hex of key_0 also sits in jansson's copy of the string: wipe it */
+    if (json_is_string(json_object_get(j, "seal_key0")))
+        sodium_memzero((char *)(uintptr_t)json_string_value(json_object_get(j, "seal_key0")),
+                       json_string_length(json_object_get(j, "seal_key0")));
     json_decref(j);
     sodium_memzero(text, sizeof(text));
     sodium_memzero(&k, sizeof(k));

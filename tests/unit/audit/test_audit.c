@@ -738,6 +738,99 @@ static void test_lc7_audit_key_rotation_followed_by_verifier(void **state)
     free(dir);
 }
 
+/* The canonical entry decoder on hostile bytes: every truncation, a trailing
+ * byte, lengths over the limits, NUL bytes, a wrong magic. */
+static void test_pol7_entry_decode_hostile(void **state)
+{
+    struct audit_entry e = {.seq = 7, .time_ns = 123, .op = audit_str_of("op"), .role = audit_str_of(NULL),
+                            .process = audit_str_of("pos"), .event = audit_str_of("x.y"),
+                            .details = audit_str_of("{\"a\":1}")}, d;
+    struct buf b;
+    (void)state;
+    buf_init(&b, AUDIT_ENTRY_MAX + 16);
+    assert_int_equal(audit_entry_encode(&e, &b), 0);
+    size_t n = buf_remaining(&b);
+    uint8_t *p = b.d;
+    assert_int_equal(audit_entry_decode(p, n, &d), 0);
+    assert_int_equal(d.seq, 7);
+    assert_false(d.role.present);
+    assert_true(d.op.present && d.op.n == 2 && memcmp(d.op.p, "op", 2) == 0);
+    for (size_t cut = 0; cut < n; cut++)
+        assert_int_not_equal(audit_entry_decode(p, cut, &d), 0);
+    assert_int_equal(buf_put_u8(&b, 0), 0);
+    p = b.d;
+    assert_int_equal(audit_entry_decode(p, n + 1, &d), MAMORI_ERR_TRAILING);
+    p[0] = 'X';
+    assert_int_equal(audit_entry_decode(p, n, &d), MAMORI_ERR_INVAL);
+    p[0] = 'M';
+    /* a NUL inside the details */
+    p[n - 3] = 0;
+    assert_int_equal(audit_entry_decode(p, n, &d), MAMORI_ERR_INVAL);
+    buf_free(&b);
+    /* the encoder refuses what the decoder would */
+    char big[AUDIT_ACTOR_MAX + 2];
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    buf_init(&b, AUDIT_ENTRY_MAX + 16);
+    e.op = audit_str_of(big);
+    assert_int_equal(audit_entry_encode(&e, &b), MAMORI_ERR_INVAL);
+    e.op = audit_str_of("op");
+    e.event = audit_str_of("");
+    assert_int_equal(audit_entry_encode(&e, &b), MAMORI_ERR_INVAL);
+    buf_free(&b);
+    uint8_t huge[AUDIT_ENTRY_MAX + 1];
+    memset(huge, 0, sizeof(huge));
+    assert_int_equal(audit_entry_decode(huge, sizeof(huge), &d), MAMORI_ERR_TOOBIG);
+    /* an event name over the limit in the bytes */
+    uint8_t hdr[4 + 8 + 8 + 6 + 2] = {'M', 'A', 'E', '1'};
+    memset(hdr + 20, 0xff, 6); /* three absent actor strings */
+    hdr[26] = 0x01;
+    hdr[27] = 0x00; /* event length 256 > AUDIT_EVENT_MAX */
+    assert_int_equal(audit_entry_decode(hdr, sizeof(hdr), &d), MAMORI_ERR_INVAL);
+}
+
+/* The verifier export file: written once (0600, never overwritten), and
+ * hostile files are refused. */
+static void test_pol7_vkeys_file_hostile(void **state)
+{
+    char *dir = testutil_tmpdir();
+    char path[4200];
+    struct audit_vkeys k, back;
+    static const char *const bad[] = {
+        "", "{}", "[1]",
+        "{\"format\":\"other\",\"seal_key0\":\"00\",\"audit_pub\":\"00\"}",
+        "{\"format\":\"mamori-audit-verifier-v1\",\"seal_key0\":\"zz\",\"audit_pub\":\"00\"}",
+        "{\"format\":\"mamori-audit-verifier-v1\",\"seal_key0\":"
+        "\"000000000000000000000000000000000000000000000000000000000000000\",\"audit_pub\":"
+        "\"0000000000000000000000000000000000000000000000000000000000000000\"}",
+    };
+    (void)state;
+    memset(&k, 0x5a, sizeof(k));
+    snprintf(path, sizeof(path), "%s/v.json", dir);
+    assert_int_equal(audit_vkeys_save(path, &k), 0);
+    assert_int_equal(audit_vkeys_save(path, &k), MAMORI_ERR_EXISTS);
+    assert_int_equal(audit_vkeys_load(path, &back), 0);
+    assert_memory_equal(&k, &back, sizeof(k));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(path, sizeof(path), "%s/bad%zu.json", dir, i);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(bad[i], f);
+        fclose(f);
+        if (audit_vkeys_load(path, &back) == 0)
+            fail_msg("accepted bad verifier file %zu", i);
+    }
+    snprintf(path, sizeof(path), "%s/big.json", dir);
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < AUDIT_VKEYS_MAX + 10; i++)
+        fputc(' ', f);
+    fclose(f);
+    assert_int_equal(audit_vkeys_load(path, &back), MAMORI_ERR_TOOBIG);
+    assert_int_equal(audit_vkeys_load("/nonexistent/v.json", &back), MAMORI_ERR_NOTFOUND);
+    testutil_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -753,6 +846,8 @@ int main(void)
         cmocka_unit_test(test_pol7_two_writers_share_one_log),
         cmocka_unit_test(test_pol7_witness_proofs_match_signed_checkpoints),
         cmocka_unit_test(test_lc7_audit_key_rotation_followed_by_verifier),
+        cmocka_unit_test(test_pol7_entry_decode_hostile),
+        cmocka_unit_test(test_pol7_vkeys_file_hostile),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
