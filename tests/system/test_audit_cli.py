@@ -103,3 +103,38 @@ def test_pre1_demo_audit_script_detects_tampering(tmp_path):
     assert "audit log OK" in r.stdout
     assert "audit log FAILED at entry" in r.stdout
     assert "device-not-in-journal" in r.stdout
+
+
+def test_pol8_1_devlog_cli_verifies_and_names_attacks(mamori, tmp_path):
+    """An exported drawer log (5 signed entries, fixture) checked with only the
+    device public key; a dropped entry and an edited byte are named."""
+    from conftest import ROOT
+    data = ROOT / "tests" / "system" / "data"
+    log = (data / "devlog-drw-0001.bin").read_bytes()
+    pub = (data / "devlog-drw-0001.pub").read_text().strip()
+    r = mamori("devlog", "verify", data / "devlog-drw-0001.bin", "--pub", pub, "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads(r.stdout)["entries"] == 5
+    # split into framed entries
+    entries, off = [], 0
+    while off < len(log):
+        n = int.from_bytes(log[off:off + 4], "big")
+        entries.append(log[off:off + 4 + n])
+        off += 4 + n
+    assert len(entries) == 5
+    gap = tmp_path / "gap.bin"
+    gap.write_bytes(b"".join(entries[:2] + entries[3:]))
+    r = mamori("devlog", "verify", gap, "--pub", pub)
+    assert r.returncode == 3 and "gap" in r.stdout
+    edited = bytearray(log)
+    edited[len(entries[0]) + 40] ^= 0x01
+    p = tmp_path / "edited.bin"
+    p.write_bytes(bytes(edited))
+    r = mamori("devlog", "verify", p, "--pub", pub)
+    assert r.returncode == 3 and "entry 1" in r.stdout
+    replay = tmp_path / "replay.bin"
+    replay.write_bytes(log + entries[1])
+    r = mamori("devlog", "verify", replay, "--pub", pub)
+    assert r.returncode == 3 and "replay" in r.stdout
+    other = "00" * 32
+    assert mamori("devlog", "verify", data / "devlog-drw-0001.bin", "--pub", other).returncode == 3
