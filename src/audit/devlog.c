@@ -354,6 +354,11 @@ int devlog_store_open(const char *path, struct audit *audit, struct devlog_store
     return 0;
 }
 
+struct sqlite3 *devlog_store_db(struct devlog_store *s)
+{
+    return s->db;
+}
+
 void devlog_store_close(struct devlog_store *s)
 {
     if (s == NULL)

@@ -131,5 +131,7 @@ int devlog_store_ingest(struct devlog_store *s, const uint8_t *entry, size_t n, 
 int devlog_store_position(struct devlog_store *s, const char *serial, uint64_t *ret_next);
 /* Write the device's stored entries as an exported device log (framed). */
 int devlog_store_export(struct devlog_store *s, const char *serial, struct buf *out);
+/* The store's SQLite handle, for readers in this library (devcash.c). */
+struct sqlite3 *devlog_store_db(struct devlog_store *s);
 
 #endif
