@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
 libsodium-dev libssl-dev libsqlite3-dev sqlite3 libcbor-dev libjansson-dev
 libmicrohttpd-dev libcurl4-openssl-dev libinih-dev libcmocka-dev
-python3 python3-pytest python3-cbor2 openssl iproute2 util-linux"
+python3 python3-pytest python3-cbor2 python3-nacl openssl iproute2 util-linux"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

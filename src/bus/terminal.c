@@ -1,0 +1,372 @@
+/*
+ * terminal.c: the terminald host. Owns config loading and state-dir layout,
+ * the control socket's commands and the in-memory event record the control
+ * socket shows. Must not own bus mechanics (bus.c) or device semantics.
+ */
+#include "bus/terminal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "bus/ctl.h"
+#include "bus/devapi.h"
+#include "bus/devwatch.h"
+#include "bus/msgjson.h"
+#include "common/hex.h"
+#include "mamori/err.h"
+
+const char terminal_default_config[] =
+    "[terminal]\n"
+    "id = T1\n"
+    "[bus]\n"
+    "; comma-separated transports: unix:PATH, tcp:127.0.0.1:PORT, serial:/dev/ttyS0\n"
+    "; relative unix paths are inside the state directory\n"
+    "listen = unix:bus.sock\n"
+    "heartbeat_ms = 2000\n"
+    "rate = 500\n"
+    "burst = 1000\n"
+    "flood_drops = 2000\n"
+    "max_msg = 60000\n"
+    "handshake_timeout_ms = 5000\n"
+    "rekey_ms = 3600000\n"
+    "ca_pub_file = manufacturer-ca.pub\n"
+    "[ctl]\n"
+    "socket = ctl.sock\n";
+
+struct trec {
+    uint64_t seq;
+    int64_t t_ms;
+    char serial[64];
+    char type[MSG_TYPE_MAX + 1];
+    json_t *body;
+};
+
+struct terminal {
+    struct evloop *l;
+    char dir[TERMINAL_PATH_MAX];
+    struct config *cfg;
+    struct keys *keys;
+    struct audit *audit;
+    struct registry *reg;
+    struct bus *bus;
+    struct ctl *ctl;
+    char id[64];
+    char listen_specs[BUS_MAX_LISTEN][TERMINAL_PATH_MAX];
+    struct trec *rec; /* ring of TERMINAL_EVENTS_MAX */
+    uint64_t nrec;
+    int64_t started;
+    struct devapi *api;     /* the UPOS device API: owns the bus's event/attach callbacks */
+    struct devwatch *watch; /* "watch" control command (devwatch.h) */
+};
+
+static void record(struct terminal *t, const char *serial, const char *type, json_t *body)
+{
+    struct trec *r = &t->rec[t->nrec % TERMINAL_EVENTS_MAX];
+    if (r->body)
+        json_decref(r->body);
+    r->seq = ++t->nrec;
+    r->t_ms = evloop_now_ms() - t->started;
+    snprintf(r->serial, sizeof(r->serial), "%s", serial);
+    snprintf(r->type, sizeof(r->type), "%s", type);
+    r->body = body;
+}
+
+static void on_event(void *ctx, const char *serial, const char *type, const cbor_item_t *body)
+{
+    record(ctx, serial, type, msgjson_from_cbor(body));
+}
+
+static void on_attach(void *ctx, const char *serial, bool attached, const char *reason)
+{
+    record(ctx, serial, attached ? "attach" : "detach", json_pack("{s:s}", "reason", reason));
+}
+
+static int put_json_line(struct buf *out, json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    int r;
+    json_decref(j);
+    if (s == NULL)
+        return MAMORI_ERR_NOMEM;
+    r = buf_put_bytes(out, s, strlen(s));
+    r = r ? r : buf_put_u8(out, '\n');
+    free(s);
+    return r;
+}
+
+static int cmd_request(struct terminal *t, int argc, char **argv, struct buf *out)
+{
+    cbor_item_t *body = NULL, *reply = NULL;
+    int64_t timeout = 3000;
+    int r;
+    if (argc < 3 || argc > 5)
+        return MAMORI_ERR_INVAL;
+    if (argc >= 4) {
+        json_error_t je;
+        json_t *j = json_loads(argv[3], 0, &je);
+        if (j == NULL || !json_is_object(j)) {
+            json_decref(j);
+            return MAMORI_ERR_INVAL;
+        }
+        r = msgjson_to_cbor(j, &body);
+        json_decref(j);
+        if (r != 0)
+            return r;
+    }
+    if (argc == 5) {
+        char *end;
+        timeout = strtoll(argv[4], &end, 10);
+        if (*end || timeout < 1 || timeout > 600000) {
+            if (body)
+                cbor_decref(&body);
+            return MAMORI_ERR_INVAL;
+        }
+    }
+    r = bus_call(t->bus, argv[1], argv[2], body, (int)timeout, &reply);
+    if (r != 0)
+        return r;
+    r = put_json_line(out, msgjson_from_cbor(reply));
+    if (reply)
+        cbor_decref(&reply);
+    return r;
+}
+
+static int ctl_cmd(void *ctx, int argc, char **argv, struct buf *out)
+{
+    struct terminal *t = ctx;
+    if (strcmp(argv[0], "devices") == 0) {
+        struct bus_device_info *d = calloc(REGISTRY_MAX_DEVICES, sizeof(*d));
+        size_t n = 0;
+        int r;
+        if (d == NULL)
+            return MAMORI_ERR_NOMEM;
+        r = bus_devices(t->bus, d, REGISTRY_MAX_DEVICES, &n);
+        for (size_t i = 0; r == 0 && i < n; i++)
+            r = put_json_line(out, json_pack("{s:s,s:s,s:s,s:b}", "serial", d[i].serial, "model",
+                                             d[i].model, "kind", d[i].kind, "attached",
+                                             d[i].attached));
+        free(d);
+        return r;
+    }
+    if (strcmp(argv[0], "events") == 0) {
+        uint64_t want = TERMINAL_EVENTS_MAX, first;
+        int r = 0;
+        if (argc > 1)
+            want = strtoull(argv[1], NULL, 10);
+        if (want > TERMINAL_EVENTS_MAX)
+            want = TERMINAL_EVENTS_MAX;
+        first = t->nrec > want ? t->nrec - want : 0;
+        for (uint64_t s = first; r == 0 && s < t->nrec; s++) {
+            struct trec *e = &t->rec[s % TERMINAL_EVENTS_MAX];
+            r = put_json_line(out, json_pack("{s:I,s:I,s:s,s:s,s:O?}", "seq", (json_int_t)e->seq,
+                                             "t_ms", (json_int_t)e->t_ms, "serial", e->serial,
+                                             "type", e->type, "body", e->body));
+        }
+        return r;
+    }
+    if (strcmp(argv[0], "audit-count") == 0 && argc == 2) {
+        int64_t n = 0;
+        char s[32];
+        int r = audit_count(t->audit, argv[1], &n);
+        if (r != 0)
+            return r;
+        snprintf(s, sizeof(s), "%lld\n", (long long)n);
+        return buf_put_bytes(out, s, strlen(s));
+    }
+    if (strcmp(argv[0], "request") == 0)
+        return cmd_request(t, argc, argv, out);
+    if (strcmp(argv[0], "watch") == 0)
+        return devwatch_ctl(t->watch, argc, argv, out);
+    if (strcmp(argv[0], "disconnect") == 0 && argc == 2) {
+        bus_disconnect(t->bus, argv[1], "disconnected by operator");
+        return buf_put_bytes(out, "ok\n", 3);
+    }
+    if (strcmp(argv[0], "pubkey") == 0) {
+        uint8_t pub[KEYS_DH_LEN];
+        char h[2 * KEYS_DH_LEN + 2];
+        keys_dh_public(t->keys, pub);
+        (void)hex_encode(h, sizeof(h), pub, sizeof(pub));
+        strcat(h, "\n");
+        return buf_put_bytes(out, h, strlen(h));
+    }
+    if (strcmp(argv[0], "status") == 0)
+        return put_json_line(out, json_pack("{s:s,s:I,s:I}", "terminal", t->id, "attached",
+                                            (json_int_t)bus_attached_count(t->bus), "uptime_ms",
+                                            (json_int_t)(evloop_now_ms() - t->started)));
+    if (strcmp(argv[0], "stop") == 0) {
+        evloop_stop(t->l);
+        return buf_put_bytes(out, "stopping\n", 9);
+    }
+    return MAMORI_ERR_UNSUPPORTED;
+}
+
+static int in_dir(const struct terminal *t, const char *name, char *out, size_t cap)
+{
+    int n = name[0] == '/' ? snprintf(out, cap, "%s", name)
+                           : snprintf(out, cap, "%s/%s", t->dir, name);
+    return n < 0 || (size_t)n >= cap ? MAMORI_ERR_TOOBIG : 0;
+}
+
+static int read_ca(const char *path, uint8_t ca[32])
+{
+    char line[128];
+    size_t n;
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return MAMORI_ERR_IO;
+    if (fgets(line, sizeof(line), f) == NULL) {
+        fclose(f);
+        return MAMORI_ERR_INVAL;
+    }
+    fclose(f);
+    line[strcspn(line, "\r\n \t")] = '\0';
+    if (hex_decode(ca, 32, line, &n) != 0 || n != 32)
+        return MAMORI_ERR_INVAL;
+    return 0;
+}
+
+#define LIM(key, dflt, lo, hi, dst)                                                     \
+    do {                                                                                \
+        int64_t v_;                                                                     \
+        if ((r = config_get_int(t->cfg, "bus", key, dflt, lo, hi, &v_)) != 0)          \
+            goto cfgerr;                                                                \
+        dst = v_;                                                                       \
+    } while (0)
+
+int terminal_open(const char *state_dir, const char *config_path, struct evloop *l,
+                  struct terminal **ret, char *err, size_t errlen)
+{
+    struct terminal *t;
+    struct bus_config bc;
+    char p[TERMINAL_PATH_MAX], specs[TERMINAL_PATH_MAX];
+    int r;
+    err[0] = '\0';
+    t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return MAMORI_ERR_NOMEM;
+    t->l = l;
+    t->started = evloop_now_ms();
+    t->rec = calloc(TERMINAL_EVENTS_MAX, sizeof(*t->rec));
+    if (t->rec == NULL || strlen(state_dir) >= sizeof(t->dir) - 64) {
+        r = t->rec ? MAMORI_ERR_TOOBIG : MAMORI_ERR_NOMEM;
+        goto fail;
+    }
+    strcpy(t->dir, state_dir);
+    if (mkdir(t->dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: cannot create state directory", t->dir);
+        r = MAMORI_ERR_IO;
+        goto fail;
+    }
+    if ((r = config_new(&t->cfg)) != 0 ||
+        (r = config_parse_string(t->cfg, "<defaults>", terminal_default_config)) != 0 ||
+        (config_path && (r = config_parse_file(t->cfg, config_path)) != 0))
+        goto cfgerr;
+    memset(&bc, 0, sizeof(bc));
+    session_limits_default(&bc.lim);
+    LIM("heartbeat_ms", 2000, 100, 60000, bc.lim.hb_ms);
+    LIM("rate", 500, 1, 1000000, bc.lim.rate);
+    LIM("burst", 1000, 1, 1000000, bc.lim.burst);
+    LIM("flood_drops", 2000, 1, 100000000, bc.lim.flood_drops);
+    LIM("max_msg", MSG_MAX_BYTES, 64, MSG_MAX_BYTES, bc.lim.max_msg);
+    LIM("handshake_timeout_ms", 5000, 100, 600000, bc.lim.hs_timeout_ms);
+    LIM("rekey_ms", 3600000, 1000, 86400000, bc.lim.rekey_ms);
+    snprintf(t->id, sizeof(t->id), "%s", config_get_str(t->cfg, "terminal", "id", "T1"));
+    if ((r = in_dir(t, "terminal.key", p, sizeof(p))) || (r = keys_load_or_create(p, &t->keys)))
+        goto fail;
+    if ((r = in_dir(t, "audit.db", p, sizeof(p))) || (r = audit_open(p, &t->audit)))
+        goto fail;
+    if ((r = in_dir(t, "registry.db", p, sizeof(p))) ||
+        (r = registry_open(p, t->audit, &t->reg)))
+        goto fail;
+    if ((r = in_dir(t, config_get_str(t->cfg, "bus", "ca_pub_file", "manufacturer-ca.pub"), p,
+                    sizeof(p))) ||
+        (r = read_ca(p, bc.ca_pub)) != 0) {
+        snprintf(err, errlen, "%s: cannot read the manufacturer CA public key (%s)", p,
+                 config_where(t->cfg, "bus", "ca_pub_file") ? config_where(t->cfg, "bus", "ca_pub_file")
+                                                             : "<defaults>");
+        goto fail;
+    }
+    snprintf(specs, sizeof(specs), "%s", config_get_str(t->cfg, "bus", "listen", ""));
+    for (char *save = NULL, *s = strtok_r(specs, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+        while (*s == ' ')
+            s++;
+        if (bc.nlisten >= BUS_MAX_LISTEN) {
+            snprintf(err, errlen, "%s: too many listen transports", config_where(t->cfg, "bus", "listen"));
+            r = MAMORI_ERR_CONFIG;
+            goto fail;
+        }
+        if (strncmp(s, "unix:", 5) == 0 && s[5] != '/') {
+            char rel[TERMINAL_PATH_MAX];
+            if ((r = in_dir(t, s + 5, rel, sizeof(rel))) != 0)
+                goto fail;
+            snprintf(t->listen_specs[bc.nlisten], TERMINAL_PATH_MAX, "unix:%.500s", rel);
+        } else {
+            snprintf(t->listen_specs[bc.nlisten], TERMINAL_PATH_MAX, "%s", s);
+        }
+        bc.listen[bc.nlisten] = t->listen_specs[bc.nlisten];
+        bc.nlisten++;
+    }
+    bc.loop = l;
+    bc.keys = t->keys;
+    bc.registry = t->reg;
+    bc.audit = t->audit;
+    bc.terminal_id = t->id;
+    if ((r = bus_new(&bc, &t->bus)) != 0) {
+        snprintf(err, errlen, "bus: cannot listen on %s (%s)", config_get_str(t->cfg, "bus", "listen", ""),
+                 config_where(t->cfg, "bus", "listen") ? config_where(t->cfg, "bus", "listen") : "");
+        goto fail;
+    }
+    /* The device API takes the bus's callbacks and passes every event and
+     * attach change on to the record the control socket shows. */
+    if ((r = devapi_new(t->bus, &t->api)) != 0 ||
+        (r = devapi_observe(t->api, on_event, on_attach, t)) != 0 ||
+        (r = devwatch_new(t->bus, t->api, &t->watch)) != 0)
+        goto fail;
+    if ((r = in_dir(t, config_get_str(t->cfg, "ctl", "socket", "ctl.sock"), p, sizeof(p))) ||
+        (r = ctl_new(l, p, ctl_cmd, t, &t->ctl)) != 0) {
+        snprintf(err, errlen, "%s: cannot open the control socket", p);
+        goto fail;
+    }
+    *ret = t;
+    return 0;
+cfgerr:
+    snprintf(err, errlen, "%s", config_error(t->cfg));
+fail:
+    terminal_close(t);
+    return r;
+}
+
+void terminal_close(struct terminal *t)
+{
+    if (t == NULL)
+        return;
+    ctl_free(t->ctl);
+    devwatch_free(t->watch);
+    devapi_free(t->api);
+    bus_free(t->bus);
+    registry_close(t->reg);
+    audit_close(t->audit);
+    keys_free(t->keys);
+    config_free(t->cfg);
+    if (t->rec)
+        for (size_t i = 0; i < TERMINAL_EVENTS_MAX; i++)
+            if (t->rec[i].body)
+                json_decref(t->rec[i].body);
+    free(t->rec);
+    free(t);
+}
+
+struct bus *terminal_bus(struct terminal *t)
+{
+    return t->bus;
+}
+
+struct devapi *terminal_devapi(struct terminal *t)
+{
+    return t->api;
+}

@@ -1,0 +1,125 @@
+/*
+ * mamori-terminald: the controller daemon. Thin main: arguments, signals,
+ * self-restriction, then the terminal host (src/bus/terminal.h) on one event
+ * loop.
+ *
+ *   mamori-terminald --state DIR [--config FILE] [--max-runtime SECONDS]
+ *
+ * Prints "ready" on stdout once the bus listens. Stops on SIGTERM/SIGINT, the
+ * control command "stop", or after --max-runtime (tests).
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "bus/terminal.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "mamori/err.h"
+
+static const char usage[] =
+    "usage: mamori-terminald --state DIR [--config FILE] [--max-runtime SECONDS]\n"
+    "  --state DIR        state directory (keys, registry, audit; created 0700)\n"
+    "  --config FILE      INI file overriding the embedded defaults\n"
+    "  --print-config     print the embedded default configuration and exit\n"
+    "  --max-runtime S    stop by itself after S seconds (tests)\n";
+
+static void on_signal(struct evloop *l, int fd, uint32_t ev, void *ctx)
+{
+    struct signalfd_siginfo si;
+    if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        evloop_stop(l);
+}
+
+static void on_deadline(struct evloop *l, void *ctx)
+{
+    evloop_stop(l);
+}
+
+static void restrict_self(void)
+{
+    struct rlimit nocore = {0, 0};
+    /* No core dumps (keys in memory) and no privilege gain through exec. */
+    (void)setrlimit(RLIMIT_CORE, &nocore);
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    (void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"state", required_argument, NULL, 's'},
+        {"config", required_argument, NULL, 'c'},
+        {"max-runtime", required_argument, NULL, 'm'},
+        {"print-config", no_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *state = NULL, *config = NULL;
+    long max_runtime = 0;
+    struct evloop *l = NULL;
+    struct terminal *t = NULL;
+    char err[512];
+    sigset_t mask;
+    int c, sfd, r;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            state = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'm':
+            max_runtime = strtol(optarg, NULL, 10);
+            break;
+        case 'p':
+            fputs(terminal_default_config, stdout);
+            return 0;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fputs(usage, stderr);
+            return 2;
+        }
+    }
+    if (state == NULL || optind != argc) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    log_setup(2, LOG_INFO, "mamori-terminald");
+    if (secmem_init() != 0 || evloop_new(&l) != 0)
+        return 1;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0 || evloop_add_fd(l, sfd, EVLOOP_READ, on_signal, NULL) != 0)
+        return 1;
+    if ((r = terminal_open(state, config, l, &t, err, sizeof(err))) != 0) {
+        fprintf(stderr, "mamori-terminald: %s%s%s\n", err, err[0] ? ": " : "", mamori_strerror(r));
+        evloop_free(l);
+        return r == MAMORI_ERR_CONFIG ? 2 : 1;
+    }
+    restrict_self();
+    if (max_runtime > 0)
+        (void)evloop_timer(l, max_runtime * 1000, on_deadline, NULL, NULL);
+    log_info("terminald.ready", F_STR("state", state));
+    printf("ready\n");
+    fflush(stdout);
+    r = evloop_run(l);
+    terminal_close(t);
+    evloop_del_fd(l, sfd);
+    close(sfd);
+    evloop_free(l);
+    return r == 0 ? 0 : 1;
+}

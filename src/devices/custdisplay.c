@@ -1,0 +1,218 @@
+/*
+ * custdisplay.c: firmware of the customer display (DEV-5): a larger screen
+ * facing the shopper (8 rows of 40 columns) that can also ask the shopper a
+ * yes/no question (custdisplay.confirm, e.g. the age check for alcohol and
+ * tobacco). The shopper's touch is the control interface's "yes"/"no"; the
+ * answer goes to the terminal as a custdisplay.answer event.
+ *
+ * Owns: the lines shown, the one pending question and its id. Does not own
+ * what the answer means (the register decides).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/classes.h"
+#include "devices/devbody.h"
+#include "devices/devctl.h"
+#include "devices/devlines.h"
+#include "devices/devstate.h"
+#include "mamori/err.h"
+
+#define CUSTDISPLAY_STATE "custdisplay.state"
+#define CUSTDISPLAY_ROWS 8
+#define CUSTDISPLAY_COLS 40
+#define CUSTDISPLAY_PROMPT_MAX 256 /* bytes of a question */
+
+struct custdisplay {
+    char dir[DEVSTATE_PATH_MAX];
+    struct device_io io;
+    struct devlines lines;
+    int64_t next_cid;
+    int64_t pending; /* cid of the open question, 0 = none */
+    char prompt[CUSTDISPLAY_PROMPT_MAX + 1];
+};
+
+static int custdisplay_save(struct custdisplay *d)
+{
+    cbor_item_t *m = devbody_new();
+    int r = MAMORI_ERR_NOMEM;
+    if (devbody_put_item(m, "lines", devlines_to_cbor(&d->lines)) ||
+        devbody_put_int(m, "next_cid", d->next_cid) || devbody_put_int(m, "pending", d->pending) ||
+        devbody_put_str(m, "prompt", d->prompt))
+        goto out;
+    r = devstate_save(d->dir, CUSTDISPLAY_STATE, m);
+out:
+    if (m != NULL)
+        cbor_decref(&m);
+    return r;
+}
+
+static int custdisplay_create(const char *state_dir, const struct device_io *io, void **ret_state)
+{
+    struct custdisplay *d = calloc(1, sizeof(*d));
+    cbor_item_t *st = NULL;
+    int r;
+    if (d == NULL)
+        return MAMORI_ERR_NOMEM;
+    if (strlen(state_dir) >= sizeof(d->dir)) {
+        free(d);
+        return MAMORI_ERR_TOOBIG;
+    }
+    strcpy(d->dir, state_dir);
+    d->io = *io;
+    d->next_cid = 1;
+    devlines_init(&d->lines, CUSTDISPLAY_ROWS, CUSTDISPLAY_COLS);
+    r = devstate_load(state_dir, CUSTDISPLAY_STATE, &st);
+    if (r == 0) {
+        if (devlines_set(&d->lines, devbody_find(st, "lines"), NULL) ||
+            devbody_get_int(st, "next_cid", 1, INT64_MAX, &d->next_cid) ||
+            devbody_get_int(st, "pending", 0, INT64_MAX, &d->pending) ||
+            devbody_get_str(st, "prompt", d->prompt, sizeof(d->prompt)))
+            r = MAMORI_ERR_INVAL;
+        cbor_decref(&st);
+    } else if (r == MAMORI_ERR_NOTFOUND) {
+        r = custdisplay_save(d);
+    }
+    if (r != 0) {
+        free(d);
+        return r;
+    }
+    *ret_state = d;
+    return 0;
+}
+
+static void custdisplay_destroy(void *state)
+{
+    free(state);
+}
+
+static int custdisplay_confirm(struct custdisplay *d, const cbor_item_t *body,
+                               cbor_item_t **ret_reply)
+{
+    char prompt[CUSTDISPLAY_PROMPT_MAX + 1];
+    int r;
+    if ((r = devbody_get_str(body, "prompt", prompt, sizeof(prompt))))
+        return r == MAMORI_ERR_NOTFOUND ? MAMORI_ERR_INVAL : r;
+    if (prompt[0] == '\0' || !devlines_utf8_ok((const unsigned char *)prompt, strlen(prompt)))
+        return MAMORI_ERR_INVAL;
+    if (d->pending != 0)
+        return MAMORI_ERR_BUSY; /* one question at a time: the shopper sees one */
+    d->pending = d->next_cid++;
+    memcpy(d->prompt, prompt, sizeof(prompt));
+    if ((r = custdisplay_save(d))) {
+        d->next_cid--;
+        d->pending = 0;
+        d->prompt[0] = '\0';
+        return r;
+    }
+    cbor_item_t *m = devbody_new();
+    if (devbody_put_int(m, "cid", d->pending)) {
+        if (m != NULL)
+            cbor_decref(&m);
+        return MAMORI_ERR_NOMEM;
+    }
+    *ret_reply = m;
+    return 0;
+}
+
+static int custdisplay_request(void *state, const char *type, const cbor_item_t *body,
+                               cbor_item_t **ret_reply)
+{
+    struct custdisplay *d = state;
+    struct devlines was = d->lines;
+    cbor_item_t *m;
+    bool cut = false;
+    int r;
+    if ((r = devbody_check(body)))
+        return r;
+    if (strcmp(type, "custdisplay.confirm") == 0)
+        return custdisplay_confirm(d, body, ret_reply);
+    if (strcmp(type, "custdisplay.cancel") == 0) {
+        int64_t pending = d->pending;
+        d->pending = 0;
+        d->prompt[0] = '\0';
+        if ((r = custdisplay_save(d))) {
+            d->pending = pending;
+            return r;
+        }
+        return devbody_empty_reply(ret_reply);
+    }
+    if (strcmp(type, "custdisplay.text") == 0) {
+        if ((r = devlines_set(&d->lines, devbody_find(body, "lines"), &cut)))
+            return r;
+    } else if (strcmp(type, "custdisplay.clear") == 0) {
+        devlines_clear(&d->lines);
+    } else if (strcmp(type, "custdisplay.status") != 0) {
+        return MAMORI_ERR_UNSUPPORTED;
+    }
+    if (strcmp(type, "custdisplay.status") != 0 && (r = custdisplay_save(d))) {
+        d->lines = was;
+        return r;
+    }
+    m = devbody_new();
+    if (devbody_put_item(m, "lines", devlines_to_cbor(&d->lines)) ||
+        devbody_put_int(m, "rows", CUSTDISPLAY_ROWS) ||
+        devbody_put_int(m, "columns", CUSTDISPLAY_COLS) || devbody_put_bool(m, "cut", cut) ||
+        devbody_put_int(m, "pending", d->pending)) {
+        if (m != NULL)
+            cbor_decref(&m);
+        return MAMORI_ERR_NOMEM;
+    }
+    *ret_reply = m;
+    return 0;
+}
+
+static int custdisplay_control(void *state, int argc, char **argv, struct buf *answer)
+{
+    struct custdisplay *d = state;
+    int r;
+    if (argc == 1 && (strcmp(argv[0], "show") == 0 || strcmp(argv[0], "status") == 0)) {
+        if (d->pending == 0)
+            return devlines_show(&d->lines, "custdisplay", answer);
+        char who[CUSTDISPLAY_PROMPT_MAX + 64];
+        snprintf(who, sizeof(who), "custdisplay [asking #%lld: %s]", (long long)d->pending,
+                 d->prompt);
+        return devlines_show(&d->lines, who, answer);
+    }
+    if (argc == 1 && (strcmp(argv[0], "yes") == 0 || strcmp(argv[0], "no") == 0)) {
+        if (d->pending == 0) {
+            devctl_answer(answer, "no question is being asked");
+            return MAMORI_ERR_STATE;
+        }
+        int64_t cid = d->pending;
+        char prompt[sizeof(d->prompt)];
+        memcpy(prompt, d->prompt, sizeof(prompt));
+        d->pending = 0;
+        d->prompt[0] = '\0';
+        if ((r = custdisplay_save(d))) {
+            d->pending = cid;
+            memcpy(d->prompt, prompt, sizeof(prompt));
+            return r;
+        }
+        bool yes = strcmp(argv[0], "yes") == 0;
+        cbor_item_t *ev = devbody_new();
+        if (devbody_put_int(ev, "cid", cid) || devbody_put_bool(ev, "answer", yes)) {
+            if (ev != NULL)
+                cbor_decref(&ev);
+            return MAMORI_ERR_NOMEM;
+        }
+        if ((r = d->io.emit(d->io.ctx, "custdisplay.answer", ev))) {
+            devctl_answer(answer, "answered but not delivered: %s", mamori_strerror(r));
+            return r;
+        }
+        return devctl_answer(answer, "answered %s to #%lld", argv[0], (long long)cid);
+    }
+    devctl_answer(answer, "usage: show | yes | no | status");
+    return MAMORI_ERR_INVAL;
+}
+
+const struct device_class device_custdisplay = {
+    .kind = "custdisplay",
+    .model = "MAMORI-SIM-CDP1",
+    .upos_name = "LineDisplay",
+    .create = custdisplay_create,
+    .destroy = custdisplay_destroy,
+    .request = custdisplay_request,
+    .control = custdisplay_control,
+};

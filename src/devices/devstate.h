@@ -1,0 +1,37 @@
+/*
+ * devstate: a simulated device's persistent state in its own state directory.
+ *
+ * State files are one CBOR item each, replaced atomically (write a temporary
+ * file, fsync, rename, fsync the directory), so a device killed at any point
+ * restarts with either the old or the new state, never a torn one. The
+ * firmware saves before it answers a request that changed state, so an
+ * acknowledged cash command is never forgotten.
+ *
+ * Output files (the printer's received bytes) and the device's plain event
+ * notes are appended, each with a hard size limit.
+ */
+#ifndef MAMORI_DEVSTATE_H
+#define MAMORI_DEVSTATE_H
+
+#include <stddef.h>
+
+#include <cbor.h>
+
+#define DEVSTATE_MAX (1u << 20)        /* largest state file read back */
+#define DEVSTATE_NOTES_MAX (4u << 20)  /* device.log stops growing here */
+#define DEVSTATE_PATH_MAX 4096
+
+/* Load dir/name into a new item. MAMORI_ERR_NOTFOUND when absent,
+ * MAMORI_ERR_TOOBIG past DEVSTATE_MAX, MAMORI_ERR_INVAL when not one CBOR item. */
+int devstate_load(const char *dir, const char *name, cbor_item_t **ret);
+/* Replace dir/name atomically with item (mode 0600). */
+int devstate_save(const char *dir, const char *name, const cbor_item_t *item);
+/* Append n bytes to dir/name unless the file would pass max bytes
+ * (MAMORI_ERR_TOOBIG, nothing written). fsyncs before returning. */
+int devstate_append(const char *dir, const char *name, const void *p, size_t n, size_t max);
+/* Append one line "UNIXTIME EVENT DETAIL" to dir/device.log (the device's own
+ * record of what happened to it; signed hash-chained logs replace this with
+ * issue 5). event and detail must not contain newlines (they are cut there). */
+int devstate_note(const char *dir, const char *event, const char *detail);
+
+#endif

@@ -1,0 +1,132 @@
+/*
+ * linedisplay.c: firmware of the line display (UPOS LineDisplay, DEV-19):
+ * 2 rows of 20 columns facing the shopper. Owns the lines shown (kept in its
+ * state file so a restart shows the same text) and nothing else.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/classes.h"
+#include "devices/devbody.h"
+#include "devices/devctl.h"
+#include "devices/devlines.h"
+#include "devices/devstate.h"
+#include "mamori/err.h"
+
+#define LINEDISPLAY_STATE "linedisplay.state"
+#define LINEDISPLAY_ROWS 2
+#define LINEDISPLAY_COLS 20
+
+struct linedisplay {
+    char dir[DEVSTATE_PATH_MAX];
+    struct device_io io;
+    struct devlines lines;
+    int64_t updates;
+};
+
+static int linedisplay_save(struct linedisplay *d)
+{
+    cbor_item_t *m = devbody_new();
+    int r = MAMORI_ERR_NOMEM;
+    if (devbody_put_item(m, "lines", devlines_to_cbor(&d->lines)) ||
+        devbody_put_int(m, "updates", d->updates))
+        goto out;
+    r = devstate_save(d->dir, LINEDISPLAY_STATE, m);
+out:
+    if (m != NULL)
+        cbor_decref(&m);
+    return r;
+}
+
+static int linedisplay_create(const char *state_dir, const struct device_io *io, void **ret_state)
+{
+    struct linedisplay *d = calloc(1, sizeof(*d));
+    cbor_item_t *st = NULL;
+    int r;
+    if (d == NULL)
+        return MAMORI_ERR_NOMEM;
+    if (strlen(state_dir) >= sizeof(d->dir)) {
+        free(d);
+        return MAMORI_ERR_TOOBIG;
+    }
+    strcpy(d->dir, state_dir);
+    d->io = *io;
+    devlines_init(&d->lines, LINEDISPLAY_ROWS, LINEDISPLAY_COLS);
+    r = devstate_load(state_dir, LINEDISPLAY_STATE, &st);
+    if (r == 0) {
+        if (devlines_set(&d->lines, devbody_find(st, "lines"), NULL) ||
+            devbody_get_int(st, "updates", 0, INT64_MAX, &d->updates))
+            r = MAMORI_ERR_INVAL;
+        cbor_decref(&st);
+    } else if (r == MAMORI_ERR_NOTFOUND) {
+        r = linedisplay_save(d);
+    }
+    if (r != 0) {
+        free(d);
+        return r;
+    }
+    *ret_state = d;
+    return 0;
+}
+
+static void linedisplay_destroy(void *state)
+{
+    free(state);
+}
+
+static int linedisplay_request(void *state, const char *type, const cbor_item_t *body,
+                               cbor_item_t **ret_reply)
+{
+    struct linedisplay *d = state;
+    struct devlines was = d->lines;
+    cbor_item_t *m;
+    bool cut = false;
+    int r;
+    if ((r = devbody_check(body)))
+        return r;
+    if (strcmp(type, "linedisplay.text") == 0) {
+        if ((r = devlines_set(&d->lines, devbody_find(body, "lines"), &cut)))
+            return r;
+    } else if (strcmp(type, "linedisplay.clear") == 0) {
+        devlines_clear(&d->lines);
+    } else if (strcmp(type, "linedisplay.status") != 0) {
+        return MAMORI_ERR_UNSUPPORTED;
+    }
+    if (strcmp(type, "linedisplay.status") != 0) {
+        d->updates++;
+        if ((r = linedisplay_save(d))) {
+            d->lines = was;
+            d->updates--;
+            return r;
+        }
+    }
+    m = devbody_new();
+    if (devbody_put_item(m, "lines", devlines_to_cbor(&d->lines)) ||
+        devbody_put_int(m, "rows", LINEDISPLAY_ROWS) || devbody_put_int(m, "columns", LINEDISPLAY_COLS) ||
+        devbody_put_bool(m, "cut", cut)) {
+        if (m != NULL)
+            cbor_decref(&m);
+        return MAMORI_ERR_NOMEM;
+    }
+    *ret_reply = m;
+    return 0;
+}
+
+static int linedisplay_control(void *state, int argc, char **argv, struct buf *answer)
+{
+    struct linedisplay *d = state;
+    if (argc == 1 && (strcmp(argv[0], "show") == 0 || strcmp(argv[0], "status") == 0))
+        return devlines_show(&d->lines, "linedisplay", answer);
+    devctl_answer(answer, "usage: show | status");
+    return MAMORI_ERR_INVAL;
+}
+
+const struct device_class device_linedisplay = {
+    .kind = "linedisplay",
+    .model = "MAMORI-SIM-LDP1",
+    .upos_name = "LineDisplay",
+    .create = linedisplay_create,
+    .destroy = linedisplay_destroy,
+    .request = linedisplay_request,
+    .control = linedisplay_control,
+};

@@ -1,0 +1,151 @@
+/* Unit tests for src/devices/printer.c, linedisplay.c, custdisplay.c. */
+#include "devtest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/devbody.h"
+#include "mamori/err.h"
+
+static cbor_item_t *print_body(const void *p, size_t n)
+{
+    cbor_item_t *b = devtest_body();
+    assert_int_equal(devbody_put_bytes(b, "data", p, n), 0);
+    return b;
+}
+
+static void test_dev16_printer_keeps_bytes_and_paper_out(void **state)
+{
+    static const uint8_t job1[] = {0x1b, 0x40, 0x1c, 0x43, 0x01, 0x1c, 0x26, 0x8d, 0x87, 0x8c, 0x76, 0x0a};
+    static const uint8_t job2[] = {0x1d, 0x56, 0x41, 0x03};
+    struct devtest t;
+    cbor_item_t *r = NULL;
+    char s[16];
+    devtest_start(&t, "printer");
+    assert_int_equal(devtest_req(&t, "printer.print", print_body(job1, sizeof(job1)), &r), 0);
+    assert_int_equal(devtest_int(r, "job"), 1);
+    assert_int_equal(devtest_int(r, "bytes"), sizeof(job1));
+    cbor_decref(&r);
+    assert_int_equal(devtest_ctl(&t, "paper-out"), 0);
+    assert_string_equal(devtest_str(devtest_event(&t, "printer.status", 0), "paper", s, sizeof(s)), "empty");
+    assert_int_equal(devtest_req(&t, "printer.print", print_body(job2, sizeof(job2)), NULL), MAMORI_ERR_STATE);
+    devtest_restart(&t); /* still out of paper */
+    assert_int_equal(devtest_req(&t, "printer.status", NULL, &r), 0);
+    assert_string_equal(devtest_str(r, "paper", s, sizeof(s)), "empty");
+    cbor_decref(&r);
+    assert_int_equal(devtest_ctl(&t, "paper-in"), 0);
+    assert_int_equal(devtest_req(&t, "printer.print", print_body(job2, sizeof(job2)), NULL), 0);
+    /* the paper holds exactly what was received, in order */
+    char path[4200];
+    uint8_t got[64];
+    snprintf(path, sizeof(path), "%s/printer.out", t.dir);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(got, 1, sizeof(got), f);
+    fclose(f);
+    assert_int_equal(n, sizeof(job1) + sizeof(job2));
+    assert_memory_equal(got, job1, sizeof(job1));
+    assert_memory_equal(got + sizeof(job1), job2, sizeof(job2));
+    /* hostile: missing data, text instead of bytes, a job over the limit */
+    assert_int_equal(devtest_req(&t, "printer.print", NULL, NULL), MAMORI_ERR_INVAL);
+    cbor_item_t *b = devtest_body();
+    assert_int_equal(devbody_put_str(b, "data", "hello"), 0);
+    assert_int_equal(devtest_req(&t, "printer.print", b, NULL), MAMORI_ERR_INVAL);
+    uint8_t *big = calloc(1, 70000);
+    assert_int_equal(devtest_req(&t, "printer.print", print_body(big, 70000), NULL), MAMORI_ERR_TOOBIG);
+    free(big);
+    devtest_stop(&t);
+}
+
+static cbor_item_t *text_body(const char *a, const char *b)
+{
+    cbor_item_t *m = devtest_body(), *arr = cbor_new_definite_array(2), *x;
+    x = cbor_build_string(a);
+    assert_true(cbor_array_push(arr, x));
+    cbor_decref(&x);
+    if (b != NULL) {
+        x = cbor_build_string(b);
+        assert_true(cbor_array_push(arr, x));
+        cbor_decref(&x);
+    }
+    assert_int_equal(devbody_put_item(m, "lines", arr), 0);
+    return m;
+}
+
+static void test_dev19_linedisplay_shows_lines(void **state)
+{
+    struct devtest t;
+    devtest_start(&t, "linedisplay");
+    assert_int_equal(devtest_req(&t, "linedisplay.text", text_body("緑茶 500ml", "¥150"), NULL), 0);
+    assert_int_equal(devtest_ctl(&t, "show"), 0);
+    assert_string_equal(devtest_answer(&t), "linedisplay: 緑茶 500ml | ¥150");
+    devtest_restart(&t);
+    assert_int_equal(devtest_ctl(&t, "show"), 0);
+    assert_string_equal(devtest_answer(&t), "linedisplay: 緑茶 500ml | ¥150");
+    /* hostile: three rows on a two-row display, escape sequences, no lines */
+    cbor_item_t *m = devtest_body(), *arr = cbor_new_definite_array(3), *x;
+    for (int i = 0; i < 3; i++) {
+        x = cbor_build_string("row");
+        assert_true(cbor_array_push(arr, x));
+        cbor_decref(&x);
+    }
+    assert_int_equal(devbody_put_item(m, "lines", arr), 0);
+    assert_int_equal(devtest_req(&t, "linedisplay.text", m, NULL), MAMORI_ERR_TOOBIG);
+    assert_int_equal(devtest_req(&t, "linedisplay.text", text_body("\x1b[2J", NULL), NULL), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_req(&t, "linedisplay.text", devtest_body(), NULL), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_ctl(&t, "show"), 0);
+    assert_string_equal(devtest_answer(&t), "linedisplay: 緑茶 500ml | ¥150");
+    assert_int_equal(devtest_req(&t, "linedisplay.clear", NULL, NULL), 0);
+    assert_int_equal(devtest_ctl(&t, "show"), 0);
+    assert_string_equal(devtest_answer(&t), "linedisplay:");
+    devtest_stop(&t);
+}
+
+static void test_dev5_custdisplay_confirm_answered_by_shopper(void **state)
+{
+    struct devtest t;
+    cbor_item_t *r = NULL, *b;
+    bool yes;
+    devtest_start(&t, "custdisplay");
+    assert_int_equal(devtest_ctl(&t, "yes"), MAMORI_ERR_STATE); /* nothing asked */
+    b = devtest_body();
+    assert_int_equal(devbody_put_str(b, "prompt", "20歳以上ですか？"), 0);
+    assert_int_equal(devtest_req(&t, "custdisplay.confirm", b, &r), 0);
+    int64_t cid = devtest_int(r, "cid");
+    cbor_decref(&r);
+    b = devtest_body();
+    assert_int_equal(devbody_put_str(b, "prompt", "again?"), 0);
+    assert_int_equal(devtest_req(&t, "custdisplay.confirm", b, NULL), MAMORI_ERR_BUSY);
+    devtest_restart(&t); /* the question survives a restart */
+    assert_int_equal(devtest_ctl(&t, "show"), 0);
+    assert_non_null(strstr(devtest_answer(&t), "20歳以上ですか？"));
+    assert_int_equal(devtest_ctl(&t, "no"), 0);
+    const cbor_item_t *ev = devtest_event(&t, "custdisplay.answer", 0);
+    assert_int_equal(devtest_int(ev, "cid"), cid);
+    assert_int_equal(devbody_get_bool(ev, "answer", &yes), 0);
+    assert_false(yes);
+    assert_int_equal(devtest_ctl(&t, "yes"), MAMORI_ERR_STATE); /* answered once only */
+    /* hostile prompts */
+    b = devtest_body();
+    assert_int_equal(devbody_put_int(b, "prompt", 1), 0);
+    assert_int_equal(devtest_req(&t, "custdisplay.confirm", b, NULL), MAMORI_ERR_INVAL);
+    b = devtest_body();
+    assert_int_equal(devbody_put_str(b, "prompt", ""), 0);
+    assert_int_equal(devtest_req(&t, "custdisplay.confirm", b, NULL), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_req(&t, "custdisplay.confirm", NULL, NULL), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_req(&t, "custdisplay.text", text_body("合計", "¥1,410"), NULL), 0);
+    assert_int_equal(devtest_ctl(&t, "show"), 0);
+    assert_string_equal(devtest_answer(&t), "custdisplay: 合計 | ¥1,410");
+    devtest_stop(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dev16_printer_keeps_bytes_and_paper_out),
+        cmocka_unit_test(test_dev19_linedisplay_shows_lines),
+        cmocka_unit_test(test_dev5_custdisplay_confirm_answered_by_shopper),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
