@@ -204,7 +204,7 @@ DESTDIR=$DEST meson install -C "$B" --quiet >/dev/null 2>&1 || true
 if [ -d "$DEST" ]; then
     "$MAMORI" allowlist build "$DEST" --out "$W/install.manifest" 2>/dev/null
     "$MAMORI" allowlist sign --key "$W/release.key" "$W/install.manifest"
-    files=$(grep -c '^[0-9a-f]' "$W/install.manifest")
+    files=$(grep -c '^[0-9a-f]\{64\} ' "$W/install.manifest")
     bytes=$(du -sb "$DEST" | cut -f1)
     t0=$(date +%s%N)
     "$MAMORI" integrity check --manifest "$W/install.manifest" --pub "$PUB" "$DEST" >/dev/null 2>&1
