@@ -16,6 +16,7 @@ set -eu
 BUILD=${BUILD:-build}
 ROUNDS=${ROUNDS:-5}
 N=${N:-2000}
+SPIN_US=${SPIN_US:-0}    # mamori-guard spin_us (docs/guard.md)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/$BUILD
 MAMORI=$B/src/cmd/mamori
@@ -79,15 +80,16 @@ pubkey = $PUB
 audit = $W/audit.db
 watch = $MNT
 alert_log = $W/alerts.log
+spin_us = $SPIN_US
 EOF
 
 # fapolicyd from Debian, permissive, trusting exactly the two programs.
-FAPO=yes
-if ! command -v fapolicyd >/dev/null 2>&1; then
+FAPO=${FAPOLICYD:-yes}   # FAPOLICYD=no skips it
+if [ "$FAPO" = yes ] && ! command -v fapolicyd >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q fapolicyd >/dev/null 2>&1 || FAPO=no
 fi
 command -v fapolicyd >/dev/null 2>&1 || FAPO=no
-if [ "$(grep -c ' ramfs ' /proc/mounts)" != 1 ]; then
+if [ "$FAPO" = yes ] && [ "$(grep -c ' ramfs ' /proc/mounts)" != 1 ]; then
     echo "bench_guard: another ramfs is mounted; fapolicyd would watch it too: skipping fapolicyd" >&2
     FAPO=no
 fi
@@ -181,7 +183,7 @@ done
 
 echo "# machine"
 lscpu | head -n 15 | sed 's/^/    /'
-echo "# kernel $(uname -r); fapolicyd $FAPO_VERSION ($FAPO); rounds=$ROUNDS n=$N per program per round"
+echo "# kernel $(uname -r); fapolicyd $FAPO_VERSION ($FAPO); rounds=$ROUNDS n=$N per program per round; mamori-guard spin_us=$SPIN_US"
 echo
 echo "| program | condition | p50 µs (median of rounds) | p99 µs | added p50 µs vs none | added p99 µs vs none |"
 echo "|---|---|---|---|---|---|"

@@ -33,6 +33,7 @@ struct enforcer {
     pid_t self;
     int perm_fd, notify_fd, integ_fd;
     size_t integ_dirs;
+    uint64_t spin_ns;
     struct enforcer_stats st;
 };
 
@@ -156,6 +157,11 @@ void enforcer_set_manifest(struct enforcer *e, const struct manifest *m)
 {
     e->m = m;
     vcache_clear(e->cache); /* verdicts were relative to the old list */
+}
+
+void enforcer_set_spin(struct enforcer *e, uint64_t ns)
+{
+    e->spin_ns = ns;
 }
 
 void enforcer_set_mode(struct enforcer *e, enum guard_mode mode)
@@ -360,10 +366,22 @@ int enforcer_handle_perm(struct enforcer *e)
     /* Invalidations first: a write that finished before this exec began has
      * its FAN_MODIFY queued already, so no stale verdict can be served. */
     (void)enforcer_handle_notify(e);
+    uint64_t spin_until = 0;
     for (;;) {
         ssize_t n = read(e->perm_fd, buf, sizeof(buf));
+        if (n < 0 && errno == EAGAIN && e->spin_ns != 0) {
+            /* An exec raises FAN_OPEN_EXEC_PERM then FAN_OPEN_PERM right after
+             * our answer: waiting a few microseconds for it awake saves a
+             * sleep/wake-up per exec. Bounded by spin_ns per batch. */
+            uint64_t t = now_ns();
+            if (spin_until == 0)
+                spin_until = t + e->spin_ns;
+            if (t < spin_until)
+                continue;
+        }
         if (n < 0)
             return errno == EAGAIN || errno == EINTR ? 0 : MAMORI_ERR_SYS;
+        spin_until = 0;
         struct fanotify_event_metadata *md = (struct fanotify_event_metadata *)buf;
         for (; FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
             if (md->vers != FANOTIFY_METADATA_VERSION)

@@ -65,6 +65,9 @@ int enforcer_watch_integrity(struct enforcer *e, const char *path);
  * it installs another or frees the enforcer). The verdict cache is cleared. */
 void enforcer_set_manifest(struct enforcer *e, const struct manifest *m);
 void enforcer_set_mode(struct enforcer *e, enum guard_mode mode);
+/* After a batch, keep polling the permission group for up to ns nanoseconds
+ * before going back to sleep (0: never). Trades CPU for exec latency. */
+void enforcer_set_spin(struct enforcer *e, uint64_t ns);
 enum guard_mode enforcer_mode(const struct enforcer *e);
 
 int enforcer_perm_fd(const struct enforcer *e);

@@ -14,6 +14,8 @@
 #define DEFAULT_MAX_HASH (512ull << 20)
 #define DEFAULT_WATCHDOG 30u
 #define MAX_WATCHDOG 3600u
+#define MAX_SPIN_US 1000u
+#define DEFAULT_SPIN_US 0u
 
 const char *guard_mode_name(enum guard_mode m)
 {
@@ -94,6 +96,12 @@ static int handler(void *user, const char *section, const char *name, const char
         c->watchdog_sec = (unsigned)x;
         return 1;
     }
+    if (strcmp(name, "spin_us") == 0) {
+        if (!parse_u64(value, MAX_SPIN_US, &x))
+            return 0;
+        c->spin_us = (unsigned)x;
+        return 1;
+    }
     if (strcmp(name, "allow_system_mounts") == 0) {
         if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
             return 0;
@@ -108,6 +116,7 @@ int guardconf_parse(const char *text, struct guardconf *c)
     memset(c, 0, sizeof(*c));
     c->max_hash_bytes = DEFAULT_MAX_HASH;
     c->watchdog_sec = DEFAULT_WATCHDOG;
+    c->spin_us = DEFAULT_SPIN_US;
     int line = ini_parse_string(text, handler, c);
     if (line == 0 && (c->manifest == NULL || !c->have_pub || c->audit == NULL || c->nwatch == 0))
         line = -1;

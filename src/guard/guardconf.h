@@ -11,6 +11,7 @@
  *     alert_log = /var/log/mamori/guard-alerts.log   ; default: stderr
  *     max_hash_bytes = 536870912   ; larger files are refused in enforce mode
  *     watchdog_sec = 30            ; a decision stuck this long ends the daemon
+ *     spin_us = 0                  ; busy-wait this long for the next event (latency vs CPU)
  *     allow_system_mounts = no     ; yes is needed to watch "/"
  *
  * Unknown keys are an error (a typo must not silently weaken the policy).
@@ -42,6 +43,7 @@ struct guardconf {
     size_t nintegrity;
     uint64_t max_hash_bytes;
     unsigned watchdog_sec;
+    unsigned spin_us; /* busy-wait for the next event after a batch (0..1000) */
     bool allow_system_mounts;
     int err_line; /* line of the first error, for the message */
 };

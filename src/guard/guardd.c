@@ -313,6 +313,7 @@ static int setup(struct guardd *g)
     if ((r = gqueue_new(GQUEUE_MAX, &g->q)) || (r = enforcer_new(g->conf.mode, g->conf.max_hash_bytes, g->q, &g->enf)))
         return r;
     enforcer_set_manifest(g->enf, g->cur->m);
+    enforcer_set_spin(g->enf, (uint64_t)g->conf.spin_us * 1000u);
     if ((r = enforcer_open(g->enf))) {
         fprintf(stderr, "mamori-guard: fanotify: %s\n", strerror(errno));
         return r;
