@@ -167,6 +167,10 @@ static int parse_hex_exact(const char *s, size_t hexlen, uint8_t *out)
     size_t got;
     if (hexlen >= sizeof(tmp))
         return MAMORI_ERR_INVAL;
+    /* Lowercase only: one canonical text per manifest. */
+    for (size_t i = 0; i < hexlen; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return MAMORI_ERR_INVAL;
     memcpy(tmp, s, hexlen);
     tmp[hexlen] = '\0';
     if (hex_decode(out, hexlen / 2, tmp, &got) != 0 || got != hexlen / 2)
