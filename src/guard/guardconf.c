@@ -64,6 +64,14 @@ static int parse_u64(const char *v, uint64_t max, uint64_t *ret)
     return 1;
 }
 
+static int parse_bool(const char *v, bool *ret)
+{
+    if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+        return 0;
+    *ret = strcmp(v, "yes") == 0;
+    return 1;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
     struct guardconf *c = user;
@@ -102,12 +110,10 @@ static int handler(void *user, const char *section, const char *name, const char
         c->spin_us = (unsigned)x;
         return 1;
     }
-    if (strcmp(name, "allow_system_mounts") == 0) {
-        if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
-            return 0;
-        c->allow_system_mounts = strcmp(value, "yes") == 0;
-        return 1;
-    }
+    if (strcmp(name, "allow_system_mounts") == 0)
+        return parse_bool(value, &c->allow_system_mounts);
+    if (strcmp(name, "kernel_cache") == 0)
+        return parse_bool(value, &c->kernel_cache);
     return 0; /* unknown key */
 }
 

@@ -5,6 +5,7 @@ guard mark ONLY that mount (fanotify FAN_MARK_MOUNT on the tmpfs root), so a
 bug cannot lock the machine. Every guard runs with --max-runtime and is
 killed at teardown; every tmpfs is unmounted at teardown.
 """
+import errno
 import hashlib
 import os
 import shutil
@@ -126,10 +127,12 @@ class Guard:
             self.run_ok("allowlist", "sign", "--key", self.key, out)
 
     def write_config(self, mode):
+        # MAMORI_GUARD_KERNEL_CACHE=yes runs the whole suite with the kernel-side cache.
+        kc = os.environ.get("MAMORI_GUARD_KERNEL_CACHE", "no")
         with open(self.config, "w") as f:
             f.write("[guard]\nmode = %s\nmanifest = %s\npubkey = %s\naudit = %s\nwatch = %s\n"
-                    "integrity = %s\nalert_log = %s\nwatchdog_sec = 20\n"
-                    % (mode, self.manifest, self.pub, self.audit, self.mnt, self.inst, self.alerts))
+                    "integrity = %s\nalert_log = %s\nwatchdog_sec = 20\nkernel_cache = %s\n"
+                    % (mode, self.manifest, self.pub, self.audit, self.mnt, self.inst, self.alerts, kc))
 
     def start(self, mode="enforce", max_runtime=120):
         self.write_config(mode)
@@ -189,12 +192,21 @@ def guard(tmp_path, helpers, procs):
 
 
 def run(argv, timeout=20, **kw):
-    """Run argv; returns (returncode or 'EPERM', stdout+stderr)."""
-    try:
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
-    except PermissionError:
-        return "EPERM", ""
-    return r.returncode, r.stdout + r.stderr
+    """Run argv; returns (returncode or 'EPERM', stdout+stderr).
+
+    ETXTBSY is retried: another test thread's fork may briefly hold a
+    just-written file open for writing (a harness race, not the guard)."""
+    for attempt in range(50):
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
+        except PermissionError:
+            return "EPERM", ""
+        except OSError as e:
+            if e.errno == errno.ETXTBSY and attempt < 49:
+                time.sleep(0.01)
+                continue
+            raise
+        return r.returncode, r.stdout + r.stderr
 
 
 def test_pol5_unlisted_binary_denied(guard):
@@ -398,6 +410,12 @@ def test_pol5_stress_zero_false_verdicts(guard):
     lock = threading.Lock()
 
     def worker(w):
+        try:
+            work(w)
+        except Exception as e:  # a dead worker must fail the test, not shrink it
+            errors.append("worker %d: %r" % (w, e))
+
+    def work(w):
         d = os.path.join(guard.mnt, "w%d" % w)
         os.makedirs(d)
         i = 0
