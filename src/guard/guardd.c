@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -285,6 +286,25 @@ static void print_stats(struct guardd *g)
     }
 }
 
+/* True when path (which may not exist yet: its directory is resolved) lies on
+ * the mount rooted at mnt. */
+static bool path_under_mount(const char *path, const char *mnt)
+{
+    char dir[PATH_MAX], rdir[PATH_MAX], rmnt[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        return false;
+    if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    if (realpath(dir, rdir) == NULL || realpath(mnt, rmnt) == NULL)
+        return false;
+    size_t n = strlen(rmnt);
+    return strcmp(rmnt, "/") == 0 || (strncmp(rdir, rmnt, n) == 0 && (rdir[n] == '/' || rdir[n] == '\0'));
+}
+
 static int setup(struct guardd *g)
 {
     int r;
@@ -302,6 +322,15 @@ static int setup(struct guardd *g)
         }
     }
     log_setup(g->alert_fd, LOG_INFO, "mamori-guard");
+    /* The recorder opens the audit store while holding the audit lock; were the
+     * store inside a watched mount, that open would wait on the decision
+     * thread, which may be waiting on the lock (reload): refuse the layout. */
+    for (size_t i = 0; i < g->conf.nwatch; i++)
+        if (path_under_mount(g->conf.audit, g->conf.watch[i])) {
+            fprintf(stderr, "mamori-guard: the audit store %s must not lie under the watched mount %s\n",
+                    g->conf.audit, g->conf.watch[i]);
+            return MAMORI_ERR_CONFIG;
+        }
     if ((r = audit_open(g->conf.audit, &g->audit))) {
         fprintf(stderr, "mamori-guard: audit %s: %s\n", g->conf.audit, mamori_strerror(r));
         return r;
