@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -286,23 +287,35 @@ static void print_stats(struct guardd *g)
     }
 }
 
-/* True when path (which may not exist yet: its directory is resolved) lies on
- * the mount rooted at mnt. */
-static bool path_under_mount(const char *path, const char *mnt)
+/* The root of the mount holding path's directory (path may not exist yet). */
+static bool mount_root_of(const char *path, char ret[static PATH_MAX])
 {
-    char dir[PATH_MAX], rdir[PATH_MAX], rmnt[PATH_MAX];
+    char dir[PATH_MAX];
+    struct statx sx;
     snprintf(dir, sizeof(dir), "%s", path);
     char *slash = strrchr(dir, '/');
     if (slash == NULL)
         return false;
-    if (slash == dir)
-        slash[1] = '\0';
-    else
-        *slash = '\0';
-    if (realpath(dir, rdir) == NULL || realpath(mnt, rmnt) == NULL)
+    slash[slash == dir ? 1 : 0] = '\0';
+    if (realpath(dir, ret) == NULL)
         return false;
-    size_t n = strlen(rmnt);
-    return strcmp(rmnt, "/") == 0 || (strncmp(rdir, rmnt, n) == 0 && (rdir[n] == '/' || rdir[n] == '\0'));
+    for (;;) {
+        if (statx(AT_FDCWD, ret, 0, STATX_BASIC_STATS, &sx) != 0)
+            return false;
+        if ((sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+            return true;
+        char *s = strrchr(ret, '/');
+        if (s == NULL || strcmp(ret, "/") == 0)
+            return strcmp(ret, "/") == 0;
+        s[s == ret ? 1 : 0] = '\0';
+    }
+}
+
+/* True when path lies on the mount rooted at mnt (what FAN_MARK_MOUNT covers). */
+static bool path_under_mount(const char *path, const char *mnt)
+{
+    char root[PATH_MAX], rmnt[PATH_MAX];
+    return mount_root_of(path, root) && realpath(mnt, rmnt) != NULL && strcmp(root, rmnt) == 0;
 }
 
 static int setup(struct guardd *g)
@@ -325,6 +338,13 @@ static int setup(struct guardd *g)
     /* The recorder opens the audit store while holding the audit lock; were the
      * store inside a watched mount, that open would wait on the decision
      * thread, which may be waiting on the lock (reload): refuse the layout. */
+    for (size_t i = 0; i < g->conf.nwatch; i++) {
+        char real[PATH_MAX];
+        if (!g->conf.allow_system_mounts && realpath(g->conf.watch[i], real) != NULL && strcmp(real, "/") == 0) {
+            fprintf(stderr, "mamori-guard: watch /: refused without allow_system_mounts = yes\n");
+            return MAMORI_ERR_REFUSED;
+        }
+    }
     for (size_t i = 0; i < g->conf.nwatch; i++)
         if (path_under_mount(g->conf.audit, g->conf.watch[i])) {
             fprintf(stderr, "mamori-guard: the audit store %s must not lie under the watched mount %s\n",

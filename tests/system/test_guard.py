@@ -460,3 +460,32 @@ def test_pol5_stress_zero_false_verdicts(guard):
     assert not errors, errors[:5]
     assert counts["listed"] > 50, counts
     print("stress: %r in %.0f s" % (counts, seconds), file=sys.stderr)
+
+
+def test_pol5_guard_refuses_unsafe_scope_and_bad_start(guard):
+    """Fail visibly, never silently: a watch path that is not a mount root (it
+    would mark the whole enclosing mount), an audit store inside the watched
+    mount, or an unverifiable manifest at start all stop the guard (exit 1)."""
+    def start_with(**over):
+        guard.write_config("enforce")
+        text = open(guard.config).read()
+        for k, v in over.items():
+            text = "\n".join(("%s = %s" % (k, v)) if line.startswith(k + " =") else line
+                             for line in text.splitlines()) + "\n"
+        with open(guard.config, "w") as f:
+            f.write(text)
+        return subprocess.run([guard.guard, "--config", guard.config, "--max-runtime", "10"],
+                              capture_output=True, text=True, timeout=30)
+    sub = os.path.join(guard.mnt, "sub")
+    os.makedirs(sub)
+    r = start_with(watch=sub)
+    assert r.returncode == 1 and "not a mount point" in r.stderr
+    r = start_with(watch="/")
+    assert r.returncode == 1 and "allow_system_mounts" in r.stderr
+    r = start_with(audit=os.path.join(guard.mnt, "audit.db"))
+    assert r.returncode == 1 and "must not lie under" in r.stderr
+    guard.make_manifest([os.path.join(guard.mnt, "hello")], guard.manifest, sign=False)
+    r = start_with()
+    assert r.returncode == 1
+    assert guard.count("allowlist.refused") == 1
+    assert run([os.path.join(guard.mnt, "unlisted")])[0] == 0   # no guard running: nothing enforced

@@ -21,6 +21,13 @@ static void test_valid_config_and_defaults(void **state)
     assert_false(c.allow_system_mounts);
     assert_true(c.max_hash_bytes > 0);
     guardconf_free(&c);
+    assert_false(c.kernel_cache); /* default: off (docs/guard.md §3) */
+    assert_int_equal(c.spin_us, 0);
+    guardconf_free(&c);
+    assert_int_equal(guardconf_parse(BASE "kernel_cache = yes\nspin_us = 50\n", &c), 0);
+    assert_true(c.kernel_cache);
+    assert_int_equal(c.spin_us, 50);
+    guardconf_free(&c);
     assert_int_equal(guardconf_parse(BASE "mode = detect\nwatchdog_sec = 5\n", &c), 0);
     assert_int_equal(c.mode, GUARD_DETECT);
     assert_int_equal(c.watchdog_sec, 5);
@@ -38,6 +45,8 @@ static void test_hostile_configs_refused(void **state)
         BASE "watchdog_sec = 0\n",
         BASE "max_hash_bytes = -1\n",
         BASE "allow_system_mounts = maybe\n",
+        BASE "kernel_cache = 1\n",
+        BASE "spin_us = 5000\n",
         "[guard]\nmanifest = /m\naudit = /a\nwatch = /w\n", /* no key */
         "[guard]\nmanifest = /m\npubkey = zz\naudit = /a\nwatch = /w\n",
         "[guard]\nmanifest = /m\npubkey = " PUB "\naudit = /a\n", /* nothing watched */
