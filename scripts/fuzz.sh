@@ -3,14 +3,14 @@
 # (default 20), seeded from tests/fuzz/corpus/NAME when present. Fails on the
 # first crash, leak or timeout, leaving the reproducer in tests/fuzz/corpus-run/.
 set -eu
-BUILD_DIR=${1:-build-fuzz}
+BUILD_DIR=$(cd "${1:-build-fuzz}" && pwd)
 SECONDS_EACH=${FUZZ_SECONDS:-20}
 top=$(cd "$(dirname "$0")/.." && pwd)
 run="$top/tests/fuzz/corpus-run"
 mkdir -p "$run"
 n=0
 for f in "$BUILD_DIR"/tests/fuzz_*; do
-    [ -x "$f" ] || continue
+    [ -f "$f" ] && [ -x "$f" ] || continue
     name=$(basename "$f" | sed 's/^fuzz_//')
     mkdir -p "$run/$name"
     seeds="$top/tests/fuzz/corpus/$name"

@@ -18,7 +18,10 @@
  *   noise_cs_encrypt(tx, ad, adlen, pt, ptlen, out, cap, &outlen);
  *
  * Every function returns 0 or a negative MAMORI_ERR_*; ret_* untouched on failure.
- * After any failure the handshake state is dead (MAMORI_ERR_STATE afterwards).
+ * After any failure the handshake state is dead (MAMORI_ERR_STATE afterwards),
+ * including misuse such as writing when it is the peer's turn.
+ * Threads: one state is used by one thread at a time; the two cipher states
+ * of one Split may live in different threads.
  */
 #ifndef MAMORI_NOISE_H
 #define MAMORI_NOISE_H
@@ -84,8 +87,12 @@ __attribute__((warn_unused_result)) int noise_cs_decrypt(struct noise_cs *cs, co
                                                          size_t out_cap, size_t *ret_len);
 /* Rekey() of the Noise spec §11.3: k = first 32 bytes of ENCRYPT(k, 2^64-1, "", zeros). */
 int noise_cs_rekey(struct noise_cs *cs);
-/* Messages processed with the current key (for the rekey policy). */
+/* The Noise nonce n: messages processed by this cipher state. Rekey() does
+ * not reset it (spec §11.3), so a third-party peer following the spec stays
+ * in step; the rekey policy uses noise_cs_since_rekey(). */
 uint64_t noise_cs_nonce(const struct noise_cs *cs);
+/* Messages processed since the last noise_cs_rekey() (or since Split). */
+uint64_t noise_cs_since_rekey(const struct noise_cs *cs);
 /* Tests: set the nonce (e.g. to exercise exhaustion). */
 void noise_cs_set_nonce(struct noise_cs *cs, uint64_t n);
 void noise_cs_free(struct noise_cs *cs);
