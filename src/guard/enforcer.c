@@ -77,19 +77,22 @@ void enforcer_free(struct enforcer *e)
 
 int enforcer_open(struct enforcer *e)
 {
-    /* Permission group: unlimited queue, because on overflow the kernel
+    /* Event fds are opened O_NONBLOCK: the kernel opens the file for us, and
+     * a FIFO opened for reading would otherwise wait for a writer (a wedged
+     * guard). Regular files ignore the flag.
+     * Permission group: unlimited queue, because on overflow the kernel
      * would drop (that is, allow) permission events. Waiting processes bound
      * its length. */
     e->perm_fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE,
-                               O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+                               O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NONBLOCK);
     if (e->perm_fd < 0)
         return MAMORI_ERR_SYS;
     /* Notification groups: bounded queues; an overflow clears the cache or
      * triggers a full integrity check, so losing events is safe. */
-    e->notify_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+    e->notify_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NONBLOCK);
     if (e->notify_fd < 0)
         return MAMORI_ERR_SYS;
-    e->integ_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+    e->integ_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NONBLOCK);
     if (e->integ_fd < 0)
         return MAMORI_ERR_SYS;
     return 0;
