@@ -23,6 +23,7 @@
 #include "mamori/err.h"
 
 #define EVENT_BUF 16384
+#define ENFORCER_MAX_READS 64 /* event reads per enforcer_handle_perm call */
 
 struct enforcer {
     enum guard_mode mode;
@@ -413,7 +414,9 @@ int enforcer_handle_perm(struct enforcer *e)
      * its FAN_MODIFY queued already, so no stale verdict can be served. */
     (void)enforcer_handle_notify(e);
     uint64_t spin_until = 0;
-    for (;;) {
+    /* Bounded: under a sustained flood the caller still gets back to its
+     * signals, notifications and watchdog heartbeat between rounds. */
+    for (int reads = 0; reads < ENFORCER_MAX_READS;) {
         ssize_t n = read(e->perm_fd, buf, sizeof(buf));
         if (n < 0 && errno == EAGAIN && e->spin_ns != 0) {
             /* An exec raises FAN_OPEN_EXEC_PERM then FAN_OPEN_PERM right after
@@ -428,6 +431,7 @@ int enforcer_handle_perm(struct enforcer *e)
         if (n < 0)
             return errno == EAGAIN || errno == EINTR ? 0 : MAMORI_ERR_SYS;
         spin_until = 0;
+        reads++;
         struct fanotify_event_metadata *md = (struct fanotify_event_metadata *)buf;
         for (; FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
             if (md->vers != FANOTIFY_METADATA_VERSION)
@@ -459,6 +463,7 @@ int enforcer_handle_perm(struct enforcer *e)
             close(md->fd);
         }
     }
+    return 0;
 }
 
 void enforcer_stats(const struct enforcer *e, struct enforcer_stats *ret)

@@ -470,6 +470,7 @@ out:
     /* Release the kernel first: closing the groups allows anything pending. */
     if (g.enf && o->stats)
         print_stats(&g);
+    enum guard_mode last = g.enf ? enforcer_mode(g.enf) : g.conf.mode;
     enforcer_free(g.enf);
     g.enf = NULL;
     if (rec_started) {
@@ -479,7 +480,7 @@ out:
         pthread_join(rec_t, NULL);
     }
     if (g.audit && rc == 0)
-        EVENT(&g, LOG_INFO, "guard.stop", F_STR("mode", guard_mode_name(g.conf.mode)));
+        EVENT(&g, LOG_INFO, "guard.stop", F_STR("mode", guard_mode_name(last)));
     if (sfd >= 0)
         close(sfd);
     mref_put(&g, g.cur);

@@ -337,6 +337,10 @@ def test_lc6_integrity_change_is_alerted(guard):
         f.write("setting=2\n")                             # an unexpected change
     assert guard.wait_count("integrity.changed", 1) >= 1
     assert "app.conf" in guard.alerts_text()
+    with open(os.path.join(guard.inst, "dropped.bin"), "w") as f:
+        f.write("payload")                                 # a file nobody listed
+    assert guard.wait_count("integrity.changed", 2) >= 2
+    assert "kind=extra" in guard.alerts_text() and "dropped.bin" in guard.alerts_text()
     n = guard.count("integrity.check")
     guard.proc.send_signal(signal.SIGUSR1)                 # on demand
     assert guard.wait_count("integrity.check", n + 1) >= n + 1
