@@ -493,3 +493,28 @@ def test_pol5_guard_refuses_unsafe_scope_and_bad_start(guard):
     assert r.returncode == 1
     assert guard.count("allowlist.refused") == 1
     assert run([os.path.join(guard.mnt, "unlisted")])[0] == 0   # no guard running: nothing enforced
+
+
+def test_pol5_watchdog_ends_a_stuck_guard(guard):
+    """A decision that takes longer than watchdog_sec (here: hashing a 6 GiB
+    sparse file with a 1 s watchdog) ends the daemon, so the kernel releases
+    the waiting process instead of hanging the terminal (docs/guard.md §5)."""
+    guard.write_config("enforce")
+    text = open(guard.config).read().replace("watchdog_sec = 20", "watchdog_sec = 1")
+    text += "max_hash_bytes = 8589934592\n"
+    with open(guard.config, "w") as f:
+        f.write(text)
+    guard.proc = guard.procs([guard.guard, "--config", guard.config, "--max-runtime", "60"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert "ready" in guard.proc.stdout.readline()
+    big = os.path.join(guard.mnt, "big")
+    with open(big, "wb") as f:
+        f.truncate(6 << 30)                                # sparse: no memory used
+    os.chmod(big, 0o755)
+    t0 = time.monotonic()
+    waiter = guard.procs(["/bin/sh", "-c", 'exec "$0"', big], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    assert guard.proc.wait(timeout=30) == 70               # the watchdog ended it
+    assert "watchdog" in guard.proc.stdout.read()
+    waiter.wait(timeout=10)                                # released, not hung
+    assert time.monotonic() - t0 < 20
