@@ -93,6 +93,13 @@ class Guard:
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128m,mode=0755", "tmpfs", self.mnt],
                        check=True, timeout=30)
         self.mounted = True
+        try:
+            self._populate(helpers)
+        except BaseException:
+            self.teardown()                                # never leave a mount behind
+            raise
+
+    def _populate(self, helpers):
         for name in ("hello", "dl", "good.so"):
             shutil.copy2(helpers[name], os.path.join(self.mnt, name))
         if "hello_static" in helpers:
