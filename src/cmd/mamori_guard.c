@@ -10,7 +10,7 @@
 #include "audit/audit.h"
 #include "common/secmem.h"
 #include "guard/guardconf.h"
-#include "guard/guardd.h"
+#include "cmd/guardd.h"
 #include "mamori/err.h"
 
 static const char usage_text[] =

@@ -7,7 +7,7 @@
  * while events flow (the startup/reload events are written before marks
  * exist or between event batches).
  */
-#include "guard/guardd.h"
+#include "cmd/guardd.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,7 @@
 /*
  * guardd: the mamori-guard daemon's event loop, recorder and watchdog
- * (POL-5, LC-5, LC-6, PRE-5). The executable's main only parses arguments.
+ * (POL-5, LC-5, LC-6, PRE-5). Program code (it logs and may end the
+ * process), linked only into mamori-guard; main only parses arguments.
  *
  * Threads:
  *  - decision (the caller of guardd_run): poll on the fanotify groups and a
