@@ -60,7 +60,7 @@ cleanup() {
     umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
     rm -rf "$W"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT INT TERM HUP PIPE
 
 # ramfs, not tmpfs: fapolicyd marks every mount of its watch_fs types, and no
 # other ramfs is mounted here (checked below), so it sees this mount only.

@@ -24,7 +24,7 @@ cleanup() {
     umount "$DIR" 2>/dev/null || umount -l "$DIR" 2>/dev/null || true
     rm -rf "$W"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT INT TERM HUP PIPE
 mount --bind "$DIR" "$DIR"
 [ -e "$DIR/bin/till" ] || cp /bin/echo "$DIR/bin/till"
 "$MAMORI" allowlist build "$DIR" --out "$W/allowlist" 2>/dev/null
