@@ -37,6 +37,11 @@ struct conn {
     struct session *s;
     uint64_t timer;
     bool attached, refused, want_write, closing;
+    /* Re-entrancy: a callback may run the event loop (bus_call). While this
+     * connection's code is on the stack (busy > 0) it is neither fed nor
+     * freed: reading pauses, and destruction leaves a zombie freed on release. */
+    int busy;
+    bool zombie, read_paused;
     char serial[CERT_TEXT_MAX + 1];
     char model[CERT_TEXT_MAX + 1];
     char kind[REGISTRY_KIND_MAX + 1];
@@ -64,13 +69,42 @@ struct bus {
     void *event_ctx;
     bus_attach_fn on_attach;
     void *attach_ctx;
+    /* refusal records: at most BUS_REFUSALS_PER_MIN per minute, the rest counted */
+    int64_t refuse_window;
+    uint32_t refuse_n;
+    uint64_t refuse_suppressed;
 };
 
 static const struct audit_actor bus_actor = {.process = "mamori-terminald/bus"};
 
+/* An unauthenticated peer can cause refusals at the cost of a connect, and
+ * every refusal is a durable audit write: keep the log from being flooded
+ * (guideline 9) while never losing the fact that refusals happened. */
+static bool refusal_may_record(struct bus *b)
+{
+    int64_t now = evloop_now_ms();
+    if (now - b->refuse_window >= 60000) {
+        if (b->refuse_suppressed > 0)
+            (void)audit_event(b->cfg.audit, &bus_actor, "device.refused_suppressed",
+                              F_INT("count", (int64_t)b->refuse_suppressed),
+                              F_INT("window_ms", now - b->refuse_window));
+        b->refuse_window = now;
+        b->refuse_n = 0;
+        b->refuse_suppressed = 0;
+    }
+    if (b->refuse_n < BUS_REFUSALS_PER_MIN) {
+        b->refuse_n++;
+        return true;
+    }
+    b->refuse_suppressed++;
+    return false;
+}
+
 static void conn_arm_timer(struct conn *c);
 static void conn_flush(struct conn *c);
 static void conn_destroy(struct conn *c);
+static void conn_release(struct conn *c);
+static void conn_io(struct evloop *l, int fd, uint32_t events, void *ctx);
 static int conn_new_session(struct conn *c);
 
 /* ---------- pending requests ---------- */
@@ -120,10 +154,11 @@ static int cb_lookup(void *ctx, const uint8_t pub[static SESSION_KEY_LEN], char 
         return 0;
     snprintf(reason, cap, "%s", why);
     c->refused = true;
-    (void)audit_event(c->b->cfg.audit, &bus_actor, "device.refused", F_STR("reason", why),
-                      F_STR("serial", r == 0 ? d.serial : ""), F_STR("pattern", "KK"),
-                      F_HEX("bus_pub", pub, SESSION_KEY_LEN),
-                      F_STR("transport", transport_kind_name(c->tk)));
+    if (refusal_may_record(c->b))
+        (void)audit_event(c->b->cfg.audit, &bus_actor, "device.refused", F_STR("reason", why),
+                          F_STR("serial", r == 0 ? d.serial : ""), F_STR("pattern", "KK"),
+                          F_HEX("bus_pub", pub, SESSION_KEY_LEN),
+                          F_STR("transport", transport_kind_name(c->tk)));
     return MAMORI_ERR_REFUSED;
 }
 
@@ -141,13 +176,13 @@ static int cb_admit(void *ctx, int pattern, const uint8_t pub[static SESSION_KEY
     if (v != REG_ACCEPT) {
         snprintf(reason, cap, "%s", registry_verdict_str(v));
         c->refused = true;
-        (void)audit_event(c->b->cfg.audit, &bus_actor, "device.refused",
-                          F_STR("reason", registry_verdict_str(v)), F_STR("serial", parsed.serial),
-                          F_STR("model", parsed.model),
-                          F_STR("pattern", pattern == NOISE_XX ? "XX" : "KK"),
-                          F_HEX("bus_pub", pub, SESSION_KEY_LEN),
-                          F_HEX("fw", parsed.fw, CERT_FW_LEN),
-                          F_STR("transport", transport_kind_name(c->tk)));
+        if (refusal_may_record(c->b))
+            (void)audit_event(
+                c->b->cfg.audit, &bus_actor, "device.refused",
+                F_STR("reason", registry_verdict_str(v)), F_STR("serial", parsed.serial),
+                F_STR("model", parsed.model), F_STR("pattern", pattern == NOISE_XX ? "XX" : "KK"),
+                F_HEX("bus_pub", pub, SESSION_KEY_LEN), F_HEX("fw", parsed.fw, CERT_FW_LEN),
+                F_STR("transport", transport_kind_name(c->tk)));
         return MAMORI_ERR_REFUSED;
     }
     snprintf(c->serial, sizeof(c->serial), "%s", d.serial);
@@ -161,10 +196,10 @@ static int cb_admit(void *ctx, int pattern, const uint8_t pub[static SESSION_KEY
 
 /* ---------- session events ---------- */
 
-static struct conn *find_attached(struct bus *b, const char *serial, const struct conn *not)
+static struct conn *find_attached(struct bus *b, const char *serial, const struct conn * not )
 {
     for (struct conn *c = b->conns; c; c = c->next)
-        if (c != not && c->attached && strcmp(c->serial, serial) == 0)
+        if (c != not &&c->attached && strcmp(c->serial, serial) == 0)
             return c;
     return NULL;
 }
@@ -197,8 +232,8 @@ static void on_session(void *ctx, struct session *s, const struct session_ev *ev
                     if (strcmp(m->type, "error") == 0) {
                         int64_t code = MAMORI_ERR_PROTO;
                         (void)msg_get_int(m->body, "code", &code);
-                        status = (code < 0 && code > MAMORI_ERR__LAST) ? (int)code
-                                                                       : MAMORI_ERR_PROTO;
+                        status =
+                            (code < 0 && code > MAMORI_ERR__LAST) ? (int)code : MAMORI_ERR_PROTO;
                     }
                     pending_finish(p, status, status == 0 ? m->body : NULL);
                     return;
@@ -230,7 +265,8 @@ static void on_session(void *ctx, struct session *s, const struct session_ev *ev
             if (b->on_attach)
                 b->on_attach(b->attach_ctx, c->serial, false, ev->reason);
         } else if (!c->refused && strcmp(ev->reason, "shutdown") != 0 &&
-                   !(c->serial_line && session_frame_stats(s).frames == 0)) {
+                   !(c->serial_line && session_frame_stats(s).frames == 0) &&
+                   refusal_may_record(b)) {
             /* (an idle serial line timing out is not an event) */
             (void)audit_event(b->cfg.audit, &bus_actor, "device.handshake_failed",
                               F_STR("reason", ev->reason),
@@ -269,6 +305,8 @@ static int conn_new_session(struct conn *c)
 static void conn_after(struct conn *c)
 {
     conn_flush(c);
+    if (c->busy > 0 || c->zombie)
+        return; /* the outermost release finishes the job */
     if (c->s != NULL && session_is_dead(c->s)) {
         conn_flush(c); /* best effort: a refusal frame */
         if (c->serial_line) {
@@ -287,12 +325,42 @@ static void conn_after(struct conn *c)
     conn_arm_timer(c);
 }
 
+static void conn_hold(struct conn *c)
+{
+    c->busy++;
+}
+
+static void conn_release(struct conn *c)
+{
+    if (--c->busy > 0)
+        return;
+    if (c->zombie) {
+        session_free(c->s);
+        free(c);
+        return;
+    }
+    if (c->read_paused) {
+        c->read_paused = false;
+        if (evloop_add_fd(c->b->cfg.loop, c->fd, EVLOOP_READ | (c->want_write ? EVLOOP_WRITE : 0),
+                          conn_io, c) != 0) {
+            session_close(c->s, "internal: cannot watch the connection");
+        }
+    }
+    conn_after(c);
+}
+
 static void conn_timer(struct evloop *l, void *ctx)
 {
     struct conn *c = ctx;
     c->timer = 0;
+    if (c->busy > 0) {
+        /* fired in a nested loop while this session is on the stack: later */
+        (void)evloop_timer(l, 10, conn_timer, c, &c->timer);
+        return;
+    }
+    conn_hold(c);
     (void)session_tick(c->s, evloop_now_ms());
-    conn_after(c);
+    conn_release(c);
 }
 
 static void conn_arm_timer(struct conn *c)
@@ -327,7 +395,8 @@ static void conn_flush(struct conn *c)
     bool want = buf_remaining(o) > 0;
     if (want != c->want_write) {
         c->want_write = want;
-        (void)evloop_mod_fd(c->b->cfg.loop, c->fd, EVLOOP_READ | (want ? EVLOOP_WRITE : 0));
+        if (!c->read_paused && !c->zombie)
+            (void)evloop_mod_fd(c->b->cfg.loop, c->fd, EVLOOP_READ | (want ? EVLOOP_WRITE : 0));
     }
 }
 
@@ -335,10 +404,20 @@ static void conn_io(struct evloop *l, int fd, uint32_t events, void *ctx)
 {
     struct conn *c = ctx;
     uint8_t tmp[FRAME_READ_CHUNK];
+    if (c->busy > 0) {
+        /* Re-entered from a nested loop while its session is on the stack:
+         * never feed a session re-entrantly; stop watching until release. */
+        if (!c->read_paused) {
+            c->read_paused = true;
+            evloop_del_fd(l, fd);
+        }
+        return;
+    }
+    conn_hold(c);
     if (events & EVLOOP_WRITE)
         conn_flush(c);
     if (events & EVLOOP_READ) {
-        for (int i = 0; i < 8; i++) { /* bounded per wakeup: fairness across devices */
+        for (int i = 0; i < 8 && !c->zombie; i++) { /* bounded per wakeup: fairness */
             ssize_t k = read(fd, tmp, sizeof(tmp));
             if (k > 0) {
                 if (session_feed(c->s, evloop_now_ms(), tmp, (size_t)k) != 0)
@@ -349,37 +428,41 @@ static void conn_io(struct evloop *l, int fd, uint32_t events, void *ctx)
                 break;
             if (k < 0 && errno == EINTR)
                 continue;
-            session_close(c->s, k == 0 ? "closed" : "closed: read error");
-            if (c->serial_line) {
-                /* the line itself went away */
-                conn_destroy(c);
-                return;
-            }
+            session_close(c->s, (k == 0 || errno == ECONNRESET) ? "closed" : "closed: read error");
+            if (c->serial_line)
+                conn_destroy(c); /* the line itself went away */
             break;
         }
     }
-    conn_after(c);
+    conn_release(c);
 }
 
 static void conn_destroy(struct conn *c)
 {
     struct bus *b = c->b;
     struct conn **pp;
-    if (c->s && !session_is_dead(c->s))
-        session_close(c->s, "shutdown");
-    pending_fail_conn(b, c);
+    if (c->zombie)
+        return;
+    /* Out of the loop and the list first: the detach and reply callbacks
+     * below may run a nested loop, which must not see this connection. */
+    c->zombie = true;
     if (c->timer)
         evloop_timer_cancel(b->cfg.loop, c->timer);
-    evloop_del_fd(b->cfg.loop, c->fd);
-    close(c->fd);
+    c->timer = 0;
+    if (!c->read_paused)
+        evloop_del_fd(b->cfg.loop, c->fd);
     for (pp = &b->conns; *pp; pp = &(*pp)->next)
         if (*pp == c) {
             *pp = c->next;
             break;
         }
     b->nconns--;
-    session_free(c->s);
-    free(c);
+    c->busy++;
+    if (c->s && !session_is_dead(c->s))
+        session_close(c->s, "shutdown");
+    pending_fail_conn(b, c);
+    close(c->fd);
+    conn_release(c); /* frees it unless an outer caller still holds it */
 }
 
 static int conn_add(struct bus *b, int fd, enum transport_kind tk)
@@ -528,8 +611,8 @@ int bus_request(struct bus *b, const char *serial, const char *type, cbor_item_t
     if ((r = session_send(c->s, evloop_now_ms(), type, body, &id)) != 0)
         goto out;
     *p = (struct pending){.id = id, .c = c, .cb = cb, .ctx = ctx, .b = b, .used = true};
-    if (evloop_timer(b->cfg.loop, timeout_ms > 0 ? timeout_ms : 1, pending_timeout, p,
-                     &p->timer) != 0)
+    if (evloop_timer(b->cfg.loop, timeout_ms > 0 ? timeout_ms : 1, pending_timeout, p, &p->timer) !=
+        0)
         p->timer = 0; /* no timer: the detach still ends it */
     conn_after(c);
 out:
@@ -552,11 +635,22 @@ static void call_done(void *ctx, int status, const cbor_item_t *reply)
     w->reply = reply ? cbor_incref((cbor_item_t *)(uintptr_t)reply) : NULL;
 }
 
-int bus_call(struct bus *b, const char *serial, const char *type, cbor_item_t *body,
-             int timeout_ms, cbor_item_t **ret_reply)
+int bus_call(struct bus *b, const char *serial, const char *type, cbor_item_t *body, int timeout_ms,
+             cbor_item_t **ret_reply)
 {
     struct call_wait w = {0};
-    int r = bus_request(b, serial, type, body, timeout_ms, call_done, &w);
+    int r;
+    {
+        /* The device whose own callback is on the stack cannot be read
+         * until it returns, so its reply could never arrive: refuse. */
+        struct conn *c = find_attached(b, serial, NULL);
+        if (c != NULL && c->busy > 0) {
+            if (body)
+                cbor_decref(&body);
+            return MAMORI_ERR_STATE;
+        }
+    }
+    r = bus_request(b, serial, type, body, timeout_ms, call_done, &w);
     if (r != 0)
         return r;
     while (!w.done)

@@ -29,6 +29,8 @@ struct bus;
 #define BUS_MAX_LISTEN 8       /* listening transports */
 #define BUS_MAX_CONNS 256      /* concurrent device connections (handshaking or open) */
 #define BUS_MAX_PENDING 4096   /* outstanding requests */
+#define BUS_REFUSALS_PER_MIN 120 /* refusal/handshake-failure audit records per minute; the
+                                  * rest are counted in one "device.refused_suppressed" */
 
 /* What the terminal's bus needs (all pointers borrowed; they outlive the bus). */
 struct bus_config {
@@ -77,7 +79,10 @@ int bus_request(struct bus *b, const char *serial, const char *type, cbor_item_t
                 int timeout_ms, bus_reply_fn cb, void *ctx);
 
 /* Synchronous form for callers that can wait: runs the bus's event loop until
- * the reply arrives. *ret_reply is a new item owned by the caller (may be NULL). */
+ * the reply arrives. *ret_reply is a new item owned by the caller (may be NULL).
+ * It may be called from a bus callback (e.g. a scan event sends display text)
+ * for another device; for the very device whose callback is running it
+ * returns MAMORI_ERR_STATE (body consumed): use bus_request there. */
 int bus_call(struct bus *b, const char *serial, const char *type, cbor_item_t *body,
              int timeout_ms, cbor_item_t **ret_reply);
 

@@ -20,11 +20,11 @@
 #include "common/buf.h"
 #include "keys/keys.h"
 
-#define CERT_KEY_LEN 32
-#define CERT_FW_LEN 32
-#define CERT_SIG_LEN 64
-#define CERT_TEXT_MAX 63 /* model and serial: 1..63 printable ASCII bytes */
-#define CERT_MAX 1024    /* encoded certificate */
+#define CERT_KEY_LEN  32
+#define CERT_FW_LEN   32
+#define CERT_SIG_LEN  64
+#define CERT_TEXT_MAX 63   /* model and serial: 1..63 printable ASCII bytes */
+#define CERT_MAX      1024 /* encoded certificate */
 
 struct cert {
     char model[CERT_TEXT_MAX + 1];

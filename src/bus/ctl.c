@@ -112,12 +112,22 @@ static void client_write(struct ctl_client *k)
     client_free(k);
 }
 
+static void client_io(struct evloop *l, int fd, uint32_t ev, void *ctx);
+
 static void client_run(struct ctl_client *k)
 {
+    struct evloop *l = k->c->l;
     char *argv[CTL_ARGS_MAX];
     int argc = 0, r;
     k->line[k->n] = '\0';
     k->answering = true;
+    /* A handler may run the event loop (terminald's "request" waits for a
+     * device): take this client out of the loop meanwhile, so neither its
+     * expiry timer nor more input can free it under the handler. */
+    if (k->timer)
+        evloop_timer_cancel(l, k->timer);
+    k->timer = 0;
+    evloop_del_fd(l, k->fd);
     r = ctl_split(k->line, argv, CTL_ARGS_MAX, &argc);
     if (r == 0 && argc == 0)
         r = MAMORI_ERR_INVAL;
@@ -127,9 +137,16 @@ static void client_run(struct ctl_client *k)
         char e[128];
         int n = snprintf(e, sizeof(e), "error: %s\n", mamori_strerror(r));
         (void)buf_put_bytes(&k->out, e, (size_t)n);
-    } else if (buf_remaining(&k->out) == 0 || buf_ptr(&k->out)[buf_remaining(&k->out) - 1] != '\n') {
+    } else if (buf_remaining(&k->out) == 0 ||
+               buf_ptr(&k->out)[buf_remaining(&k->out) - 1] != '\n') {
         (void)buf_put_u8(&k->out, '\n');
     }
+    if (evloop_add_fd(l, k->fd, EVLOOP_WRITE, client_io, k) != 0) {
+        client_free(k);
+        return;
+    }
+    /* a client that does not read its answer is dropped too */
+    (void)evloop_timer(l, 10000, client_expire, k, &k->timer);
     client_write(k);
 }
 

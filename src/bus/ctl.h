@@ -2,8 +2,8 @@
  * ctl: a local control socket taking one-line commands (terminald status,
  * devsim's "physical world"). A client connects to a unix socket in a private
  * directory, writes one line (<= CTL_LINE_MAX bytes, words separated by
- * spaces, "double quotes" group words and inside them \" and \\ escape), and reads the answer until the server
- * closes. The handler runs on the event loop.
+ * spaces, "double quotes" group words and inside them \" and \\ escape), and reads the answer until
+ * the server closes. The handler runs on the event loop.
  */
 #ifndef MAMORI_CTL_H
 #define MAMORI_CTL_H
@@ -13,9 +13,9 @@
 #include "common/buf.h"
 #include "common/evloop.h"
 
-#define CTL_LINE_MAX 4096
-#define CTL_ARGS_MAX 64
-#define CTL_ANSWER_MAX (1u << 20)
+#define CTL_LINE_MAX    4096
+#define CTL_ARGS_MAX    64
+#define CTL_ANSWER_MAX  (1u << 20)
 #define CTL_CLIENTS_MAX 16
 
 struct ctl;

@@ -40,6 +40,7 @@ struct devapi_queue {
 
 struct devapi_dev {
     struct devapi *api;
+    uint64_t id; /* unique per devapi: async replies find their handle by it */
     struct devapi_listener l;
     char serial[DEVAPI_NAME_MAX];
     char kind[32];
@@ -53,12 +54,26 @@ struct devapi_dev {
     struct devapi_queue status; /* status updates, power */
 };
 
+struct devapi_pending {
+    struct devapi *api; /* NULL once the devapi is gone */
+    uint64_t dev_id;
+    char type[DEVAPI_TYPE_MAX];
+    devapi_reply_fn cb;
+    void *ctx;
+    struct devapi_pending *next;
+};
+
 struct devapi {
     struct bus *bus;
+    uint64_t next_id;
+    struct devapi_pending *pending; /* sent, not yet answered */
     struct devapi_dev *h[DEVAPI_OPEN_MAX];
-    void (*obs_event)(void *, const char *, const char *, const cbor_item_t *);
-    void (*obs_attach)(void *, const char *, bool, const char *);
-    void *obs_ctx;
+    struct {
+        void (*on_event)(void *, const char *, const char *, const cbor_item_t *);
+        void (*on_attach)(void *, const char *, bool, const char *);
+        void *ctx;
+    } obs[DEVAPI_OBSERVERS_MAX];
+    size_t nobs;
 };
 
 /* Input event types (DataEvent); anything else of the class is a status update. */
@@ -210,8 +225,9 @@ static int status_of(const cbor_item_t *body)
 static void on_bus_event(void *ctx, const char *serial, const char *type, const cbor_item_t *body)
 {
     struct devapi *a = ctx;
-    if (a->obs_event != NULL)
-        a->obs_event(a->obs_ctx, serial, type, body);
+    for (size_t i = 0; i < a->nobs; i++)
+        if (a->obs[i].on_event != NULL)
+            a->obs[i].on_event(a->obs[i].ctx, serial, type, body);
     for (size_t i = 0; i < DEVAPI_OPEN_MAX; i++) {
         struct devapi_dev *d = a->h[i];
         if (d == NULL || strcmp(d->serial, serial) != 0)
@@ -238,8 +254,9 @@ static void on_bus_event(void *ctx, const char *serial, const char *type, const 
 static void on_bus_attach(void *ctx, const char *serial, bool attached, const char *reason)
 {
     struct devapi *a = ctx;
-    if (a->obs_attach != NULL)
-        a->obs_attach(a->obs_ctx, serial, attached, reason);
+    for (size_t i = 0; i < a->nobs; i++)
+        if (a->obs[i].on_attach != NULL)
+            a->obs[i].on_attach(a->obs[i].ctx, serial, attached, reason);
     for (size_t i = 0; i < DEVAPI_OPEN_MAX; i++) {
         struct devapi_dev *d = a->h[i];
         if (d == NULL || strcmp(d->serial, serial) != 0 || d->attached == attached)
@@ -269,6 +286,9 @@ void devapi_free(struct devapi *a)
 {
     if (a == NULL)
         return;
+    /* The bus still owes these a reply; they free themselves when it comes. */
+    for (struct devapi_pending *p = a->pending; p != NULL; p = p->next)
+        p->api = NULL;
     for (size_t i = 0; i < DEVAPI_OPEN_MAX; i++)
         if (a->h[i] != NULL)
             (void)devapi_close(a->h[i]);
@@ -277,13 +297,17 @@ void devapi_free(struct devapi *a)
     free(a);
 }
 
-void devapi_observe(struct devapi *a,
-                    void (*on_event)(void *, const char *, const char *, const cbor_item_t *),
-                    void (*on_attach)(void *, const char *, bool, const char *), void *ctx)
+int devapi_observe(struct devapi *a,
+                   void (*on_event)(void *, const char *, const char *, const cbor_item_t *),
+                   void (*on_attach)(void *, const char *, bool, const char *), void *ctx)
 {
-    a->obs_event = on_event;
-    a->obs_attach = on_attach;
-    a->obs_ctx = ctx;
+    if (a->nobs == DEVAPI_OBSERVERS_MAX)
+        return MAMORI_ERR_LIMIT;
+    a->obs[a->nobs].on_event = on_event;
+    a->obs[a->nobs].on_attach = on_attach;
+    a->obs[a->nobs].ctx = ctx;
+    a->nobs++;
+    return 0;
 }
 
 int devapi_open(struct devapi *a, const char *name, const struct devapi_listener *l,
@@ -323,6 +347,7 @@ int devapi_open(struct devapi *a, const char *name, const struct devapi_listener
         goto out;
     }
     d->api = a;
+    d->id = ++a->next_id;
     if (l != NULL)
         d->l = *l;
     snprintf(d->serial, sizeof(d->serial), "%s", pick->serial);
@@ -503,35 +528,34 @@ static int map_error(const struct devapi_dev *d, int err, int *ret_ext)
     }
 }
 
+/* The checks before a request is sent: OPOS_SUCCESS or the result code. */
+static int request_allowed(struct devapi_dev *d, const char *type)
+{
+    int rc;
+    if (d == NULL || !d->open)
+        return set_rc(d, OPOS_E_CLOSED, 0, MAMORI_ERR_STATE);
+    if (type == NULL || !type_of_kind(type, d->kind) || strlen(type) >= DEVAPI_TYPE_MAX)
+        return set_rc(d, OPOS_E_ILLEGAL, 0, MAMORI_ERR_INVAL);
+    size_t kl = strlen(d->kind);
+    bool status_only = strcmp(type + kl, ".status") == 0;
+    if (!status_only) {
+        if ((rc = usable(d)) != OPOS_SUCCESS)
+            return set_rc(d, rc, 0, MAMORI_ERR_STATE);
+        if (!d->enabled)
+            return set_rc(d, OPOS_E_DISABLED, 0, MAMORI_ERR_STATE);
+    }
+    if (!d->attached)
+        return set_rc(d, OPOS_E_OFFLINE, 0, MAMORI_ERR_OFFLINE);
+    return OPOS_SUCCESS;
+}
+
 int devapi_request(struct devapi_dev *d, const char *type, cbor_item_t *body, int timeout_ms,
                    cbor_item_t **ret_reply)
 {
     cbor_item_t *reply = NULL;
     int rc, ext = 0, err;
-    if (d == NULL || !d->open) {
-        rc = set_rc(d, OPOS_E_CLOSED, 0, MAMORI_ERR_STATE);
+    if ((rc = request_allowed(d, type)) != OPOS_SUCCESS)
         goto drop;
-    }
-    if (type == NULL || !type_of_kind(type, d->kind) || strlen(type) >= DEVAPI_TYPE_MAX) {
-        rc = set_rc(d, OPOS_E_ILLEGAL, 0, MAMORI_ERR_INVAL);
-        goto drop;
-    }
-    size_t kl = strlen(d->kind);
-    bool status_only = strcmp(type + kl, ".status") == 0;
-    if (!status_only) {
-        if ((rc = usable(d)) != OPOS_SUCCESS) {
-            set_rc(d, rc, 0, MAMORI_ERR_STATE);
-            goto drop;
-        }
-        if (!d->enabled) {
-            rc = set_rc(d, OPOS_E_DISABLED, 0, MAMORI_ERR_STATE);
-            goto drop;
-        }
-    }
-    if (!d->attached) {
-        rc = set_rc(d, OPOS_E_OFFLINE, 0, MAMORI_ERR_OFFLINE);
-        goto drop;
-    }
     d->busy++; /* events delivered while we wait must not free d */
     err = bus_call(d->api->bus, d->serial, type, body, timeout_ms, &reply);
     body = NULL;
@@ -575,6 +599,107 @@ int devapi_request(struct devapi_dev *d, const char *type, cbor_item_t *body, in
     }
     pump(d);
     return OPOS_SUCCESS;
+drop:
+    if (body != NULL)
+        cbor_decref(&body);
+    return rc;
+}
+
+static struct devapi_dev *handle_by_id(struct devapi *a, uint64_t id)
+{
+    for (size_t i = 0; a != NULL && i < DEVAPI_OPEN_MAX; i++)
+        if (a->h[i] != NULL && a->h[i]->id == id)
+            return a->h[i];
+    return NULL;
+}
+
+static void on_async_reply(void *ctx, int status, const cbor_item_t *reply)
+{
+    struct devapi_pending *p = ctx;
+    struct devapi *a = p->api;
+    struct devapi_dev *d = NULL;
+    int rc = OPOS_E_CLOSED, ext = 0;
+    if (a != NULL) {
+        for (struct devapi_pending **pp = &a->pending; *pp != NULL; pp = &(*pp)->next)
+            if (*pp == p) {
+                *pp = p->next;
+                break;
+            }
+        d = handle_by_id(a, p->dev_id);
+    }
+    if (d != NULL) {
+        if (status != 0) {
+            rc = map_error(d, status, &ext);
+            if (status == MAMORI_ERR_OFFLINE)
+                d->attached = false;
+            set_rc(d, rc, ext, status);
+        } else {
+            rc = set_rc(d, OPOS_SUCCESS, 0, 0);
+        }
+        d->busy++;
+        p->cb(p->ctx, d, rc, status == 0 ? reply : NULL);
+        if (rc == OPOS_SUCCESS && strcmp(p->type, "printer.print") == 0) {
+            d->output_id++;
+            if (!d->dead && d->l.output_complete != NULL)
+                d->l.output_complete(d->l.ctx, d, d->output_id);
+        }
+        d->busy--;
+        if (d->dead) {
+            if (d->busy == 0)
+                handle_free(d);
+        } else {
+            pump(d);
+        }
+    } else {
+        p->cb(p->ctx, NULL, OPOS_E_CLOSED, NULL);
+    }
+    free(p);
+}
+
+int devapi_request_async(struct devapi_dev *d, const char *type, cbor_item_t *body,
+                         int timeout_ms, devapi_reply_fn cb, void *ctx)
+{
+    struct devapi_pending *p;
+    struct devapi *a;
+    uint64_t id;
+    int rc, err, ext = 0;
+    if ((rc = request_allowed(d, type)) != OPOS_SUCCESS)
+        goto drop;
+    if (cb == NULL) {
+        rc = set_rc(d, OPOS_E_ILLEGAL, 0, MAMORI_ERR_INVAL);
+        goto drop;
+    }
+    if ((p = calloc(1, sizeof(*p))) == NULL) {
+        rc = set_rc(d, OPOS_E_FAILURE, 0, MAMORI_ERR_NOMEM);
+        goto drop;
+    }
+    a = d->api;
+    id = d->id;
+    p->api = a;
+    p->dev_id = id;
+    memcpy(p->type, type, strlen(type) + 1);
+    p->cb = cb;
+    p->ctx = ctx;
+    p->next = a->pending;
+    a->pending = p;
+    set_rc(d, OPOS_SUCCESS, 0, 0);
+    err = bus_request(a->bus, d->serial, type, body, timeout_ms, on_async_reply, p);
+    if (err == 0)
+        return OPOS_SUCCESS; /* p is the bus's now (it may even have been answered) */
+    /* Not sent: the bus will not call back. */
+    for (struct devapi_pending **pp = &a->pending; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    free(p);
+    d = handle_by_id(a, id);
+    if (d == NULL)
+        return OPOS_E_CLOSED;
+    rc = map_error(d, err, &ext);
+    if (err == MAMORI_ERR_OFFLINE)
+        d->attached = false;
+    return set_rc(d, rc, ext, err);
 drop:
     if (body != NULL)
         cbor_decref(&body);

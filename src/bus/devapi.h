@@ -98,6 +98,7 @@ enum { OPOS_EL_OUTPUT = 1, OPOS_EL_INPUT = 2, OPOS_EL_INPUT_DATA = 3 };
 #define DEVAPI_QUEUE_MAX 256   /* queued events per open device; more are dropped and counted */
 #define DEVAPI_OPEN_MAX 64     /* open handles per devapi */
 #define DEVAPI_DEVICES_MAX 256 /* devices looked at when opening by kind */
+#define DEVAPI_OBSERVERS_MAX 4 /* devapi_observe() listeners */
 
 /* Listener callbacks; any may be NULL. body is borrowed for the call. */
 struct devapi_listener {
@@ -117,13 +118,16 @@ struct devapi_listener {
 int devapi_new(struct bus *b, struct devapi **ret);
 /* Close every handle and free. NULL-safe. */
 void devapi_free(struct devapi *a);
-/* Also pass every bus event and attach change to these (e.g. a status API or test hook). */
-void devapi_observe(struct devapi *a,
-                    void (*on_event)(void *ctx, const char *serial, const char *type,
-                                     const cbor_item_t *body),
-                    void (*on_attach)(void *ctx, const char *serial, bool attached,
-                                      const char *reason),
-                    void *ctx);
+/* Also pass every bus event and attach change to these (a status record,
+ * the register's own listener, a test hook): up to DEVAPI_OBSERVERS_MAX
+ * observers, called in the order added, before devapi's own delivery.
+ * Either function may be NULL. 0 or MAMORI_ERR_LIMIT. */
+int devapi_observe(struct devapi *a,
+                   void (*on_event)(void *ctx, const char *serial, const char *type,
+                                    const cbor_item_t *body),
+                   void (*on_attach)(void *ctx, const char *serial, bool attached,
+                                     const char *reason),
+                   void *ctx);
 
 /* open: by serial or kind. listener is copied. */
 int devapi_open(struct devapi *a, const char *name, const struct devapi_listener *l,
@@ -142,6 +146,19 @@ int devapi_clear_input(struct devapi_dev *d);
  * *ret_reply (may be NULL to drop it) is a new item owned by the caller. */
 int devapi_request(struct devapi_dev *d, const char *type, cbor_item_t *body, int timeout_ms,
                    cbor_item_t **ret_reply);
+
+/* The reply of an asynchronous request: rc as devapi_request would return
+ * it, reply borrowed for the call (NULL on error). d is NULL when the handle
+ * was closed (or the devapi freed) before the reply came. */
+typedef void (*devapi_reply_fn)(void *ctx, struct devapi_dev *d, int rc, const cbor_item_t *reply);
+
+/* Asynchronous request (UPOS AsyncMode; use it from inside event callbacks,
+ * where waiting for a reply would run the event loop recursively). Takes
+ * body. Returns the result of the checks (OPOS_SUCCESS: sent, cb will be
+ * called exactly once later; anything else: not sent, cb never called).
+ * printer.print completions also fire OutputCompleteEvent. */
+int devapi_request_async(struct devapi_dev *d, const char *type, cbor_item_t *body,
+                         int timeout_ms, devapi_reply_fn cb, void *ctx);
 
 /* Properties. */
 int devapi_result_extended(const struct devapi_dev *d);

@@ -62,6 +62,7 @@ struct devrun {
     struct drec rec[DEVRUN_RECORDS_MAX];
     uint64_t nrec;
     uint64_t sessions, opens;
+    int in_session; /* > 0 while session code is on the stack: never free it then */
 };
 
 static const struct audit_actor dev_actor = {.process = "mamori-devsim"};
@@ -279,6 +280,7 @@ static void on_io(struct evloop *l, int fd, uint32_t events, void *ctx)
 {
     struct devrun *d = ctx;
     uint8_t tmp[FRAME_READ_CHUNK];
+    d->in_session++;
     if (events & EVLOOP_WRITE)
         flush(d);
     if (events & EVLOOP_READ) {
@@ -297,6 +299,7 @@ static void on_io(struct evloop *l, int fd, uint32_t events, void *ctx)
             break;
         }
     }
+    d->in_session--;
     after(d);
 }
 
@@ -309,7 +312,9 @@ static void on_timer(struct evloop *l, void *ctx)
         if (!d->unplugged) {
             int fd;
             if (transport_connect(&d->addr, &fd) != 0) {
-                d->backoff = d->backoff ? (d->backoff * 2 > 2000 ? 2000 : d->backoff * 2) : 100;
+                /* Nobody listening: a failed connect costs one syscall, so retry
+                 * quickly (a restarted terminal finds its devices within ~250 ms). */
+                d->backoff = d->backoff ? (d->backoff * 2 > 250 ? 250 : d->backoff * 2) : 50;
                 schedule(d, d->backoff);
                 return;
             }
@@ -338,7 +343,9 @@ static void on_timer(struct evloop *l, void *ctx)
         }
         return;
     }
+    d->in_session++;
     (void)session_tick(d->s, evloop_now_ms());
+    d->in_session--;
     after(d);
 }
 
@@ -368,6 +375,8 @@ static void after(struct devrun *d)
     if (d->s == NULL)
         return;
     flush(d);
+    if (d->in_session > 0)
+        return; /* e.g. the firmware emitted during a request: the caller finishes */
     if (session_is_dead(d->s)) {
         flush(d);
         conn_close(d);
@@ -413,12 +422,13 @@ static int ctl_cmd(void *ctx, int argc, char **argv, struct buf *out)
             session_get_stats(d->s, &st);
         snprintf(line, sizeof(line),
                  "{\"serial\":\"%s\",\"kind\":\"%s\",\"paired\":%s,\"connected\":%s,"
-                 "\"unplugged\":%s,\"sessions\":%llu,\"opens\":%llu,\"tx\":%llu,\"rx\":%llu}\n",
+                 "\"unplugged\":%s,\"sessions\":%llu,\"opens\":%llu,\"tx\":%llu,\"rx\":%llu,"
+                 "\"tx_epoch\":%u,\"rx_epoch\":%u,\"replays\":%llu}\n",
                  d->serial, d->cls->kind, d->paired ? "true" : "false",
-                 d->s && session_is_open(d->s) ? "true" : "false",
-                 d->unplugged ? "true" : "false", (unsigned long long)d->sessions,
-                 (unsigned long long)d->opens, (unsigned long long)st.tx_msgs,
-                 (unsigned long long)st.rx_msgs);
+                 d->s && session_is_open(d->s) ? "true" : "false", d->unplugged ? "true" : "false",
+                 (unsigned long long)d->sessions, (unsigned long long)d->opens,
+                 (unsigned long long)st.tx_msgs, (unsigned long long)st.rx_msgs, st.tx_epoch,
+                 st.rx_epoch, (unsigned long long)st.replays);
         buf_init(&fw, 4096);
         if (d->cls->control(d->fw, argc, argv, &fw) == 0 && buf_remaining(&fw) > 0) {
             (void)answer(out, line);

@@ -26,7 +26,7 @@
 
 #include "common/evloop.h"
 
-#define DEVRUN_PATH_MAX 512
+#define DEVRUN_PATH_MAX    512
 #define DEVRUN_RECORDS_MAX 256
 
 struct devrun_opts {

@@ -130,6 +130,8 @@ void frame_dec_free(struct frame_dec *d)
 
 int frame_dec_feed(struct frame_dec *d, const uint8_t *p, size_t n)
 {
+    if (n == 0)
+        return 0;
     buf_compact(&d->in);
     return buf_put_bytes(&d->in, p, n);
 }

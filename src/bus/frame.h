@@ -21,28 +21,28 @@
 
 #include "common/buf.h"
 
-#define FRAME_MAX 65535u                 /* payload bytes in one frame */
-#define FRAME_CRC_LEN 4u                 /* CRC-32C trailer on serial frames */
+#define FRAME_MAX     65535u /* payload bytes in one frame */
+#define FRAME_CRC_LEN 4u     /* CRC-32C trailer on serial frames */
 /* COBS adds one byte per 254 plus one: worst-case encoded size of a serial frame. */
-#define FRAME_COBS_MAX (FRAME_MAX + FRAME_CRC_LEN + (FRAME_MAX + FRAME_CRC_LEN) / 254u + 2u)
-#define FRAME_WIRE_MAX (FRAME_COBS_MAX + 1u) /* + delimiter; also >= 2 + FRAME_MAX */
-#define FRAME_READ_CHUNK 16384u          /* most bytes a caller should feed at once */
+#define FRAME_COBS_MAX   (FRAME_MAX + FRAME_CRC_LEN + (FRAME_MAX + FRAME_CRC_LEN) / 254u + 2u)
+#define FRAME_WIRE_MAX   (FRAME_COBS_MAX + 1u) /* + delimiter; also >= 2 + FRAME_MAX */
+#define FRAME_READ_CHUNK 16384u                /* most bytes a caller should feed at once */
 
 enum frame_kind { FRAME_STREAM = 0, FRAME_SERIAL = 1 };
 
 struct frame_stats {
-    uint64_t frames;     /* good frames delivered */
-    uint64_t dropped;    /* serial frames dropped (COBS, CRC, size) */
-    uint64_t bad_crc;    /* of which CRC mismatches */
-    uint64_t overflow;   /* of which too long */
+    uint64_t frames;   /* good frames delivered */
+    uint64_t dropped;  /* serial frames dropped (COBS, CRC, size) */
+    uint64_t bad_crc;  /* of which CRC mismatches */
+    uint64_t overflow; /* of which too long */
 };
 
 struct frame_dec {
     enum frame_kind kind;
-    struct buf in;       /* undecoded input */
-    struct buf out;      /* the last decoded serial frame */
-    int dead;            /* stream: a fatal framing error happened */
-    int skipping;        /* serial: discarding until the next delimiter */
+    struct buf in;  /* undecoded input */
+    struct buf out; /* the last decoded serial frame */
+    int dead;       /* stream: a fatal framing error happened */
+    int skipping;   /* serial: discarding until the next delimiter */
     struct frame_stats st;
 };
 

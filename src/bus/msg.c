@@ -120,7 +120,7 @@ static int scan_item(struct scan *s, int depth, const uint8_t **ret_str, size_t 
     }
     case 6:
         return MAMORI_ERR_INVAL; /* no tags on the bus */
-    default: /* 7 */
+    default:                     /* 7 */
         if (ai == 20 || ai == 21 || ai == 22)
             return 0;
         if (ai >= 25 && ai <= 27)
@@ -202,7 +202,8 @@ static int write_item(const cbor_item_t *it, struct buf *out, int depth)
         } else {
             /* chunked (built by a caller): write the concatenation */
             size_t nc = bytes ? cbor_bytestring_chunk_count(it) : cbor_string_chunk_count(it);
-            cbor_item_t **ch = bytes ? cbor_bytestring_chunks_handle(it) : cbor_string_chunks_handle(it);
+            cbor_item_t **ch =
+                bytes ? cbor_bytestring_chunks_handle(it) : cbor_string_chunks_handle(it);
             size_t total = 0;
             for (size_t i = 0; i < nc; i++) {
                 size_t l = bytes ? cbor_bytestring_length(ch[i]) : cbor_string_length(ch[i]);
@@ -276,8 +277,7 @@ bool msg_type_valid(const char *type)
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = type[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
             return false;
     }
     return true;
@@ -343,7 +343,8 @@ int msg_decode(const uint8_t *p, size_t n, struct msg *ret)
         cbor_item_t *k = pairs[i].key, *v = pairs[i].value;
         if (key_is(k, "t")) {
             size_t l;
-            if (!cbor_isa_string(v) || (l = cbor_string_length(v)) == 0 || l > MSG_TYPE_MAX) {
+            if (!cbor_isa_string(v) || (l = cbor_string_length(v)) == 0 || l > MSG_TYPE_MAX ||
+                memchr(cbor_string_handle(v), 0, l) != NULL) {
                 r = MAMORI_ERR_INVAL;
                 goto out;
             }
@@ -510,8 +511,7 @@ int msg_get_int(const cbor_item_t *map, const char *key, int64_t *ret)
     return 0;
 }
 
-int msg_get_bytes(const cbor_item_t *map, const char *key, const uint8_t **ret_p,
-                  size_t *ret_n)
+int msg_get_bytes(const cbor_item_t *map, const char *key, const uint8_t **ret_p, size_t *ret_n)
 {
     const cbor_item_t *v = msg_get(map, key);
     if (v == NULL)

@@ -7,10 +7,10 @@
  * Decoding is  strict, through hard limits checked before libcbor builds
  * anything: definite lengths only (no indefinite items), shortest-form heads,
  * no tags, no undefined or other simple values but false/true/null, floats
- * allowed, map keys are text strings or integers and unique, depth <= MSG_MAX_DEPTH, <= MSG_MAX_ITEMS items in all,
- * strings <= MSG_MAX_STRING bytes, no trailing bytes, no unknown envelope keys.
- * Encoding is canonical (definite lengths, shortest integer heads, map entries
- * in insertion order).
+ * allowed, map keys are text strings or integers and unique, depth <= MSG_MAX_DEPTH, <=
+ * MSG_MAX_ITEMS items in all, strings <= MSG_MAX_STRING bytes, no trailing bytes, no unknown
+ * envelope keys. Encoding is canonical (definite lengths, shortest integer heads, map entries in
+ * insertion order).
  *
  * An error reply is {t:"error", id, ref, b:{code: int MAMORI_ERR_*, msg: text}}.
  */
@@ -25,17 +25,17 @@
 
 #include "common/buf.h"
 
-#define MSG_MAX_BYTES 60000u  /* one encoded message (fits a frame with AEAD overhead) */
-#define MSG_MAX_DEPTH 8       /* nesting of arrays/maps, envelope included */
-#define MSG_MAX_ITEMS 2048    /* data items in one message */
-#define MSG_MAX_MAP 256       /* entries in one map */
+#define MSG_MAX_BYTES  60000u /* one encoded message (fits a frame with AEAD overhead) */
+#define MSG_MAX_DEPTH  8      /* nesting of arrays/maps, envelope included */
+#define MSG_MAX_ITEMS  2048   /* data items in one message */
+#define MSG_MAX_MAP    256    /* entries in one map */
 #define MSG_MAX_STRING 32768u /* bytes in one text or byte string */
-#define MSG_TYPE_MAX 48       /* bytes in a type name: [a-z0-9._-]+ */
+#define MSG_TYPE_MAX   48     /* bytes in a type name: [a-z0-9._-]+ */
 
 struct msg {
     char type[MSG_TYPE_MAX + 1];
     uint64_t id;
-    uint64_t ref;      /* valid when has_ref */
+    uint64_t ref; /* valid when has_ref */
     bool has_ref;
     cbor_item_t *body; /* a map or NULL; owned by the msg */
 };
@@ -78,8 +78,7 @@ const cbor_item_t *msg_get(const cbor_item_t *map, const char *key);
 int msg_get_str(const cbor_item_t *map, const char *key, char *out, size_t cap);
 int msg_get_int(const cbor_item_t *map, const char *key, int64_t *ret);
 /* Borrowed pointer into the item. */
-int msg_get_bytes(const cbor_item_t *map, const char *key, const uint8_t **ret_p,
-                  size_t *ret_n);
+int msg_get_bytes(const cbor_item_t *map, const char *key, const uint8_t **ret_p, size_t *ret_n);
 int msg_get_bool(const cbor_item_t *map, const char *key, bool *ret);
 
 /* An error reply to request ref: {code, msg}. */

@@ -109,7 +109,8 @@ static int to(const json_t *j, cbor_item_t **ret, int depth)
         it = msg_body_new();
         if (it == NULL)
             return MAMORI_ERR_NOMEM;
-        json_object_foreach((json_t *)(uintptr_t)j, k, v) {
+        json_object_foreach((json_t *)(uintptr_t)j, k, v)
+        {
             cbor_item_t *cv;
             if ((r = to(v, &cv, depth + 1)) != 0 || (r = msg_put_item(it, k, cv)) != 0) {
                 cbor_decref(&it);
@@ -124,7 +125,8 @@ static int to(const json_t *j, cbor_item_t **ret, int depth)
         it = cbor_new_indefinite_array();
         if (it == NULL)
             return MAMORI_ERR_NOMEM;
-        json_array_foreach(j, i, v) {
+        json_array_foreach(j, i, v)
+        {
             cbor_item_t *cv;
             bool ok;
             if ((r = to(v, &cv, depth + 1)) != 0) {

@@ -110,8 +110,8 @@ int registry_get(struct registry *r, const char *serial, struct registry_device 
 {
     sqlite3_stmt *st;
     int rc;
-    if (sqlite3_prepare_v2(r->db, "SELECT " COLS " FROM devices WHERE serial = ?", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(r->db, "SELECT " COLS " FROM devices WHERE serial = ?", -1, &st, NULL) !=
+        SQLITE_OK)
         return MAMORI_ERR_DB;
     sqlite3_bind_text(st, 1, serial, -1, SQLITE_TRANSIENT);
     rc = sqlite3_step(st);
@@ -127,9 +127,9 @@ int registry_find_key(struct registry *r, const uint8_t pub[static CERT_KEY_LEN]
     sqlite3_stmt *st;
     int rc;
     /* The active device first, if a removed one shared the key. */
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT " COLS " FROM devices WHERE bus_pub = ? ORDER BY removed LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            r->db, "SELECT " COLS " FROM devices WHERE bus_pub = ? ORDER BY removed LIMIT 1", -1,
+            &st, NULL) != SQLITE_OK)
         return MAMORI_ERR_DB;
     sqlite3_bind_blob(st, 1, pub, CERT_KEY_LEN, SQLITE_TRANSIENT);
     rc = sqlite3_step(st);
@@ -144,8 +144,8 @@ int registry_list(struct registry *r, struct registry_device *out, size_t cap, s
     sqlite3_stmt *st;
     size_t n = 0;
     int rc;
-    if (sqlite3_prepare_v2(r->db, "SELECT " COLS " FROM devices ORDER BY serial", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(r->db, "SELECT " COLS " FROM devices ORDER BY serial", -1, &st, NULL) !=
+        SQLITE_OK)
         return MAMORI_ERR_DB;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < cap)
         row(st, &out[n++]);
@@ -201,8 +201,8 @@ static bool op_ok(const char *s)
     return s != NULL && s[0] != '\0' && strlen(s) <= REGISTRY_OPERATOR_MAX;
 }
 
-int registry_enrol(struct registry *r, struct operators *ops, const uint8_t *cert,
-                   size_t cert_len, const uint8_t ca_pub[static CERT_KEY_LEN], const char *kind,
+int registry_enrol(struct registry *r, struct operators *ops, const uint8_t *cert, size_t cert_len,
+                   const uint8_t ca_pub[static CERT_KEY_LEN], const char *kind,
                    const char *maintainer, const char *maintainer_pw, const char *manager,
                    const char *manager_pw)
 {
@@ -211,8 +211,8 @@ int registry_enrol(struct registry *r, struct operators *ops, const uint8_t *cer
     struct operator_info who1, who2;
     sqlite3_stmt *st = NULL;
     int rc, res;
-    struct audit_actor actor = {.operator_id = maintainer, .role = "maintainer",
-                                .process = "registry"};
+    struct audit_actor actor = {
+        .operator_id = maintainer, .role = "maintainer", .process = "registry"};
     if (kind == NULL || kind[0] == '\0' || strlen(kind) > REGISTRY_KIND_MAX)
         return MAMORI_ERR_INVAL;
     if ((res = cert_decode(cert, cert_len, &c)) != 0)
@@ -222,8 +222,8 @@ int registry_enrol(struct registry *r, struct operators *ops, const uint8_t *cer
         manager_pw == NULL) {
         res = MAMORI_ERR_PERM;
     } else {
-        res = operators_dual_authorize(ops, maintainer, maintainer_pw, OPERATOR_MAINTAINER,
-                                       manager, manager_pw, OPERATOR_MANAGER, &who1, &who2);
+        res = operators_dual_authorize(ops, maintainer, maintainer_pw, OPERATOR_MAINTAINER, manager,
+                                       manager_pw, OPERATOR_MANAGER, &who1, &who2);
     }
     if (res != 0) {
         if (r->audit)
@@ -262,12 +262,11 @@ int registry_enrol(struct registry *r, struct operators *ops, const uint8_t *cer
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return MAMORI_ERR_DB;
-    if (r->audit &&
-        (res = audit_event(r->audit, &actor, "device.enrol", F_STR("serial", c.serial),
-                           F_STR("model", c.model), F_STR("kind", kind),
-                           F_HEX("bus_pub", c.bus_pub, CERT_KEY_LEN),
-                           F_HEX("fw", c.fw, CERT_FW_LEN), F_STR("maintainer", maintainer),
-                           F_STR("manager", manager))) != 0)
+    if (r->audit && (res = audit_event(
+                         r->audit, &actor, "device.enrol", F_STR("serial", c.serial),
+                         F_STR("model", c.model), F_STR("kind", kind),
+                         F_HEX("bus_pub", c.bus_pub, CERT_KEY_LEN), F_HEX("fw", c.fw, CERT_FW_LEN),
+                         F_STR("maintainer", maintainer), F_STR("manager", manager))) != 0)
         return res;
     return 0;
 }

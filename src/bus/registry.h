@@ -20,18 +20,18 @@
 #include "audit/audit.h"
 #include "bus/cert.h"
 
-#define REGISTRY_MAX_DEVICES 4096
-#define REGISTRY_KIND_MAX 31
+#define REGISTRY_MAX_DEVICES  4096
+#define REGISTRY_KIND_MAX     31
 #define REGISTRY_OPERATOR_MAX 63
 
 enum registry_verdict {
     REG_ACCEPT = 0,
-    REG_UNKNOWN,        /* no device with this serial or key */
-    REG_KEY_MISMATCH,   /* serial known with another key (swap/clone), or key under another serial */
-    REG_FW_CHANGED,     /* firmware measurement differs from the pinned one */
-    REG_MODEL_CHANGED,  /* model differs from the pinned one */
-    REG_BAD_CERT,       /* malformed, not signed by the CA, or not for the handshake key */
-    REG_REMOVED,        /* the device was removed from the registry */
+    REG_UNKNOWN,       /* no device with this serial or key */
+    REG_KEY_MISMATCH,  /* serial known with another key (swap/clone), or key under another serial */
+    REG_FW_CHANGED,    /* firmware measurement differs from the pinned one */
+    REG_MODEL_CHANGED, /* model differs from the pinned one */
+    REG_BAD_CERT,      /* malformed, not signed by the CA, or not for the handshake key */
+    REG_REMOVED,       /* the device was removed from the registry */
 };
 
 struct registry_device {
@@ -73,8 +73,8 @@ struct operators;
  * error refuses (audited "device.enrol_refused"); MAMORI_ERR_AUTH if the cert
  * is not signed by the trusted CA; MAMORI_ERR_EXISTS if the serial or key is
  * enrolled (remove it first). Passwords are borrowed, not copied. */
-int registry_enrol(struct registry *r, struct operators *ops, const uint8_t *cert,
-                   size_t cert_len, const uint8_t ca_pub[static CERT_KEY_LEN], const char *kind,
+int registry_enrol(struct registry *r, struct operators *ops, const uint8_t *cert, size_t cert_len,
+                   const uint8_t ca_pub[static CERT_KEY_LEN], const char *kind,
                    const char *maintainer, const char *maintainer_pw, const char *manager,
                    const char *manager_pw);
 /* Mark removed (kept for history). actor names who did it. MAMORI_ERR_NOTFOUND. */

@@ -21,10 +21,11 @@
 #include "mamori/err.h"
 
 enum sstate {
-    ST_HS_WAIT1,   /* terminal: waiting for the device's first message */
-    ST_HS_WAIT2,   /* device: waiting for the terminal's answer */
-    ST_HS_WAIT3,   /* terminal (XX): waiting for the device's third message */
-    ST_WELCOME,    /* device (XX): transport up, waiting for bus.welcome */
+    ST_HS_WAIT1, /* terminal: waiting for the device's first message */
+    ST_HS_WAIT2, /* device: waiting for the terminal's answer */
+    ST_HS_WAIT3, /* terminal (XX): waiting for the device's third message */
+    ST_WELCOME,  /* device (XX): transport up, waiting for bus.welcome */
+    ST_CONFIRM,  /* terminal (KK): transport up, waiting for the device's first DATA frame */
     ST_OPEN,
     ST_DEAD,
 };
@@ -42,6 +43,7 @@ struct session {
     bool have_peer;
     struct frame_dec dec;
     struct buf out;
+    struct buf txpt; /* plaintext of the message being sent (secret: wiped on reset) */
     uint8_t prologue[64];
     size_t prologue_len;
     char reason[SESSION_REASON_LEN];
@@ -73,8 +75,8 @@ void session_limits_default(struct session_limits *l)
     l->hs_timeout_ms = 5000;
 }
 
-static void emit(struct session *s, enum session_ev_kind k, const char *reason,
-                 const struct msg *m, const uint8_t *peer)
+static void emit(struct session *s, enum session_ev_kind k, const char *reason, const struct msg *m,
+                 const uint8_t *peer)
 {
     struct session_ev ev = {.kind = k, .msg = m, .reason = reason, .peer = peer};
     if (s->cfg.on_event)
@@ -151,8 +153,7 @@ static int terminal_payload(struct session *s, struct buf *out)
     return r;
 }
 
-static int send_hs(struct session *s, uint8_t step, const uint8_t *payload, size_t plen,
-                   bool hint)
+static int send_hs(struct session *s, uint8_t step, const uint8_t *payload, size_t plen, bool hint)
 {
     uint8_t *f = s->scratch;
     size_t off = 3, n;
@@ -190,8 +191,8 @@ int session_new(const struct session_cfg *cfg, int64_t now_ms, struct session **
     int r;
     if (cfg == NULL || cfg->keys == NULL || cfg->on_event == NULL)
         return MAMORI_ERR_INVAL;
-    if (cfg->role == SESSION_DEVICE && (cfg->cert == NULL || cfg->cert_len == 0 ||
-                                        cfg->cert_len > SESSION_CERT_MAX))
+    if (cfg->role == SESSION_DEVICE &&
+        (cfg->cert == NULL || cfg->cert_len == 0 || cfg->cert_len > SESSION_CERT_MAX))
         return MAMORI_ERR_INVAL;
     if (cfg->role == SESSION_TERMINAL && (cfg->lookup == NULL || cfg->admit == NULL))
         return MAMORI_ERR_INVAL;
@@ -212,6 +213,7 @@ int session_new(const struct session_cfg *cfg, int64_t now_ms, struct session **
     s->cfg.cert = NULL;
     frame_dec_init(&s->dec, cfg->framing);
     buf_init(&s->out, SESSION_OUT_MAX + FRAME_WIRE_MAX);
+    buf_init_secret(&s->txpt, s->cfg.lim.max_msg);
     s->started = s->last_rx = s->last_tx = now_ms;
     s->tokens = s->cfg.lim.burst;
     s->tokens_at = now_ms;
@@ -250,9 +252,12 @@ void session_free(struct session *s)
     noise_cs_free(s->rx);
     frame_dec_free(&s->dec);
     buf_free(&s->out);
+    buf_free(&s->txpt);
     secmem_wipe(s->plain, sizeof(s->plain));
     free(s);
 }
+
+static int send_msg(struct session *s, int64_t now, const struct msg *m);
 
 /* ---------- handshake ---------- */
 
@@ -294,7 +299,8 @@ static void terminal_hs(struct session *s, int64_t now, const uint8_t *f, size_t
             }
             memcpy(s->peer, hint, SESSION_KEY_LEN);
             s->have_peer = true;
-            if (s->cfg.admit(s->cfg.ctx, NOISE_KK, s->peer, s->plain, plen, why, sizeof(why)) != 0) {
+            if (s->cfg.admit(s->cfg.ctx, NOISE_KK, s->peer, s->plain, plen, why, sizeof(why)) !=
+                0) {
                 refuse(s, why[0] ? why : "refused");
                 return;
             }
@@ -306,12 +312,14 @@ static void terminal_hs(struct session *s, int64_t now, const uint8_t *f, size_t
                 die(s, "internal: handshake write failed");
                 return;
             }
-            s->st = ST_OPEN;
-            emit(s, SESSION_EV_OPEN, NULL, NULL, s->peer);
+            /* A KK first message can be replayed by anyone who recorded it;
+             * only an authenticated DATA frame from the device proves it is
+             * live (key confirmation), so attach waits for that. */
+            s->st = ST_CONFIRM;
             return;
         }
-        if (noise_hs_new(NOISE_XX, NOISE_RESPONDER, s->cfg.keys, NULL, s->prologue,
-                         s->prologue_len, &s->hs) != 0 ||
+        if (noise_hs_new(NOISE_XX, NOISE_RESPONDER, s->cfg.keys, NULL, s->prologue, s->prologue_len,
+                         &s->hs) != 0 ||
             noise_hs_read(s->hs, f + 3, n - 3, s->plain, sizeof(s->plain), &plen) != 0) {
             refuse(s, "handshake: bad XX message 1");
             return;
@@ -403,11 +411,19 @@ static void device_hs(struct session *s, int64_t now, const uint8_t *f, size_t n
     }
     read_terminal_payload(s, s->plain, plen);
     if (s->pattern == NOISE_KK) {
+        struct msg hb = {.id = 0};
         if (start_transport(s, now) != 0) {
             die(s, "internal: split failed");
             return;
         }
         s->st = ST_OPEN;
+        /* key confirmation for the terminal: a first DATA frame right away */
+        strcpy(hb.type, "bus.hb");
+        hb.id = s->next_id++;
+        if (send_msg(s, now, &hb) != 0) {
+            die(s, "internal: confirmation failed");
+            return;
+        }
         emit(s, SESSION_EV_OPEN, NULL, NULL, s->peer);
         return;
     }
@@ -423,7 +439,7 @@ static void device_hs(struct session *s, int64_t now, const uint8_t *f, size_t n
 static int send_msg(struct session *s, int64_t now, const struct msg *m)
 {
     uint8_t *f = s->scratch;
-    struct buf pt;
+    struct buf *pt;
     size_t n;
     uint64_t nonce;
     int r;
@@ -441,10 +457,12 @@ static int send_msg(struct session *s, int64_t now, const struct msg *m)
         s->stats.rekeys_tx++;
         emit(s, SESSION_EV_REKEY, "tx", NULL, NULL);
     }
-    buf_view(&pt, NULL, 0);
-    buf_init(&pt, s->cfg.lim.max_msg);
-    if ((r = msg_encode(m, &pt)) != 0) {
-        buf_free(&pt);
+    /* The plaintext is encoded into a buffer the session keeps (wiped after
+     * each message), so a message costs no allocation of its own. */
+    pt = &s->txpt;
+    buf_reset(pt);
+    if ((r = msg_encode(m, pt)) != 0) {
+        buf_reset(pt);
         return r;
     }
     nonce = noise_cs_nonce(s->tx);
@@ -455,9 +473,9 @@ static int send_msg(struct session *s, int64_t now, const struct msg *m)
     f[4] = (uint8_t)s->tx_epoch;
     for (int i = 0; i < 8; i++)
         f[5 + i] = (uint8_t)(nonce >> (56 - 8 * i));
-    r = noise_cs_encrypt(s->tx, f, SESSION_DATA_HDR, buf_ptr(&pt), buf_remaining(&pt),
+    r = noise_cs_encrypt(s->tx, f, SESSION_DATA_HDR, buf_ptr(pt), buf_remaining(pt),
                          f + SESSION_DATA_HDR, sizeof(s->scratch) - SESSION_DATA_HDR, &n);
-    buf_free(&pt);
+    buf_reset(pt);
     if (r != 0)
         return r;
     if ((r = put_frame(s, f, SESSION_DATA_HDR + n)) != 0) {
@@ -544,6 +562,14 @@ static void on_data(struct session *s, int64_t now, const uint8_t *f, size_t n)
     s->last_rx_nonce = nonce;
     s->have_rx_nonce = true;
     s->last_rx = now;
+    if (s->st == ST_CONFIRM) {
+        s->st = ST_OPEN;
+        emit(s, SESSION_EV_OPEN, NULL, NULL, s->peer);
+        if (s->st != ST_OPEN) {
+            secmem_wipe(s->plain, plen);
+            return;
+        }
+    }
     if (msg_decode(s->plain, plen, &m) != 0) {
         secmem_wipe(s->plain, plen);
         emit(s, SESSION_EV_REJECT, "malformed message", NULL, NULL);
@@ -588,6 +614,7 @@ static void on_frame(struct session *s, int64_t now, const uint8_t *f, size_t n)
         device_hs(s, now, f, n);
         return;
     case ST_WELCOME:
+    case ST_CONFIRM:
     case ST_OPEN:
         if (n >= 1 && f[0] == SESSION_FT_DATA) {
             on_data(s, now, f, n);
@@ -706,8 +733,7 @@ int session_reply(struct session *s, int64_t now_ms, uint64_t ref, const char *t
     return 0;
 }
 
-int session_reply_error(struct session *s, int64_t now_ms, uint64_t ref, int code,
-                        const char *text)
+int session_reply_error(struct session *s, int64_t now_ms, uint64_t ref, int code, const char *text)
 {
     struct msg m;
     int r;

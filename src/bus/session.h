@@ -39,28 +39,28 @@
 #include "bus/msg.h"
 #include "keys/keys.h"
 
-#define SESSION_PROTO_NAME "mamori-bus/1"
-#define SESSION_KEY_LEN 32
-#define SESSION_CERT_MAX 1024        /* bytes of a device certificate */
-#define SESSION_OUT_MAX (1u << 20)   /* pending output before sends fail (backpressure) */
-#define SESSION_REASON_LEN 96
+#define SESSION_PROTO_NAME      "mamori-bus/1"
+#define SESSION_KEY_LEN         32
+#define SESSION_CERT_MAX        1024       /* bytes of a device certificate */
+#define SESSION_OUT_MAX         (1u << 20) /* pending output before sends fail (backpressure) */
+#define SESSION_REASON_LEN      96
 #define SESSION_TERMINAL_ID_MAX 64
 
 /* Frame types (first byte of every frame payload). */
-#define SESSION_FT_HS 0x01
-#define SESSION_FT_DATA 0x02
+#define SESSION_FT_HS     0x01
+#define SESSION_FT_DATA   0x02
 #define SESSION_FT_REFUSE 0x03
-#define SESSION_DATA_HDR 13 /* type, epoch u32, nonce u64 */
+#define SESSION_DATA_HDR  13 /* type, epoch u32, nonce u64 */
 
 struct session_limits {
-    uint32_t max_msg;        /* plaintext bytes per message (<= MSG_MAX_BYTES) */
-    uint32_t rate;           /* messages per second sustained (token bucket) */
-    uint32_t burst;          /* bucket size */
-    uint32_t flood_drops;    /* messages dropped by the throttle before the session is dropped */
-    int64_t hb_ms;           /* heartbeat interval; peer is dead after 2 intervals silent */
-    int64_t rekey_ms;        /* rekey a direction after this long */
-    uint64_t rekey_msgs;     /* ... or after this many messages */
-    int64_t hs_timeout_ms;   /* handshake must finish within */
+    uint32_t max_msg;      /* plaintext bytes per message (<= MSG_MAX_BYTES) */
+    uint32_t rate;         /* messages per second sustained (token bucket) */
+    uint32_t burst;        /* bucket size */
+    uint32_t flood_drops;  /* messages dropped by the throttle before the session is dropped */
+    int64_t hb_ms;         /* heartbeat interval; peer is dead after 2 intervals silent */
+    int64_t rekey_ms;      /* rekey a direction after this long */
+    uint64_t rekey_msgs;   /* ... or after this many messages */
+    int64_t hs_timeout_ms; /* handshake must finish within */
 };
 
 /* Defaults: 60000 B, 500 msg/s, burst 1000, 2000 drops, 2 s, 1 h, 2^20, 5 s. */
@@ -80,9 +80,9 @@ enum session_ev_kind {
 
 struct session_ev {
     enum session_ev_kind kind;
-    const struct msg *msg;                   /* MSG */
-    const char *reason;                      /* REJECT, THROTTLE, CLOSED, REKEY */
-    const uint8_t *peer;                     /* OPEN, PAIRED: peer static key */
+    const struct msg *msg; /* MSG */
+    const char *reason;    /* REJECT, THROTTLE, CLOSED, REKEY */
+    const uint8_t *peer;   /* OPEN, PAIRED: peer static key */
 };
 
 struct session;
@@ -91,20 +91,19 @@ typedef void (*session_event_fn)(void *ctx, struct session *s, const struct sess
 struct session_cfg {
     enum session_role role;
     enum frame_kind framing;
-    const char *transport;    /* "unix", "tcp" or "serial": bound into the prologue */
-    struct keys *keys;        /* our static keys (borrowed) */
+    const char *transport; /* "unix", "tcp" or "serial": bound into the prologue */
+    struct keys *keys;     /* our static keys (borrowed) */
     struct session_limits lim;
     session_event_fn on_event;
     void *ctx;
     /* device */
-    const uint8_t *pinned;    /* terminal key, or NULL when unpaired (XX) */
-    const uint8_t *cert;      /* our certificate (copied) */
+    const uint8_t *pinned; /* terminal key, or NULL when unpaired (XX) */
+    const uint8_t *cert;   /* our certificate (copied) */
     size_t cert_len;
     /* terminal */
     const char *terminal_id;
     /* KK: is this device key enrolled? 0 yes; else negative, reason filled. */
-    int (*lookup)(void *ctx, const uint8_t pub[static SESSION_KEY_LEN], char *reason,
-                  size_t cap);
+    int (*lookup)(void *ctx, const uint8_t pub[static SESSION_KEY_LEN], char *reason, size_t cap);
     /* Admit the device (pattern NOISE_XX=0 / NOISE_KK=1, its proven static key and
      * certificate bytes). 0 admits; negative refuses with reason. */
     int (*admit)(void *ctx, int pattern, const uint8_t pub[static SESSION_KEY_LEN],

@@ -14,6 +14,8 @@
 #include <jansson.h>
 
 #include "bus/ctl.h"
+#include "bus/devapi.h"
+#include "bus/devwatch.h"
 #include "bus/msgjson.h"
 #include "common/hex.h"
 #include "mamori/err.h"
@@ -58,6 +60,8 @@ struct terminal {
     struct trec *rec; /* ring of TERMINAL_EVENTS_MAX */
     uint64_t nrec;
     int64_t started;
+    struct devapi *api;     /* the UPOS device API: owns the bus's event/attach callbacks */
+    struct devwatch *watch; /* "watch" control command (devwatch.h) */
 };
 
 static void record(struct terminal *t, const char *serial, const char *type, json_t *body)
@@ -176,6 +180,8 @@ static int ctl_cmd(void *ctx, int argc, char **argv, struct buf *out)
     }
     if (strcmp(argv[0], "request") == 0)
         return cmd_request(t, argc, argv, out);
+    if (strcmp(argv[0], "watch") == 0)
+        return devwatch_ctl(t->watch, argc, argv, out);
     if (strcmp(argv[0], "disconnect") == 0 && argc == 2) {
         bus_disconnect(t->bus, argv[1], "disconnected by operator");
         return buf_put_bytes(out, "ok\n", 3);
@@ -315,8 +321,12 @@ int terminal_open(const char *state_dir, const char *config_path, struct evloop 
                  config_where(t->cfg, "bus", "listen") ? config_where(t->cfg, "bus", "listen") : "");
         goto fail;
     }
-    bus_on_event(t->bus, on_event, t);
-    bus_on_attach(t->bus, on_attach, t);
+    /* The device API takes the bus's callbacks and passes every event and
+     * attach change on to the record the control socket shows. */
+    if ((r = devapi_new(t->bus, &t->api)) != 0 ||
+        (r = devapi_observe(t->api, on_event, on_attach, t)) != 0 ||
+        (r = devwatch_new(t->bus, t->api, &t->watch)) != 0)
+        goto fail;
     if ((r = in_dir(t, config_get_str(t->cfg, "ctl", "socket", "ctl.sock"), p, sizeof(p))) ||
         (r = ctl_new(l, p, ctl_cmd, t, &t->ctl)) != 0) {
         snprintf(err, errlen, "%s: cannot open the control socket", p);
@@ -336,6 +346,8 @@ void terminal_close(struct terminal *t)
     if (t == NULL)
         return;
     ctl_free(t->ctl);
+    devwatch_free(t->watch);
+    devapi_free(t->api);
     bus_free(t->bus);
     registry_close(t->reg);
     audit_close(t->audit);
@@ -352,4 +364,9 @@ void terminal_close(struct terminal *t)
 struct bus *terminal_bus(struct terminal *t)
 {
     return t->bus;
+}
+
+struct devapi *terminal_devapi(struct terminal *t)
+{
+    return t->api;
 }

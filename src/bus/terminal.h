@@ -31,6 +31,7 @@
 extern const char terminal_default_config[];
 
 struct terminal;
+struct devapi;
 
 /* Load config (defaults, then config_path if not NULL), open the state
  * directory (created 0700 if missing) and start the bus. On a config error
@@ -39,5 +40,9 @@ int terminal_open(const char *state_dir, const char *config_path, struct evloop 
                   struct terminal **ret, char *err, size_t errlen);
 void terminal_close(struct terminal *t);
 struct bus *terminal_bus(struct terminal *t);
+/* The UPOS device API over the bus (devapi.h). It holds the bus's event and
+ * attach callbacks; add listeners with devapi_observe() rather than
+ * bus_on_event(), which would take them away from it. */
+struct devapi *terminal_devapi(struct terminal *t);
 
 #endif

@@ -16,7 +16,7 @@
 #include "bus/frame.h"
 
 #define TRANSPORT_SPEC_MAX 200
-#define TRANSPORT_BACKLOG 64
+#define TRANSPORT_BACKLOG  64
 
 enum transport_kind { TRANSPORT_UNIX, TRANSPORT_TCP, TRANSPORT_SERIAL };
 

@@ -216,8 +216,8 @@ static int do_enrol_remove(const struct dopts *o, bool enrol)
         r = operators_dual_authorize(e.ops, o->maint, pw1, OPERATOR_MAINTAINER, o->mgr, pw2,
                                      OPERATOR_MANAGER, &w1, &w2);
         if (r == 0) {
-            struct audit_actor act = {.operator_id = o->maint, .role = "maintainer",
-                                      .process = "mamori devices"};
+            struct audit_actor act = {
+                .operator_id = o->maint, .role = "maintainer", .process = "mamori devices"};
             r = registry_remove(e.reg, o->serial, &act);
         }
     }
@@ -279,11 +279,16 @@ static int do_trust_ca(const struct dopts *o)
 int cmd_devices(int argc, char **argv)
 {
     static const struct option lo[] = {
-        {"state", required_argument, NULL, 's'},      {"cert", required_argument, NULL, 'c'},
-        {"kind", required_argument, NULL, 'k'},       {"maintainer", required_argument, NULL, 'M'},
-        {"manager", required_argument, NULL, 'G'},    {"serial", required_argument, NULL, 'S'},
-        {"password-fd", required_argument, NULL, 'p'}, {"ca-pub", required_argument, NULL, 'a'},
-        {"json", no_argument, NULL, 'j'},             {NULL, 0, NULL, 0},
+        {"state", required_argument, NULL, 's'},
+        {"cert", required_argument, NULL, 'c'},
+        {"kind", required_argument, NULL, 'k'},
+        {"maintainer", required_argument, NULL, 'M'},
+        {"manager", required_argument, NULL, 'G'},
+        {"serial", required_argument, NULL, 'S'},
+        {"password-fd", required_argument, NULL, 'p'},
+        {"ca-pub", required_argument, NULL, 'a'},
+        {"json", no_argument, NULL, 'j'},
+        {NULL, 0, NULL, 0},
     };
     struct dopts o = {.pwfd = -1};
     const char *sub;
@@ -299,16 +304,36 @@ int cmd_devices(int argc, char **argv)
     argv++;
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
-        case 's': o.state = optarg; break;
-        case 'c': o.cert = optarg; break;
-        case 'k': o.kind = optarg; break;
-        case 'M': o.maint = optarg; break;
-        case 'G': o.mgr = optarg; break;
-        case 'S': o.serial = optarg; break;
-        case 'p': o.pwfd = atoi(optarg); break;
-        case 'a': o.ca_pub = optarg; break;
-        case 'j': o.json = true; break;
-        default: fputs(usage_text, stderr); return EXIT_USAGE;
+        case 's':
+            o.state = optarg;
+            break;
+        case 'c':
+            o.cert = optarg;
+            break;
+        case 'k':
+            o.kind = optarg;
+            break;
+        case 'M':
+            o.maint = optarg;
+            break;
+        case 'G':
+            o.mgr = optarg;
+            break;
+        case 'S':
+            o.serial = optarg;
+            break;
+        case 'p':
+            o.pwfd = atoi(optarg);
+            break;
+        case 'a':
+            o.ca_pub = optarg;
+            break;
+        case 'j':
+            o.json = true;
+            break;
+        default:
+            fputs(usage_text, stderr);
+            return EXIT_USAGE;
         }
     }
     if (o.state == NULL || optind != argc) {
@@ -319,8 +344,8 @@ int cmd_devices(int argc, char **argv)
         return do_list(&o);
     if (strcmp(sub, "trust-ca") == 0 && o.ca_pub)
         return do_trust_ca(&o);
-    if ((strcmp(sub, "enrol") == 0 || strcmp(sub, "enroll") == 0) && o.cert && o.kind &&
-        o.maint && o.mgr)
+    if ((strcmp(sub, "enrol") == 0 || strcmp(sub, "enroll") == 0) && o.cert && o.kind && o.maint &&
+        o.mgr)
         return do_enrol_remove(&o, true);
     if (strcmp(sub, "remove") == 0 && o.serial && o.maint && o.mgr)
         return do_enrol_remove(&o, false);

@@ -94,10 +94,14 @@ static int do_ctl(int argc, char **argv)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"kind", required_argument, NULL, 'k'},  {"state", required_argument, NULL, 's'},
-        {"connect", required_argument, NULL, 'c'}, {"ctl", required_argument, NULL, 'C'},
-        {"hb-ms", required_argument, NULL, 'b'}, {"max-runtime", required_argument, NULL, 'm'},
-        {"serial", required_argument, NULL, 'S'}, {"help", no_argument, NULL, 'h'},
+        {"kind", required_argument, NULL, 'k'},
+        {"state", required_argument, NULL, 's'},
+        {"connect", required_argument, NULL, 'c'},
+        {"ctl", required_argument, NULL, 'C'},
+        {"hb-ms", required_argument, NULL, 'b'},
+        {"max-runtime", required_argument, NULL, 'm'},
+        {"serial", required_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct devrun_opts o = {0};
@@ -118,15 +122,33 @@ int main(int argc, char **argv)
     }
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'k': o.kind = optarg; break;
-        case 's': o.state_dir = optarg; break;
-        case 'c': o.connect = optarg; break;
-        case 'C': o.ctl_path = optarg; break;
-        case 'b': o.hb_ms = strtol(optarg, NULL, 10); break;
-        case 'm': max_runtime = strtol(optarg, NULL, 10); break;
-        case 'S': serial = optarg; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
+        case 'k':
+            o.kind = optarg;
+            break;
+        case 's':
+            o.state_dir = optarg;
+            break;
+        case 'c':
+            o.connect = optarg;
+            break;
+        case 'C':
+            o.ctl_path = optarg;
+            break;
+        case 'b':
+            o.hb_ms = strtol(optarg, NULL, 10);
+            break;
+        case 'm':
+            max_runtime = strtol(optarg, NULL, 10);
+            break;
+        case 'S':
+            serial = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fputs(usage, stderr);
+            return 2;
         }
     }
     if (o.kind == NULL || o.state_dir == NULL || optind != argc || (!init && o.connect == NULL)) {

@@ -54,9 +54,12 @@ static void restrict_self(void)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"state", required_argument, NULL, 's'},     {"config", required_argument, NULL, 'c'},
-        {"max-runtime", required_argument, NULL, 'm'}, {"print-config", no_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"state", required_argument, NULL, 's'},
+        {"config", required_argument, NULL, 'c'},
+        {"max-runtime", required_argument, NULL, 'm'},
+        {"print-config", no_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *state = NULL, *config = NULL;
     long max_runtime = 0;

@@ -32,7 +32,8 @@
 static const char usage_text[] =
     "usage: mamori vendor init  --dir D\n"
     "       mamori vendor issue --dir D [--identity FILE] [--model M] [--serial S]\n"
-    "                           [--bus-pub HEX] [--log-pub HEX] [--fw HEX] [--issued UNIX] --out FILE\n"
+    "                           [--bus-pub HEX] [--log-pub HEX] [--fw HEX] [--issued UNIX] --out "
+    "FILE\n"
     "       mamori vendor show  FILE [--dir D] [--json]\n"
     "exit: 0 ok, 1 failure, 2 usage, 3 certificate does not verify against D's CA\n";
 
@@ -60,7 +61,8 @@ static int read_ca_pub(const char *dir, uint8_t pub[32])
 
 static int write_file(const char *path, const void *p, size_t n, mode_t mode, bool excl)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (excl ? O_EXCL : O_TRUNC), mode);
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (excl ? O_EXCL : O_TRUNC), mode);
     if (fd < 0)
         return errno == EEXIST ? MAMORI_ERR_EXISTS : MAMORI_ERR_IO;
     if (write(fd, p, n) != (ssize_t)n || fsync(fd) != 0) {
@@ -120,16 +122,36 @@ static int vendor_issue(int argc, char **argv)
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", o, NULL)) != -1) {
         switch (ch) {
-        case 'd': dir = optarg; break;
-        case 'i': ident = optarg; break;
-        case 'm': model = optarg; break;
-        case 's': serial = optarg; break;
-        case 'b': busp = optarg; break;
-        case 'l': logp = optarg; break;
-        case 'f': fw = optarg; break;
-        case 't': issued = strtoll(optarg, NULL, 10); break;
-        case 'o': out = optarg; break;
-        default: fputs(usage_text, stderr); return EXIT_USAGE;
+        case 'd':
+            dir = optarg;
+            break;
+        case 'i':
+            ident = optarg;
+            break;
+        case 'm':
+            model = optarg;
+            break;
+        case 's':
+            serial = optarg;
+            break;
+        case 'b':
+            busp = optarg;
+            break;
+        case 'l':
+            logp = optarg;
+            break;
+        case 'f':
+            fw = optarg;
+            break;
+        case 't':
+            issued = strtoll(optarg, NULL, 10);
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        default:
+            fputs(usage_text, stderr);
+            return EXIT_USAGE;
         }
     }
     if (dir == NULL || out == NULL || optind != argc || issued < 0) {

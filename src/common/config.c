@@ -228,8 +228,8 @@ const char *config_where(const struct config *c, const char *section, const char
     return e ? e->where : NULL;
 }
 
-int config_get_int(struct config *c, const char *section, const char *key, int64_t def,
-                   int64_t min, int64_t max, int64_t *ret)
+int config_get_int(struct config *c, const char *section, const char *key, int64_t def, int64_t min,
+                   int64_t max, int64_t *ret)
 {
     const struct centry *e = find(c, section, key);
     char *end;
@@ -254,8 +254,7 @@ int config_get_int(struct config *c, const char *section, const char *key, int64
     return 0;
 }
 
-int config_get_bool(struct config *c, const char *section, const char *key, bool def,
-                    bool *ret)
+int config_get_bool(struct config *c, const char *section, const char *key, bool def, bool *ret)
 {
     static const char *const yes[] = {"true", "yes", "on", "1"};
     static const char *const no[] = {"false", "no", "off", "0"};

@@ -14,9 +14,9 @@
 #include <stdint.h>
 
 #define CONFIG_MAX_ENTRIES 1024 /* section.key pairs in one config */
-#define CONFIG_MAX_VALUE 1024   /* bytes in one value */
-#define CONFIG_MAX_FILE (1u << 20)
-#define CONFIG_ERR_LEN 256
+#define CONFIG_MAX_VALUE   1024 /* bytes in one value */
+#define CONFIG_MAX_FILE    (1u << 20)
+#define CONFIG_ERR_LEN     256
 
 struct config;
 
@@ -37,11 +37,10 @@ const char *config_get_str(const struct config *c, const char *section, const ch
                            const char *def);
 /* Integer in [min, max]; def when absent. MAMORI_ERR_CONFIG (error text set)
  * when present but malformed or out of range; *ret untouched then. */
-int config_get_int(struct config *c, const char *section, const char *key, int64_t def,
-                   int64_t min, int64_t max, int64_t *ret);
+int config_get_int(struct config *c, const char *section, const char *key, int64_t def, int64_t min,
+                   int64_t max, int64_t *ret);
 /* true/false/yes/no/on/off/1/0. */
-int config_get_bool(struct config *c, const char *section, const char *key, bool def,
-                    bool *ret);
+int config_get_bool(struct config *c, const char *section, const char *key, bool def, bool *ret);
 /* Where section.key was set ("file:line"), or NULL. */
 const char *config_where(const struct config *c, const char *section, const char *key);
 

@@ -233,8 +233,8 @@ int evloop_timer(struct evloop *l, int64_t delay_ms, evloop_timer_fn fn, void *c
         l->capheap = nc;
     }
     uint64_t id = l->next_id++;
-    l->heap[l->nheap] = (struct evtimer){
-        .when = evloop_now_ms() + delay_ms, .id = id, .fn = fn, .ctx = ctx};
+    l->heap[l->nheap] =
+        (struct evtimer){.when = evloop_now_ms() + delay_ms, .id = id, .fn = fn, .ctx = ctx};
     l->nheap++;
     heap_up(l, l->nheap - 1);
     if (ret_id != NULL)

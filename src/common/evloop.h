@@ -17,10 +17,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define EVLOOP_MAX_FDS 4096    /* highest fd number + 1 the loop accepts */
+#define EVLOOP_MAX_FDS    4096 /* highest fd number + 1 the loop accepts */
 #define EVLOOP_MAX_TIMERS 8192 /* pending timers at once */
 
-#define EVLOOP_READ 0x1u
+#define EVLOOP_READ  0x1u
 #define EVLOOP_WRITE 0x4u
 #define EVLOOP_ERROR 0x8u /* reported only: hang-up or error on the fd */
 

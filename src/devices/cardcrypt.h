@@ -1,54 +1,87 @@
 /*
- * cardcrypt: the card-data protection inside the card devices (MSR, IC card
- * reader, PIN pad) — the only place clear card data or a clear PIN may be
- * turned into something that leaves the device (POL-2, DEV-7/14/15).
+ * cardcrypt: the P2PE envelopes for card data and PINs (DEV-7, DEV-14).
  *
- * This is the seam for AES DUKPT (ANSI X9.24-3) and ISO 9564 format 4 PIN
- * blocks, which arrive with issue 4 (the payment-crypto work replaces
- * cardcrypt.c behind this header). Until a DUKPT initial key has been
- * injected into the device, cardcrypt_has_key() is false and every
- * encrypt call fails with MAMORI_ERR_STATE ("no key"): the devices then
- * refuse to read, so nothing in clear ever leaves them.
+ * Device side (MSR / PIN pad firmware): each call starts a new DUKPT
+ * transaction on the device, so every envelope has its own KSN and keys.
+ *   Tracks: plaintext = 0x01 || len1 || track1 || len2 || track2, padded
+ *     with 0x80 00.. (ISO 9797-1 method 2) to a multiple of 16, encrypted
+ *     AES-CBC under the DUKPT data-encryption key (usage 0x3000) with a zero
+ *     IV. A fixed IV is sound here because the key is used for this one
+ *     message only (a KSN is never reused by a device). Then
+ *     mac = AES-CMAC under the DUKPT MAC-generation key (0x2000) over
+ *     ksn || ciphertext (encrypt-then-MAC), so the host rejects garbage or
+ *     a wrong KSN before decrypting.
+ *   PIN: ISO 9564-1 format 4 under the DUKPT PIN key (0x1000).
+ * Working keys are AES-128 for an AES-128 initial key, else AES-256.
  *
- * Every clear input is borrowed and never kept; outputs are the KSN and
- * ciphertext only.
+ * Host side (mamori-payhost): the same envelopes opened with the BDK.
+ * Decrypted tracks come back in guarded memory.
  */
 #ifndef MAMORI_CARDCRYPT_H
 #define MAMORI_CARDCRYPT_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/buf.h"
+#include "crypto/dukpt.h"
+#include "crypto/pinblock.h"
+#include "devices/track.h"
 
-#define CARDCRYPT_KSN_MAX 12   /* AES DUKPT KSN: 8-byte initial key id + 4-byte counter */
-#define CARDCRYPT_CT_MAX 256   /* ciphertext of one card record */
-#define CARDCRYPT_BLOCK_MAX 16 /* an AES PIN block */
+#define CARDCRYPT_CT_MAX 128 /* 3 + 79 + 40 bytes, padded to 16 */
+#define CARDCRYPT_MAC_LEN 16
 
-struct cardcrypt;
+struct cardcrypt_record {
+    uint8_t ksn[DUKPT_AES_KSN_LEN];
+    uint8_t ct[CARDCRYPT_CT_MAX];
+    size_t ct_len;
+    uint8_t mac[CARDCRYPT_MAC_LEN];
+};
 
-/* Key state of the device whose state directory is state_dir (loads an
- * injected key if there is one). */
-int cardcrypt_open(const char *state_dir, struct cardcrypt **ret);
-/* Wipe and free. NULL-safe. */
-void cardcrypt_free(struct cardcrypt *c);
-/* true once a DUKPT initial key is present. */
-bool cardcrypt_has_key(const struct cardcrypt *c);
-/* Load a TR-31 key block carrying the DUKPT initial key (issue 4 ceremony). */
-int cardcrypt_inject(struct cardcrypt *c, const uint8_t *block, size_t n);
-/* Erase every key at once (tamper response); the device refuses until re-injection. */
-void cardcrypt_erase(struct cardcrypt *c);
+struct cardcrypt_tracks {
+    uint8_t t1[TRACK1_MAX];
+    size_t n1;
+    uint8_t t2[TRACK2_MAX];
+    size_t n2;
+};
 
-/* Encrypt card data under the next DUKPT data-encryption key. Writes the KSN
- * (ksn_len bytes) and appends the ciphertext to ct. MAMORI_ERR_STATE without a key. */
-int cardcrypt_encrypt_data(struct cardcrypt *c, const uint8_t *clear, size_t n,
-                           uint8_t ksn[static CARDCRYPT_KSN_MAX], size_t *ret_ksn_len,
-                           struct buf *ct);
-/* Build an ISO 9564 format 4 PIN block for pin (digits) and pan (or a PAN
- * token) and encrypt it under the next DUKPT PIN key. MAMORI_ERR_STATE without a key. */
-int cardcrypt_encrypt_pin(struct cardcrypt *c, const char *pin, const char *pan,
-                          uint8_t ksn[static CARDCRYPT_KSN_MAX], size_t *ret_ksn_len,
-                          uint8_t block[static CARDCRYPT_BLOCK_MAX]);
+struct cardcrypt_pin {
+    uint8_t ksn[DUKPT_AES_KSN_LEN];
+    uint8_t block[PINBLOCK_ISO4_LEN];
+};
+
+/* Encrypt track 1 and/or track 2 (either may be absent: NULL/0, not both)
+ * under the device's next transaction. */
+int card_encrypt_tracks(struct dukpt_aes_device *d, const uint8_t *t1, size_t n1, const uint8_t *t2, size_t n2,
+                        struct cardcrypt_record *ret);
+/* Verify and decrypt; *ret is guarded memory (cardcrypt_tracks_free).
+ * MAMORI_ERR_AUTH when the MAC fails (wrong KSN, tampered or garbage
+ * ciphertext), INVAL for a malformed record or plaintext. */
+__attribute__((warn_unused_result)) int card_decrypt_tracks(struct dukpt_aes_host *h,
+                                                            const struct cardcrypt_record *rec,
+                                                            struct cardcrypt_tracks **ret);
+void cardcrypt_tracks_free(struct cardcrypt_tracks *t);
+
+/* What the MSR firmware returns for one swipe (DEV-7): never clear track data. */
+struct cardcrypt_read {
+    struct cardcrypt_record rec;
+    char masked_pan[TRACK_PAN_MAX + 1]; /* first 6 + last 4 at most (field_mask_pan) */
+    char last4[5];
+    char expiry[5];                     /* YYMM, or "" when the track has none */
+};
+
+/* The MSR's whole job for one swipe: parse the tracks present (both must
+ * parse and carry the same PAN; Luhn checked), mask the PAN, then encrypt
+ * the raw tracks under the next DUKPT transaction. A bad swipe is refused
+ * before a KSN is spent (INVAL, CHECKSUM, TOOBIG from the track parser). */
+int card_msr_read(struct dukpt_aes_device *d, const uint8_t *t1, size_t n1, const uint8_t *t2, size_t n2,
+                  struct cardcrypt_read *ret);
+
+/* Build a format-4 PIN block for pin/pan and encipher it under the next
+ * transaction's PIN key. fill: NULL for random (tests may fix it). */
+int card_encrypt_pin(struct dukpt_aes_device *d, const char *pin, const char *pan, const uint8_t *fill,
+                     struct cardcrypt_pin *ret);
+/* Decipher and check a PIN block; ret_pin as in pinblock.h. */
+__attribute__((warn_unused_result)) int card_decrypt_pin(struct dukpt_aes_host *h, const struct cardcrypt_pin *p,
+                                                         const char *pan, char ret_pin[static PINBLOCK_PIN_BUF]);
 
 #endif

@@ -136,8 +136,7 @@ static int custdisplay_request(void *state, const char *type, const cbor_item_t 
             d->pending = pending;
             return r;
         }
-        *ret_reply = NULL;
-        return 0;
+        return devbody_empty_reply(ret_reply);
     }
     if (strcmp(type, "custdisplay.text") == 0) {
         if ((r = devlines_set(&d->lines, devbody_find(body, "lines"), &cut)))

@@ -182,3 +182,12 @@ int devbody_put_bool(cbor_item_t *map, const char *key, bool v)
 {
     return devbody_put_item(map, key, cbor_build_bool(v));
 }
+
+int devbody_empty_reply(cbor_item_t **ret_reply)
+{
+    cbor_item_t *m = cbor_new_definite_map(0);
+    if (m == NULL)
+        return MAMORI_ERR_NOMEM;
+    *ret_reply = m;
+    return 0;
+}

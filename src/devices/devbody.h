@@ -49,6 +49,10 @@ int devbody_put_str(cbor_item_t *map, const char *key, const char *s);
 int devbody_put_bytes(cbor_item_t *map, const char *key, const void *p, size_t n);
 int devbody_put_bool(cbor_item_t *map, const char *key, bool v);
 
+/* *ret_reply = a new empty map (the reply of a request that returns nothing;
+ * replies are always maps). 0 or MAMORI_ERR_NOMEM. */
+int devbody_empty_reply(cbor_item_t **ret_reply);
+
 /* A CBOR integer item for v (NULL on allocation failure). */
 cbor_item_t *devbody_int(int64_t v);
 /* Read a CBOR integer item into *ret (0 or MAMORI_ERR_INVAL). */

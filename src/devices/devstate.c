@@ -6,6 +6,8 @@
 #include "devices/devstate.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,46 @@ static int write_all(int fd, const uint8_t *p, size_t n)
         n -= (size_t)w;
     }
     return 0;
+}
+
+/* libcbor allocates a container's declared size before reading it; refuse a
+ * file whose declared counts exceed its own length (a corrupt or planted state
+ * file must fail as INVAL, not as a giant allocation). */
+struct devstate_scan {
+    size_t remaining;
+    bool bad;
+};
+
+static void scan_count(void *ctx, size_t n)
+{
+    struct devstate_scan *s = ctx;
+    if (n > s->remaining)
+        s->bad = true;
+}
+
+static void scan_str(void *ctx, cbor_data d, uint64_t n)
+{
+    (void)d;
+    scan_count(ctx, n > SIZE_MAX ? SIZE_MAX : (size_t)n);
+}
+
+static bool sizes_plausible(const uint8_t *p, size_t n)
+{
+    struct cbor_callbacks cb = cbor_empty_callbacks;
+    struct devstate_scan s = {.remaining = n, .bad = false};
+    size_t off = 0;
+    cb.array_start = scan_count;
+    cb.map_start = scan_count;
+    cb.string = scan_str;
+    cb.byte_string = scan_str;
+    while (off < n && !s.bad) {
+        s.remaining = n - off;
+        struct cbor_decoder_result r = cbor_stream_decode(p + off, n - off, &cb, &s);
+        if (r.status != CBOR_DECODER_FINISHED || r.read == 0)
+            return false;
+        off += r.read;
+    }
+    return !s.bad;
 }
 
 int devstate_load(const char *dir, const char *name, cbor_item_t **ret)
@@ -74,6 +116,10 @@ int devstate_load(const char *dir, const char *name, cbor_item_t **ret)
             goto out;
         }
         got += (size_t)k;
+    }
+    if (!sizes_plausible(data, n)) {
+        r = MAMORI_ERR_INVAL;
+        goto out;
     }
     cbor_item_t *item = cbor_load(data, n, &res);
     if (item == NULL || res.error.code != CBOR_ERR_NONE || res.read != n) {

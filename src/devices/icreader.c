@@ -10,7 +10,9 @@
  * Each simulated e-money card is a file card-ID.state in the state directory,
  * so its balance survives removal and restart. The payment record returned
  * is the device's own; its signature arrives with issue 5.
- * Does not own the cryptography (cardcrypt.h).
+ * The chip card's data record is simplified to a track-2 image
+ * (";PAN=YYMM=?"), encrypted exactly like a swiped track (cardcrypt.h).
+ * Does not own the cryptography (cardcrypt.c, crypto/dukpt.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,8 @@
 #include "devices/classes.h"
 #include "devices/devbody.h"
 #include "devices/devctl.h"
+#include "devices/devinject.h"
+#include "devices/devkey.h"
 #include "devices/devidem.h"
 #include "devices/devstate.h"
 #include "devices/track.h"
@@ -30,21 +34,21 @@
 #define ICREADER_STATE "icreader.state"
 #define ICREADER_CARD_ID_MAX 20       /* digits of an e-money card id */
 #define ICREADER_BALANCE_MAX 200000   /* yen: the usual e-money card ceiling */
-#define ICREADER_KEYBLOCK_MAX 512
 
 enum ic_card { IC_NONE = 0, IC_EMONEY, IC_CREDIT };
 
 struct icreader {
     char dir[DEVSTATE_PATH_MAX];
     struct device_io io;
-    struct cardcrypt *cc;
+    struct devkey *key;
+    struct devinject *inj; /* KBPK and TR-31 injection (issue 4 ceremony, device side) */
     struct devidem idem;
     int64_t payments;
     /* the card in the slot (not persisted: a restart ejects it) */
     enum ic_card card;
     char card_id[ICREADER_CARD_ID_MAX + 1];
     int64_t balance, card_seq;
-    struct track_card credit; /* HIGH: wiped on removal */
+    char credit_t2[TRACK2_MAX + 1]; /* HIGH: the chip's record, wiped on removal */
 };
 
 static int icreader_save(struct icreader *ic)
@@ -83,7 +87,7 @@ out:
 
 static void icreader_eject(struct icreader *ic)
 {
-    track_wipe(&ic->credit);
+    secmem_wipe(ic->credit_t2, sizeof(ic->credit_t2));
     ic->card = IC_NONE;
     ic->card_id[0] = '\0';
     ic->balance = ic->card_seq = 0;
@@ -95,7 +99,8 @@ static void icreader_destroy(void *state)
     if (ic == NULL)
         return;
     icreader_eject(ic);
-    cardcrypt_free(ic->cc);
+    devkey_free(ic->key);
+    devinject_free(ic->inj);
     devidem_clear(&ic->idem);
     free(ic);
 }
@@ -114,7 +119,7 @@ static int icreader_create(const char *state_dir, const struct device_io *io, vo
     }
     strcpy(ic->dir, state_dir);
     ic->io = *io;
-    if ((r = cardcrypt_open(state_dir, &ic->cc)))
+    if ((r = devkey_open(state_dir, &ic->key)) || (r = devinject_open(state_dir, &ic->inj)))
         goto out;
     r = devstate_load(state_dir, ICREADER_STATE, &st);
     if (r == 0) {
@@ -217,36 +222,33 @@ fail_restored:
 
 static int icreader_read_credit(struct icreader *ic, cbor_item_t **ret_reply)
 {
-    uint8_t ksn[CARDCRYPT_KSN_MAX];
-    size_t ksn_len = 0;
-    char masked[TRACK_PAN_MAX + 1], rec[64];
-    struct buf ct;
+    struct cardcrypt_read rd;
     int r;
     /* Fail closed: no data key, no read (POL-2). */
-    if (!cardcrypt_has_key(ic->cc))
+    if (!devkey_present(ic->key))
         return MAMORI_ERR_STATE;
     if (ic->card != IC_CREDIT)
         return MAMORI_ERR_NOTFOUND; /* no credit card in the slot */
-    buf_init(&ct, CARDCRYPT_CT_MAX);
-    /* The simplified chip record: "PAN=YYMM" (docs/protocol.md). */
-    snprintf(rec, sizeof(rec), "%s=%s", ic->credit.pan, ic->credit.expiry);
-    r = cardcrypt_encrypt_data(ic->cc, (const uint8_t *)rec, strlen(rec), ksn, &ksn_len, &ct);
-    secmem_wipe(rec, sizeof(rec));
+    memset(&rd, 0, sizeof(rd));
+    r = card_msr_read(devkey_dukpt(ic->key), NULL, 0, (const uint8_t *)ic->credit_t2,
+                      strlen(ic->credit_t2), &rd);
+    if (r == 0)
+        r = devkey_commit(ic->key); /* before the record leaves */
     if (r == 0) {
-        track_masked_pan(&ic->credit, masked);
         cbor_item_t *m = devbody_new();
-        if (devbody_put_str(m, "masked_pan", masked) ||
-            devbody_put_str(m, "expiry", ic->credit.expiry) ||
-            devbody_put_bytes(m, "ksn", ksn, ksn_len) ||
-            devbody_put_bytes(m, "ct", buf_ptr(&ct), buf_remaining(&ct))) {
+        if (devbody_put_str(m, "masked_pan", rd.masked_pan) || devbody_put_str(m, "expiry", rd.expiry) ||
+            devbody_put_bytes(m, "ksn", rd.rec.ksn, sizeof(rd.rec.ksn)) ||
+            devbody_put_bytes(m, "ct", rd.rec.ct, rd.rec.ct_len) ||
+            devbody_put_bytes(m, "mac", rd.rec.mac, sizeof(rd.rec.mac))) {
             if (m != NULL)
                 cbor_decref(&m);
             r = MAMORI_ERR_NOMEM;
         } else {
+            (void)devstate_note(ic->dir, "icreader.card_read", rd.masked_pan);
             *ret_reply = m;
         }
     }
-    buf_free(&ct);
+    secmem_wipe(&rd, sizeof(rd));
     return r;
 }
 
@@ -255,8 +257,6 @@ static int icreader_request(void *state, const char *type, const cbor_item_t *bo
 {
     struct icreader *ic = state;
     char mid[ICREADER_CARD_ID_MAX + 1];
-    const uint8_t *p;
-    size_t n;
     int r;
     if ((r = devbody_check(body)))
         return r;
@@ -264,11 +264,8 @@ static int icreader_request(void *state, const char *type, const cbor_item_t *bo
         return body == NULL ? MAMORI_ERR_INVAL : icreader_pay(ic, body, ret_reply);
     if (strcmp(type, "icreader.read") == 0)
         return icreader_read_credit(ic, ret_reply);
-    if (strcmp(type, "icreader.key_inject") == 0) {
-        if ((r = devbody_get_bytes(body, "block", ICREADER_KEYBLOCK_MAX, &p, &n)))
-            return r == MAMORI_ERR_NOTFOUND ? MAMORI_ERR_INVAL : r;
-        return cardcrypt_inject(ic->cc, p, n);
-    }
+    if (strcmp(type, "icreader.key_inject") == 0)
+        return body == NULL ? MAMORI_ERR_INVAL : devinject_request(ic->inj, ic->key, ic->dir, body, ret_reply);
     cbor_item_t *m = devbody_new();
     if (strcmp(type, "icreader.emoney_balance") == 0) {
         if (ic->card != IC_EMONEY) {
@@ -281,7 +278,7 @@ static int icreader_request(void *state, const char *type, const cbor_item_t *bo
             goto nomem;
     } else if (strcmp(type, "icreader.status") == 0) {
         const char *what = ic->card == IC_EMONEY ? "emoney" : ic->card == IC_CREDIT ? "credit" : "none";
-        if (devbody_put_str(m, "card", what) || devbody_put_bool(m, "key", cardcrypt_has_key(ic->cc)) ||
+        if (devbody_put_str(m, "card", what) || devbody_put_bool(m, "key", devkey_present(ic->key)) ||
             devbody_put_int(m, "payments", ic->payments))
             goto nomem;
     } else {
@@ -359,10 +356,13 @@ static int icreader_insert_emoney(struct icreader *ic, int argc, char **argv, st
 static int icreader_control(void *state, int argc, char **argv, struct buf *answer)
 {
     struct icreader *ic = state;
+    int ri = devinject_control(ic->inj, argc, argv, answer);
+    if (ri != MAMORI_ERR_UNSUPPORTED)
+        return ri; /* "kbpk N HEX": a custodian at the device */
     if (argc == 1 && strcmp(argv[0], "status") == 0)
         return devctl_answer(answer, "icreader: card %s, key %s, %lld e-money payments",
                              ic->card == IC_EMONEY ? "emoney" : ic->card == IC_CREDIT ? "credit" : "none",
-                             cardcrypt_has_key(ic->cc) ? "present" : "absent",
+                             devkey_present(ic->key) ? "present" : "absent",
                              (long long)ic->payments);
     if (argc == 1 && strcmp(argv[0], "remove") == 0) {
         icreader_eject(ic);
@@ -372,22 +372,25 @@ static int icreader_control(void *state, int argc, char **argv, struct buf *answ
     if ((argc == 3 || argc == 4) && strcmp(argv[0], "card") == 0 && strcmp(argv[1], "emoney") == 0)
         return icreader_insert_emoney(ic, argc, argv, answer);
     if (argc == 4 && strcmp(argv[0], "card") == 0 && strcmp(argv[1], "credit") == 0) {
-        /* The chip's record as a track-2 image, parsed with the same rules. */
+        /* The chip's record as a track-2 image, checked with the same rules
+         * (format, Luhn) a swiped track gets. */
         char t2[TRACK2_MAX + 1];
-        struct track_card c;
-        int n = snprintf(t2, sizeof(t2), "%s=%s", argv[2], argv[3]);
-        int r = n > 0 && (size_t)n < sizeof(t2) ? track_parse2(t2, (size_t)n, &c) : MAMORI_ERR_INVAL;
-        secmem_wipe(t2, sizeof(t2));
+        struct track_data td;
+        int n = snprintf(t2, sizeof(t2), ";%s=%s=?", argv[2], argv[3]);
+        int r = n > 0 && (size_t)n < sizeof(t2) && strlen(argv[3]) == 4
+                    ? track2_parse((const uint8_t *)t2, (size_t)n, &td)
+                    : MAMORI_ERR_INVAL;
         secmem_wipe(argv[2], strlen(argv[2]));
-        if (r != 0 || c.expiry[0] == '\0') {
-            if (r == 0)
-                track_wipe(&c);
-            devctl_answer(answer, "usage: card credit PAN YYMM");
+        if (r == 0)
+            track_data_wipe(&td);
+        if (r != 0) {
+            secmem_wipe(t2, sizeof(t2));
+            devctl_answer(answer, "usage: card credit PAN YYMM (a valid card number)");
             return MAMORI_ERR_INVAL;
         }
         icreader_eject(ic);
-        ic->credit = c;
-        track_wipe(&c);
+        memcpy(ic->credit_t2, t2, sizeof(t2));
+        secmem_wipe(t2, sizeof(t2));
         ic->card = IC_CREDIT;
         icreader_emit_card(ic);
         return devctl_answer(answer, "credit card inserted");

@@ -4,31 +4,36 @@
  * Owns: reading a swiped card (control "swipe TRACK1 TRACK2", "-" for a
  * track that is absent), and the rule that card data leaves the device only
  * encrypted (POL-2): msr.data carries {masked_pan, expiry, ksn, ct}, never a
- * track. Without an injected data key the reader refuses to read at all and
- * reports msr.error {reason: "no key"}: the key is checked before a single
- * byte of the track is parsed, and the swiped strings are wiped in place.
- * Does not own the cryptography (cardcrypt.h; AES DUKPT with issue 4).
+ * track. Without a DUKPT key (devkey.h) the reader refuses to read at all
+ * and reports msr.error {reason: "no key"}: the key is checked before a
+ * single byte of the track is parsed, and the swiped strings are wiped in
+ * place. With a key, card_msr_read() (cardcrypt.h) parses, masks and
+ * encrypts; the advanced DUKPT counter is on disk before the event leaves.
+ * Does not own the cryptography (cardcrypt.c, crypto/dukpt.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/field.h"
 #include "common/secmem.h"
 #include "devices/cardcrypt.h"
 #include "devices/classes.h"
 #include "devices/devbody.h"
 #include "devices/devctl.h"
+#include "devices/devinject.h"
+#include "devices/devkey.h"
 #include "devices/devstate.h"
 #include "devices/track.h"
 #include "mamori/err.h"
 
 #define MSR_STATE "msr.state"
 #define MSR_EMSR_LRC 204 /* UPOS extended error for an unreadable track */
-#define MSR_KEYBLOCK_MAX 512
 
 struct msr {
     char dir[DEVSTATE_PATH_MAX];
     struct device_io io;
-    struct cardcrypt *cc;
+    struct devkey *key;
+    struct devinject *inj; /* KBPK and TR-31 injection (issue 4 ceremony, device side) */
     int64_t reads, refused;
 };
 
@@ -50,7 +55,8 @@ static void msr_destroy(void *state)
     struct msr *m = state;
     if (m == NULL)
         return;
-    cardcrypt_free(m->cc);
+    devkey_free(m->key);
+    devinject_free(m->inj);
     free(m);
 }
 
@@ -67,7 +73,7 @@ static int msr_create(const char *state_dir, const struct device_io *io, void **
     }
     strcpy(m->dir, state_dir);
     m->io = *io;
-    if ((r = cardcrypt_open(state_dir, &m->cc)))
+    if ((r = devkey_open(state_dir, &m->key)) || (r = devinject_open(state_dir, &m->inj)))
         goto out;
     r = devstate_load(state_dir, MSR_STATE, &st);
     if (r == 0) {
@@ -99,96 +105,82 @@ static int msr_emit_error(struct msr *m, int err, const char *reason, int ext)
     return m->io.emit(m->io.ctx, "msr.error", ev);
 }
 
-/* Encrypt the tracks as read ("T1\nT2") and emit msr.data. */
-static int msr_deliver(struct msr *m, const char *t1, const char *t2, const struct track_card *c)
+/* Read, encrypt and emit msr.data; t1/t2 NULL when absent. */
+static int msr_read(struct msr *m, const char *t1, const char *t2, struct buf *answer)
 {
-    struct buf clear, ct;
-    uint8_t ksn[CARDCRYPT_KSN_MAX];
-    size_t ksn_len = 0;
-    char masked[TRACK_PAN_MAX + 1];
+    struct cardcrypt_read rd;
     cbor_item_t *ev = NULL;
+    size_t n1 = t1 != NULL ? strlen(t1) : 0, n2 = t2 != NULL ? strlen(t2) : 0;
     int r;
-    buf_init_secret(&clear, TRACK1_MAX + TRACK2_MAX + 2);
-    buf_init(&ct, CARDCRYPT_CT_MAX);
-    if ((r = buf_put_bytes(&clear, t1 ? t1 : "", t1 ? strlen(t1) : 0)) ||
-        (r = buf_put_u8(&clear, '\n')) ||
-        (r = buf_put_bytes(&clear, t2 ? t2 : "", t2 ? strlen(t2) : 0)))
+    memset(&rd, 0, sizeof(rd));
+    r = card_msr_read(devkey_dukpt(m->key), (const uint8_t *)t1, n1, (const uint8_t *)t2, n2, &rd);
+    if (r != 0) {
+        /* A bad swipe spends no KSN and says nothing about the card. */
+        (void)msr_emit_error(m, r, r == MAMORI_ERR_CHECKSUM ? "bad card number" : "unreadable track",
+                             MSR_EMSR_LRC);
+        devctl_answer(answer, "unreadable card");
         goto out;
-    if ((r = cardcrypt_encrypt_data(m->cc, buf_ptr(&clear), buf_remaining(&clear), ksn, &ksn_len,
-                                    &ct)))
+    }
+    if ((r = devkey_commit(m->key)) != 0) {
+        devctl_answer(answer, "read refused: key state not saved");
         goto out;
-    track_masked_pan(c, masked);
+    }
     ev = devbody_new();
-    if (devbody_put_str(ev, "masked_pan", masked) || devbody_put_str(ev, "expiry", c->expiry) ||
-        devbody_put_bytes(ev, "ksn", ksn, ksn_len) ||
-        devbody_put_bytes(ev, "ct", buf_ptr(&ct), buf_remaining(&ct)) ||
-        devbody_put_int(ev, "tracks", c->tracks)) {
+    if (devbody_put_str(ev, "masked_pan", rd.masked_pan) || devbody_put_str(ev, "expiry", rd.expiry) ||
+        devbody_put_bytes(ev, "ksn", rd.rec.ksn, sizeof(rd.rec.ksn)) ||
+        devbody_put_bytes(ev, "ct", rd.rec.ct, rd.rec.ct_len) ||
+        devbody_put_bytes(ev, "mac", rd.rec.mac, sizeof(rd.rec.mac)) ||
+        devbody_put_int(ev, "tracks", (n1 > 0 ? 1 : 0) | (n2 > 0 ? 2 : 0))) {
         r = MAMORI_ERR_NOMEM;
         goto out;
     }
     r = m->io.emit(m->io.ctx, "msr.data", ev);
     ev = NULL;
+    m->reads++;
+    (void)msr_save(m);
+    (void)devstate_note(m->dir, "msr.read", rd.masked_pan);
+    if (r != 0)
+        devctl_answer(answer, "read %s but not delivered: %s", rd.masked_pan, mamori_strerror(r));
+    else
+        devctl_answer(answer, "read %s", rd.masked_pan);
 out:
     if (ev != NULL)
         cbor_decref(&ev);
-    buf_free(&clear);
-    buf_free(&ct);
+    secmem_wipe(&rd, sizeof(rd));
     return r;
 }
 
-static int msr_swipe(struct msr *m, char *t1, char *t2, struct buf *answer)
+static int msr_swipe(struct msr *m, const char *t1, const char *t2, struct buf *answer)
 {
-    struct track_card c;
-    int r;
-    memset(&c, 0, sizeof(c));
     /* Fail closed first: no key, no read (POL-2). */
-    if (!cardcrypt_has_key(m->cc)) {
+    if (!devkey_present(m->key)) {
         m->refused++;
         (void)msr_save(m);
         (void)devstate_note(m->dir, "msr.refused", "reason=no_key");
         (void)msr_emit_error(m, MAMORI_ERR_STATE, "no key", 0);
         devctl_answer(answer, "refused: no key (no data key injected; nothing read)");
-        r = MAMORI_ERR_STATE;
-        goto out;
+        return MAMORI_ERR_STATE;
     }
-    if ((r = track_parse(t1, t2, &c))) {
-        (void)msr_emit_error(m, r, "unreadable track", MSR_EMSR_LRC);
-        devctl_answer(answer, "unreadable card");
-        goto out;
+    if (t1 == NULL && t2 == NULL) {
+        devctl_answer(answer, "no track");
+        return MAMORI_ERR_INVAL;
     }
-    if ((r = msr_deliver(m, t1, t2, &c))) {
-        devctl_answer(answer, "read failed: %s", mamori_strerror(r));
-        goto out;
-    }
-    m->reads++;
-    (void)msr_save(m);
-    char masked[TRACK_PAN_MAX + 1];
-    track_masked_pan(&c, masked);
-    (void)devstate_note(m->dir, "msr.read", masked);
-    devctl_answer(answer, "read %s", masked);
-out:
-    track_wipe(&c);
-    return r;
+    return msr_read(m, t1, t2, answer);
 }
 
 static int msr_request(void *state, const char *type, const cbor_item_t *body,
                        cbor_item_t **ret_reply)
 {
     struct msr *m = state;
-    const uint8_t *p;
-    size_t n;
     int r;
     if ((r = devbody_check(body)))
         return r;
-    if (strcmp(type, "msr.key_inject") == 0) {
-        if ((r = devbody_get_bytes(body, "block", MSR_KEYBLOCK_MAX, &p, &n)))
-            return r == MAMORI_ERR_NOTFOUND ? MAMORI_ERR_INVAL : r;
-        return cardcrypt_inject(m->cc, p, n);
-    }
+    if (strcmp(type, "msr.key_inject") == 0)
+        return body == NULL ? MAMORI_ERR_INVAL : devinject_request(m->inj, m->key, m->dir, body, ret_reply);
     if (strcmp(type, "msr.status") != 0)
         return MAMORI_ERR_UNSUPPORTED;
     cbor_item_t *s = devbody_new();
-    if (devbody_put_bool(s, "key", cardcrypt_has_key(m->cc)) ||
+    if (devbody_put_bool(s, "key", devkey_present(m->key)) ||
         devbody_put_int(s, "reads", m->reads) || devbody_put_int(s, "refused", m->refused)) {
         if (s != NULL)
             cbor_decref(&s);
@@ -202,9 +194,12 @@ static int msr_control(void *state, int argc, char **argv, struct buf *answer)
 {
     struct msr *m = state;
     int r;
+    int ri = devinject_control(m->inj, argc, argv, answer);
+    if (ri != MAMORI_ERR_UNSUPPORTED)
+        return ri; /* "kbpk N HEX": a custodian at the device */
     if (argc == 1 && strcmp(argv[0], "status") == 0)
         return devctl_answer(answer, "msr: key %s, %lld reads, %lld refused",
-                             cardcrypt_has_key(m->cc) ? "present" : "absent", (long long)m->reads,
+                             devkey_present(m->key) ? "present" : "absent", (long long)m->reads,
                              (long long)m->refused);
     if (argc == 3 && strcmp(argv[0], "swipe") == 0) {
         char *t1 = strcmp(argv[1], "-") == 0 ? NULL : argv[1];

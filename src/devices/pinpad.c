@@ -1,22 +1,26 @@
 /*
  * pinpad.c: firmware of the PIN pad (UPOS PINPad, DEV-14).
  *
- * Owns: the PIN entry session (pinpad.begin shows the amount; the shopper's
- * digits arrive through the control interface "pin DIGITS", "enter",
- * "cancel"), the tamper switch (control "tamper": keys erased at once,
- * recorded, PIN entry refused until re-injection), and the rule that a PIN
- * leaves the device only as an encrypted PIN block: the completion event
- * pinpad.data carries {status, ksn, block}. Without an injected PIN key
- * pinpad.begin is refused (MAMORI_ERR_STATE, "no key"), so no digit is ever
- * taken in a session that could not protect it. The digits live in guarded
- * memory only during the session and are wiped at its end.
- * Does not own the cryptography (cardcrypt.h; ISO 9564-4 / AES DUKPT with issue 4).
+ * Owns: the PIN entry session (pinpad.begin shows the amount; the shopper
+ * swipes the card on the PIN pad's own reader, "swipe TRACK1|- TRACK2|-",
+ * and keys the PIN, "pin DIGITS", "enter" or "cancel"), the tamper switch
+ * (control "tamper": keys erased at once, recorded, PIN entry refused until
+ * re-injection), and the rule that card data and PIN leave the device only
+ * encrypted: pinpad.data carries {status, ksn, block, card {masked_pan,
+ * expiry, ksn, ct, mac}}. The ISO 9564 format 4 block binds the PIN to the
+ * PAN, so the PIN pad reads the card itself; the PAN never leaves it.
+ * Without a DUKPT key (devkey.h) pinpad.begin is refused (MAMORI_ERR_STATE,
+ * "no key"), so no digit is ever taken in a session that could not protect
+ * it. Digits and PAN live in guarded memory only during the session.
+ * Does not own the cryptography (cardcrypt.c, crypto/dukpt.c, crypto/pinblock.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/secmem.h"
 #include "devices/cardcrypt.h"
+#include "devices/devinject.h"
+#include "devices/devkey.h"
 #include "devices/classes.h"
 #include "devices/devbody.h"
 #include "devices/devctl.h"
@@ -27,23 +31,24 @@
 #define PINPAD_PIN_MIN 4
 #define PINPAD_PIN_MAX 12
 #define PINPAD_AMOUNT_MAX 99999999 /* yen on one payment */
-#define PINPAD_TOKEN_MAX 64
-#define PINPAD_KEYBLOCK_MAX 512
 #define PPAD_SUCCESS 1
 #define PPAD_CANCEL 2
 
 struct pinpad {
     char dir[DEVSTATE_PATH_MAX];
     struct device_io io;
-    struct cardcrypt *cc;
+    struct devkey *key;
+    struct devinject *inj; /* KBPK and TR-31 injection (issue 4 ceremony, device side) */
     bool tampered;
     int64_t sessions;
     /* the open session */
     bool active;
     int64_t amount;
-    char token[PINPAD_TOKEN_MAX + 1];
     char *pin; /* guarded memory, PINPAD_PIN_MAX + 1 bytes */
     size_t pin_len;
+    char *pan; /* guarded memory: the PAN read by the PIN pad's reader, "" before */
+    bool card;
+    struct cardcrypt_read card_rd; /* the encrypted card record and its masked PAN */
 };
 
 static int pinpad_save(struct pinpad *p)
@@ -65,9 +70,13 @@ static void pinpad_end_session(struct pinpad *p)
     secmem_wipe(p->pin, PINPAD_PIN_MAX + 1);
     secmem_lock(p->pin);
     p->pin_len = 0;
+    secmem_write(p->pan);
+    secmem_wipe(p->pan, TRACK_PAN_MAX + 1);
+    secmem_lock(p->pan);
+    p->card = false;
+    secmem_wipe(&p->card_rd, sizeof(p->card_rd));
     p->active = false;
     p->amount = 0;
-    p->token[0] = '\0';
 }
 
 static void pinpad_destroy(void *state)
@@ -75,8 +84,10 @@ static void pinpad_destroy(void *state)
     struct pinpad *p = state;
     if (p == NULL)
         return;
-    cardcrypt_free(p->cc);
+    devkey_free(p->key);
+    devinject_free(p->inj);
     secmem_free(p->pin);
+    secmem_free(p->pan);
     free(p);
 }
 
@@ -95,12 +106,14 @@ static int pinpad_create(const char *state_dir, const struct device_io *io, void
     p->io = *io;
     if ((r = secmem_init()))
         goto out;
-    if ((p->pin = secmem_new(PINPAD_PIN_MAX + 1)) == NULL) {
+    if ((p->pin = secmem_new(PINPAD_PIN_MAX + 1)) == NULL ||
+        (p->pan = secmem_new(TRACK_PAN_MAX + 1)) == NULL) {
         r = MAMORI_ERR_NOMEM;
         goto out;
     }
     secmem_lock(p->pin);
-    if ((r = cardcrypt_open(state_dir, &p->cc)))
+    secmem_lock(p->pan);
+    if ((r = devkey_open(state_dir, &p->key)) || (r = devinject_open(state_dir, &p->inj)))
         goto out;
     r = devstate_load(state_dir, PINPAD_STATE, &st);
     if (r == 0) {
@@ -113,7 +126,7 @@ static int pinpad_create(const char *state_dir, const struct device_io *io, void
     }
     /* A tampered pad stays without keys across restarts. */
     if (r == 0 && p->tampered)
-        cardcrypt_erase(p->cc);
+        devkey_erase(p->key);
 out:
     if (r != 0) {
         pinpad_destroy(p);
@@ -123,13 +136,28 @@ out:
     return 0;
 }
 
+static cbor_item_t *card_body(const struct cardcrypt_read *rd)
+{
+    cbor_item_t *m = devbody_new();
+    if (devbody_put_str(m, "masked_pan", rd->masked_pan) || devbody_put_str(m, "expiry", rd->expiry) ||
+        devbody_put_bytes(m, "ksn", rd->rec.ksn, sizeof(rd->rec.ksn)) ||
+        devbody_put_bytes(m, "ct", rd->rec.ct, rd->rec.ct_len) ||
+        devbody_put_bytes(m, "mac", rd->rec.mac, sizeof(rd->rec.mac))) {
+        if (m != NULL)
+            cbor_decref(&m);
+        return NULL;
+    }
+    return m;
+}
+
 static int pinpad_emit_result(struct pinpad *p, int status, const uint8_t *ksn, size_t ksn_len,
                               const uint8_t *block, size_t block_len)
 {
     cbor_item_t *ev = devbody_new();
     if (devbody_put_int(ev, "status", status) || devbody_put_int(ev, "amount", p->amount) ||
         (block != NULL && (devbody_put_bytes(ev, "ksn", ksn, ksn_len) ||
-                           devbody_put_bytes(ev, "block", block, block_len)))) {
+                           devbody_put_bytes(ev, "block", block, block_len) ||
+                           devbody_put_item(ev, "card", card_body(&p->card_rd))))) {
         if (ev != NULL)
             cbor_decref(&ev);
         return MAMORI_ERR_NOMEM;
@@ -139,24 +167,19 @@ static int pinpad_emit_result(struct pinpad *p, int status, const uint8_t *ksn, 
 
 static int pinpad_begin(struct pinpad *p, const cbor_item_t *body)
 {
-    char token[PINPAD_TOKEN_MAX + 1] = "";
     int64_t amount;
     int r;
     if ((r = devbody_get_int(body, "amount", 1, PINPAD_AMOUNT_MAX, &amount)))
         return r == MAMORI_ERR_NOTFOUND ? MAMORI_ERR_INVAL : r;
-    r = devbody_get_str(body, "pan_token", token, sizeof(token));
-    if (r != 0 && r != MAMORI_ERR_NOTFOUND)
-        return r;
     if (p->tampered)
         return MAMORI_ERR_TAMPER;
     /* Fail closed: no PIN key, no PIN entry (POL-2). */
-    if (!cardcrypt_has_key(p->cc))
+    if (!devkey_present(p->key))
         return MAMORI_ERR_STATE;
     if (p->active)
         return MAMORI_ERR_BUSY;
     p->active = true;
     p->amount = amount;
-    memcpy(p->token, token, sizeof(token));
     p->pin_len = 0;
     p->sessions++;
     (void)pinpad_save(p);
@@ -168,8 +191,6 @@ static int pinpad_request(void *state, const char *type, const cbor_item_t *body
                           cbor_item_t **ret_reply)
 {
     struct pinpad *p = state;
-    const uint8_t *kb;
-    size_t n;
     int r;
     if ((r = devbody_check(body)))
         return r;
@@ -178,24 +199,19 @@ static int pinpad_request(void *state, const char *type, const cbor_item_t *body
             return MAMORI_ERR_INVAL;
         if ((r = pinpad_begin(p, body)))
             return r;
-        *ret_reply = NULL;
-        return 0;
+        return devbody_empty_reply(ret_reply);
     }
     if (strcmp(type, "pinpad.end") == 0) {
         if (p->active)
             pinpad_end_session(p);
-        *ret_reply = NULL;
-        return 0;
+        return devbody_empty_reply(ret_reply);
     }
-    if (strcmp(type, "pinpad.key_inject") == 0) {
-        if ((r = devbody_get_bytes(body, "block", PINPAD_KEYBLOCK_MAX, &kb, &n)))
-            return r == MAMORI_ERR_NOTFOUND ? MAMORI_ERR_INVAL : r;
-        return cardcrypt_inject(p->cc, kb, n);
-    }
+    if (strcmp(type, "pinpad.key_inject") == 0)
+        return body == NULL ? MAMORI_ERR_INVAL : devinject_request(p->inj, p->key, p->dir, body, ret_reply);
     if (strcmp(type, "pinpad.status") != 0)
         return MAMORI_ERR_UNSUPPORTED;
     cbor_item_t *m = devbody_new();
-    if (devbody_put_bool(m, "key", cardcrypt_has_key(p->cc)) ||
+    if (devbody_put_bool(m, "key", devkey_present(p->key)) ||
         devbody_put_bool(m, "tampered", p->tampered) || devbody_put_bool(m, "active", p->active) ||
         devbody_put_int(m, "amount", p->amount) || devbody_put_int(m, "sessions", p->sessions)) {
         if (m != NULL)
@@ -208,23 +224,32 @@ static int pinpad_request(void *state, const char *type, const cbor_item_t *body
 
 static int pinpad_enter(struct pinpad *p, struct buf *answer)
 {
-    uint8_t ksn[CARDCRYPT_KSN_MAX], block[CARDCRYPT_BLOCK_MAX];
-    size_t ksn_len = 0;
+    struct cardcrypt_pin pp;
     char pin[PINPAD_PIN_MAX + 1];
     int r;
+    if (!p->card) {
+        devctl_answer(answer, "swipe the card on the PIN pad first");
+        return MAMORI_ERR_STATE;
+    }
     if (p->pin_len < PINPAD_PIN_MIN) {
         devctl_answer(answer, "PIN too short");
         return MAMORI_ERR_INVAL;
     }
+    memset(&pp, 0, sizeof(pp));
     secmem_read(p->pin);
     memcpy(pin, p->pin, sizeof(pin));
     secmem_lock(p->pin);
-    r = cardcrypt_encrypt_pin(p->cc, pin, p->token, ksn, &ksn_len, block);
+    secmem_read(p->pan);
+    r = card_encrypt_pin(devkey_dukpt(p->key), pin, p->pan, NULL, &pp);
+    secmem_lock(p->pan);
     secmem_wipe(pin, sizeof(pin));
+    /* The counter is on disk before the block leaves: no KSN is used twice. */
     if (r == 0)
-        r = pinpad_emit_result(p, PPAD_SUCCESS, ksn, ksn_len, block, sizeof(block));
+        r = devkey_commit(p->key);
+    if (r == 0)
+        r = pinpad_emit_result(p, PPAD_SUCCESS, pp.ksn, sizeof(pp.ksn), pp.block, sizeof(pp.block));
     pinpad_end_session(p);
-    secmem_wipe(block, sizeof(block));
+    secmem_wipe(&pp, sizeof(pp));
     if (r != 0) {
         devctl_answer(answer, "PIN entry failed: %s", mamori_strerror(r));
         return r;
@@ -233,17 +258,54 @@ static int pinpad_enter(struct pinpad *p, struct buf *answer)
     return devctl_answer(answer, "PIN block sent");
 }
 
+/* The PIN pad's own card reader: encrypt the tracks like the MSR and keep
+ * the PAN (guarded) for the PIN block of this session. */
+static int pinpad_swipe(struct pinpad *p, const char *t1, const char *t2, struct buf *answer)
+{
+    struct track_data td;
+    size_t n1 = t1 != NULL ? strlen(t1) : 0, n2 = t2 != NULL ? strlen(t2) : 0;
+    int r;
+    memset(&td, 0, sizeof(td));
+    if (n1 == 0 && n2 == 0) {
+        devctl_answer(answer, "no track");
+        return MAMORI_ERR_INVAL;
+    }
+    r = card_msr_read(devkey_dukpt(p->key), (const uint8_t *)t1, n1, (const uint8_t *)t2, n2,
+                      &p->card_rd);
+    if (r == 0)
+        r = n2 > 0 ? track2_parse((const uint8_t *)t2, n2, &td) : track1_parse((const uint8_t *)t1, n1, &td);
+    if (r == 0)
+        r = devkey_commit(p->key);
+    if (r != 0) {
+        secmem_wipe(&p->card_rd, sizeof(p->card_rd));
+        track_data_wipe(&td);
+        devctl_answer(answer, "unreadable card");
+        return r;
+    }
+    secmem_write(p->pan);
+    memcpy(p->pan, td.pan, sizeof(td.pan));
+    secmem_lock(p->pan);
+    track_data_wipe(&td);
+    p->card = true;
+    (void)devstate_note(p->dir, "pinpad.card_read", p->card_rd.masked_pan);
+    return devctl_answer(answer, "card read %s", p->card_rd.masked_pan);
+}
+
 static int pinpad_control(void *state, int argc, char **argv, struct buf *answer)
 {
     struct pinpad *p = state;
     int r;
+    int ri = devinject_control(p->inj, argc, argv, answer);
+    if (ri != MAMORI_ERR_UNSUPPORTED)
+        return ri; /* "kbpk N HEX": a custodian at the device */
     if (argc == 1 && strcmp(argv[0], "status") == 0)
-        return devctl_answer(answer, "pinpad: key %s%s, %s", cardcrypt_has_key(p->cc) ? "present" : "absent",
+        return devctl_answer(answer, "pinpad: key %s%s, %s", devkey_present(p->key) ? "present" : "absent",
                              p->tampered ? ", TAMPERED" : "",
                              p->active ? "waiting for PIN" : "idle");
     if (argc == 1 && strcmp(argv[0], "tamper") == 0) {
         /* Erase first, then record: the keys must be gone even if recording fails. */
-        cardcrypt_erase(p->cc);
+        devkey_erase(p->key);
+        devinject_erase(p->inj);
         if (p->active)
             pinpad_end_session(p);
         p->tampered = true;
@@ -279,12 +341,19 @@ static int pinpad_control(void *state, int argc, char **argv, struct buf *answer
     }
     if (argc == 1 && strcmp(argv[0], "enter") == 0)
         return pinpad_enter(p, answer);
+    if (argc == 3 && strcmp(argv[0], "swipe") == 0) {
+        int r2 = pinpad_swipe(p, strcmp(argv[1], "-") == 0 ? NULL : argv[1],
+                              strcmp(argv[2], "-") == 0 ? NULL : argv[2], answer);
+        secmem_wipe(argv[1], strlen(argv[1]));
+        secmem_wipe(argv[2], strlen(argv[2]));
+        return r2;
+    }
     if (argc == 1 && strcmp(argv[0], "cancel") == 0) {
         r = pinpad_emit_result(p, PPAD_CANCEL, NULL, 0, NULL, 0);
         pinpad_end_session(p);
         return r ? r : devctl_answer(answer, "cancelled");
     }
-    devctl_answer(answer, "usage: pin DIGITS | enter | cancel | tamper | status");
+    devctl_answer(answer, "usage: swipe TRACK1|- TRACK2|- | pin DIGITS | enter | cancel | tamper | status");
     return MAMORI_ERR_INVAL;
 }
 

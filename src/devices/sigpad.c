@@ -19,7 +19,7 @@
 #define SIGPAD_STATE "sigpad.state"
 #define SIGPAD_MAX_X 1023
 #define SIGPAD_MAX_Y 255
-#define SIGPAD_POINTS_MAX 2000 /* points in one signature */
+#define SIGPAD_POINTS_MAX 500 /* points in one signature: 3 CBOR items each, under the bus limit of 2048 */
 #define SIGPAD_FORM_MAX 64
 
 struct sigpad {
@@ -92,13 +92,11 @@ static int sigpad_request(void *state, const char *type, const cbor_item_t *body
             return MAMORI_ERR_BUSY;
         s->capturing = true;
         memcpy(s->form, form, sizeof(form));
-        *ret_reply = NULL;
-        return 0;
+        return devbody_empty_reply(ret_reply);
     }
     if (strcmp(type, "sigpad.end") == 0) {
         s->capturing = false;
-        *ret_reply = NULL;
-        return 0;
+        return devbody_empty_reply(ret_reply);
     }
     if (strcmp(type, "sigpad.status") != 0)
         return MAMORI_ERR_UNSUPPORTED;

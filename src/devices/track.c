@@ -1,8 +1,7 @@
 /*
- * track.c: ISO/IEC 7813 track 1 / track 2 parsing for the card reader
- * firmware (track.h). Reads only through struct buf with hard limits. Owns
- * the syntax of tracks; does not own encryption (cardcrypt.h) or any
- * judgement about the card (Luhn, expiry: the payment host decides).
+ * track.c: owns magnetic stripe track parsing (ISO/IEC 7813 track 1 format B
+ * and track 2) and the Luhn check. Owns no I/O and keeps no copy of the
+ * input; all reading goes through struct buf with the track's maximum.
  */
 #include "devices/track.h"
 
@@ -12,31 +11,89 @@
 #include "common/secmem.h"
 #include "mamori/err.h"
 
-void track_wipe(struct track_card *c)
+static bool digit(uint8_t c)
 {
-    if (c != NULL)
-        secmem_wipe(c, sizeof(*c));
+    return c >= '0' && c <= '9';
 }
 
-static bool is_digit(uint8_t ch)
+static int luhn_sum(const char *s, size_t n, int double_last)
 {
-    return ch >= '0' && ch <= '9';
+    int sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = s[n - 1 - i] - '0';
+        if ((i % 2 == 0) == (double_last != 0)) {
+            d *= 2;
+            if (d > 9)
+                d -= 9;
+        }
+        sum += d;
+    }
+    return sum % 10;
 }
 
-/* Digits up to (not including) sep into out (min..max of them); consumes sep. */
-static int get_digits_until(struct buf *b, uint8_t sep, char *out, size_t min, size_t max)
+static size_t digits_only(const char *s)
 {
     size_t n = 0;
-    uint8_t ch;
+    if (s == NULL)
+        return 0;
+    while (s[n] != '\0') {
+        if (n >= TRACK_LUHN_MAX || !digit((uint8_t)s[n]))
+            return 0;
+        n++;
+    }
+    return n;
+}
+
+bool track_luhn_ok(const char *digits)
+{
+    size_t n = digits_only(digits);
+    return n > 0 && luhn_sum(digits, n, 0) == 0;
+}
+
+int track_luhn_digit(const char *body)
+{
+    size_t n = digits_only(body);
+    if (n == 0 || n >= TRACK_LUHN_MAX)
+        return -1;
+    int s = luhn_sum(body, n, 1);
+    return '0' + (10 - s) % 10;
+}
+
+bool track_expiry_ok(const char *yymm, int year, int month)
+{
+    if (yymm == NULL || strlen(yymm) != 4)
+        return false;
+    for (int i = 0; i < 4; i++)
+        if (!digit((uint8_t)yymm[i]))
+            return false;
+    int yy = (yymm[0] - '0') * 10 + (yymm[1] - '0');
+    int mm = (yymm[2] - '0') * 10 + (yymm[3] - '0');
+    if (mm < 1 || mm > 12)
+        return false;
+    int y = 2000 + yy;
+    return y > year || (y == year && mm >= month);
+}
+
+void track_data_wipe(struct track_data *t)
+{
+    if (t != NULL)
+        secmem_wipe(t, sizeof(*t));
+}
+
+/* Digits up to (not including) sep, min..max of them; sep consumed. */
+static int get_digits_until(struct buf *b, uint8_t sep, size_t min, size_t max, char *out)
+{
+    size_t n = 0;
+    uint8_t c;
     int r;
     for (;;) {
-        if ((r = buf_get_u8(b, &ch)))
+        if ((r = buf_get_u8(b, &c)) != 0)
             return MAMORI_ERR_INVAL;
-        if (ch == sep)
+        if (c == sep)
             break;
-        if (!is_digit(ch) || n >= max)
+        if (!digit(c) || n >= max)
             return MAMORI_ERR_INVAL;
-        out[n++] = (char)ch;
+        out[n++] = (char)c;
     }
     if (n < min)
         return MAMORI_ERR_INVAL;
@@ -44,156 +101,150 @@ static int get_digits_until(struct buf *b, uint8_t sep, char *out, size_t min, s
     return 0;
 }
 
-/* YYMM then SSS, each may be replaced by one sep (absent); the rest is
- * discretionary data in the track's character set. */
-static int get_tail(struct buf *b, uint8_t sep, struct track_card *c, uint8_t lo, uint8_t hi)
+static int get_fixed_digits(struct buf *b, size_t n, char *out)
 {
-    uint8_t ch;
-    char tmp[5];
-    if (buf_remaining(b) >= 1 && buf_ptr(b)[0] == sep) {
-        (void)buf_skip(b, 1);
-        c->expiry[0] = '\0';
-    } else {
-        if (buf_get_bytes(b, tmp, 4))
-            return MAMORI_ERR_INVAL;
-        for (int i = 0; i < 4; i++)
-            if (!is_digit((uint8_t)tmp[i]))
-                return MAMORI_ERR_INVAL;
-        int mm = (tmp[2] - '0') * 10 + (tmp[3] - '0');
-        if (mm < 1 || mm > 12)
-            return MAMORI_ERR_INVAL;
-        memcpy(c->expiry, tmp, 4);
-        c->expiry[4] = '\0';
-    }
-    if (buf_remaining(b) >= 1 && buf_ptr(b)[0] == sep) {
-        (void)buf_skip(b, 1);
-        c->service[0] = '\0';
-    } else if (buf_remaining(b) >= 3) {
-        if (buf_get_bytes(b, tmp, 3))
-            return MAMORI_ERR_INVAL;
-        for (int i = 0; i < 3; i++)
-            if (!is_digit((uint8_t)tmp[i]))
-                return MAMORI_ERR_INVAL;
-        memcpy(c->service, tmp, 3);
-        c->service[3] = '\0';
-    } else if (buf_remaining(b) != 0) {
+    const uint8_t *p;
+    if (buf_get_ptr(b, n, &p) != 0)
         return MAMORI_ERR_INVAL;
-    }
-    while (buf_get_u8(b, &ch) == 0)
-        if (ch < lo || ch > hi || ch == '?' || ch == ';' || ch == '%' || ch == sep)
+    for (size_t i = 0; i < n; i++) {
+        if (!digit(p[i]))
             return MAMORI_ERR_INVAL;
+        out[i] = (char)p[i];
+    }
+    out[n] = '\0';
     return 0;
 }
 
-/* Strip a start sentinel s and the end sentinel '?' (both or neither). */
-static int strip(const char *t, size_t n, char s, size_t max, struct buf *b)
+static bool month_ok(const char *yymm)
 {
-    if (t == NULL || n == 0)
-        return MAMORI_ERR_INVAL;
-    if (n > max)
-        return MAMORI_ERR_TOOBIG;
-    bool start = t[0] == s, end = t[n - 1] == '?';
-    if (start != end || (start && n < 2))
-        return MAMORI_ERR_INVAL;
-    if (start)
-        buf_view(b, t + 1, n - 2);
-    else
-        buf_view(b, t, n);
-    return 0;
+    int mm = (yymm[2] - '0') * 10 + (yymm[3] - '0');
+    return mm >= 1 && mm <= 12;
 }
 
-int track_parse1(const char *t, size_t n, struct track_card *ret)
+/* The discretionary data up to the end sentinel, which must be last. */
+static int get_tail(struct buf *b, uint8_t lo, uint8_t hi, size_t *ret_len)
 {
-    struct track_card c;
-    struct buf b;
-    uint8_t ch;
-    size_t nl = 0;
-    int r;
-    memset(&c, 0, sizeof(c));
-    if ((r = strip(t, n, '%', TRACK1_MAX, &b)))
-        return r;
-    if (buf_get_u8(&b, &ch) || ch != 'B')
-        return MAMORI_ERR_INVAL;
-    if ((r = get_digits_until(&b, '^', c.pan, TRACK_PAN_MIN, TRACK_PAN_MAX)))
-        goto out;
-    for (;;) { /* the name: track 1 character set (0x20..0x5f) */
-        if (buf_get_u8(&b, &ch) || ch < 0x20 || ch > 0x5f || ch == '%' || ch == '?') {
-            r = MAMORI_ERR_INVAL;
-            goto out;
-        }
-        if (ch == '^')
+    size_t n = 0;
+    uint8_t c;
+    for (;;) {
+        if (buf_get_u8(b, &c) != 0)
+            return MAMORI_ERR_INVAL; /* no end sentinel */
+        if (c == '?')
             break;
-        if (nl >= TRACK_NAME_MAX) {
-            r = MAMORI_ERR_INVAL;
-            goto out;
-        }
-        c.name[nl++] = (char)ch;
+        if (c < lo || c > hi || c == '%' || c == ';' || c == '^') /* no sentinels or separators */
+            return MAMORI_ERR_INVAL;
+        n++;
     }
-    if (nl < 2) {
+    if (buf_end(b) != 0)
+        return MAMORI_ERR_INVAL;
+    *ret_len = n;
+    return 0;
+}
+
+int track1_parse(const uint8_t *p, size_t n, struct track_data *ret)
+{
+    struct buf b;
+    struct track_data t;
+    uint8_t c;
+    int r;
+    if (p == NULL || ret == NULL)
+        return MAMORI_ERR_INVAL;
+    if (n > TRACK1_MAX)
+        return MAMORI_ERR_TOOBIG;
+    memset(&t, 0, sizeof(t));
+    buf_view(&b, p, n);
+    if (buf_get_u8(&b, &c) != 0 || c != '%' || buf_get_u8(&b, &c) != 0 || c != 'B') {
         r = MAMORI_ERR_INVAL;
         goto out;
     }
-    if ((r = get_tail(&b, '^', &c, 0x20, 0x5f)))
+    if ((r = get_digits_until(&b, '^', TRACK_PAN_MIN, TRACK_PAN_MAX, t.pan)) != 0)
         goto out;
-    c.tracks = 1;
-    *ret = c;
-out:
-    track_wipe(&c);
-    return r;
-}
-
-int track_parse2(const char *t, size_t n, struct track_card *ret)
-{
-    struct track_card c;
-    struct buf b;
-    int r;
-    memset(&c, 0, sizeof(c));
-    if ((r = strip(t, n, ';', TRACK2_MAX, &b)))
-        return r;
-    if ((r = get_digits_until(&b, '=', c.pan, TRACK_PAN_MIN, TRACK_PAN_MAX)))
-        goto out;
-    if ((r = get_tail(&b, '=', &c, 0x30, 0x3f)))
-        goto out;
-    c.tracks = 2;
-    *ret = c;
-out:
-    track_wipe(&c);
-    return r;
-}
-
-int track_parse(const char *t1, const char *t2, struct track_card *ret)
-{
-    struct track_card a, b;
-    int r = 0;
-    memset(&a, 0, sizeof(a));
-    memset(&b, 0, sizeof(b));
-    if (t1 == NULL && t2 == NULL)
-        return MAMORI_ERR_INVAL;
-    if (t1 != NULL && (r = track_parse1(t1, strlen(t1), &a)))
-        goto out;
-    if (t2 != NULL && (r = track_parse2(t2, strlen(t2), &b)))
-        goto out;
-    if (t1 != NULL && t2 != NULL) {
-        /* Tracks of one card agree; a mismatch is a forged or misread card. */
-        if (strcmp(a.pan, b.pan) != 0 || strcmp(a.expiry, b.expiry) != 0) {
+    /* Name: 2..26 characters of the 6-bit set, no separators or sentinels. */
+    size_t nl = 0;
+    for (;;) {
+        if (buf_get_u8(&b, &c) != 0) {
             r = MAMORI_ERR_INVAL;
             goto out;
         }
-        a.tracks |= b.tracks;
-        *ret = a;
-    } else {
-        *ret = t1 != NULL ? a : b;
+        if (c == '^')
+            break;
+        if (c < 0x20 || c > 0x5f || c == '%' || c == '?' || nl >= TRACK_NAME_MAX) {
+            r = MAMORI_ERR_INVAL;
+            goto out;
+        }
+        t.name[nl++] = (char)c;
     }
+    if (nl < TRACK_NAME_MIN) {
+        r = MAMORI_ERR_INVAL;
+        goto out;
+    }
+    if ((r = get_fixed_digits(&b, 4, t.expiry)) != 0 || (r = get_fixed_digits(&b, 3, t.service_code)) != 0)
+        goto out;
+    if (!month_ok(t.expiry)) {
+        r = MAMORI_ERR_INVAL;
+        goto out;
+    }
+    if ((r = get_tail(&b, 0x20, 0x5f, &t.discretionary_len)) != 0)
+        goto out;
+    if (!track_luhn_ok(t.pan)) {
+        r = MAMORI_ERR_CHECKSUM;
+        goto out;
+    }
+    *ret = t;
 out:
-    track_wipe(&a);
-    track_wipe(&b);
+    secmem_wipe(&t, sizeof(t));
     return r;
 }
 
-void track_masked_pan(const struct track_card *c, char out[static TRACK_PAN_MAX + 1])
+int track2_parse(const uint8_t *p, size_t n, struct track_data *ret)
 {
-    size_t n = strlen(c->pan);
-    for (size_t i = 0; i < n; i++)
-        out[i] = (i < 6 && n >= 12) || i + 4 >= n ? c->pan[i] : '*';
-    out[n] = '\0';
+    struct buf b;
+    struct track_data t;
+    uint8_t c;
+    int r;
+    if (p == NULL || ret == NULL)
+        return MAMORI_ERR_INVAL;
+    if (n > TRACK2_MAX)
+        return MAMORI_ERR_TOOBIG;
+    memset(&t, 0, sizeof(t));
+    buf_view(&b, p, n);
+    if (buf_get_u8(&b, &c) != 0 || c != ';') {
+        r = MAMORI_ERR_INVAL;
+        goto out;
+    }
+    if ((r = get_digits_until(&b, '=', TRACK_PAN_MIN, TRACK_PAN_MAX, t.pan)) != 0)
+        goto out;
+    /* Expiry: 4 digits or '=' (absent); service code: 3 digits or '='. */
+    if (buf_remaining(&b) > 0 && buf_ptr(&b)[0] == '=') {
+        (void)buf_skip(&b, 1);
+    } else if ((r = get_fixed_digits(&b, 4, t.expiry)) != 0 || !month_ok(t.expiry)) {
+        r = MAMORI_ERR_INVAL;
+        goto out;
+    }
+    if (buf_remaining(&b) > 0 && buf_ptr(&b)[0] == '=') {
+        (void)buf_skip(&b, 1);
+    } else if ((r = get_fixed_digits(&b, 3, t.service_code)) != 0) {
+        goto out;
+    }
+    if ((r = get_tail(&b, '0', '>', &t.discretionary_len)) != 0)
+        goto out;
+    if (!track_luhn_ok(t.pan)) {
+        r = MAMORI_ERR_CHECKSUM;
+        goto out;
+    }
+    *ret = t;
+out:
+    secmem_wipe(&t, sizeof(t));
+    return r;
+}
+
+int track_parse(const uint8_t *p, size_t n, struct track_data *ret)
+{
+    if (p == NULL || n == 0)
+        return MAMORI_ERR_INVAL;
+    if (p[0] == '%')
+        return track1_parse(p, n, ret);
+    if (p[0] == ';')
+        return track2_parse(p, n, ret);
+    return MAMORI_ERR_INVAL;
 }

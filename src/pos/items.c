@@ -23,6 +23,9 @@
 #include "pos/csv.h"
 #include "pos/jtext.h"
 
+_Static_assert(ITEMS_CSV_LINE_MAX == CSV_RECORD_MAX && ITEMS_CSV_FIELDS_MAX == CSV_FIELDS_MAX,
+               "items.h documents the csv.c limits");
+
 struct items {
     sqlite3 *db;
     sqlite3_stmt *q_code;   /* lookup by primary key */
@@ -166,6 +169,9 @@ int items_lookup(struct items *it, const char *code, struct items_item *ret)
     } else if (n == 8 && digits(code, 8)) {
         memcpy(key, "00000", 5);
         memcpy(key + 5, code, 9);
+    } else if (n == 12 && digits(code, 12)) {
+        key[0] = '0';
+        memcpy(key + 1, code, 13);
     } else {
         return MAMORI_ERR_INVAL;
     }
@@ -270,6 +276,16 @@ int items_validate(const struct items_item *item, char *msg, size_t msg_len)
     for (size_t i = 0; i < nl; i++)
         if ((unsigned char)item->name[i] < 0x20 || item->name[i] == 0x7F)
             BAD("name: control character");
+    /* The name must print: receipts go to the printer in CP932 (receipt.c),
+     * so a name it cannot carry (e.g. an emoji) would stop the sale later. */
+    {
+        struct buf cp;
+        buf_init(&cp, 4 * ITEMS_NAME_MAX);
+        int cr = jtext_to_cp932(item->name, nl, &cp);
+        buf_free(&cp);
+        if (cr)
+            BAD("name: has a character the receipt printer cannot print (not in CP932)");
+    }
     if (item->tax_class != TAX_CLASS_STANDARD && item->tax_class != TAX_CLASS_REDUCED)
         BAD("tax_class: must be standard (10) or reduced (8)");
     if (item->unit_price < 0 || item->unit_price > ITEMS_PRICE_MAX)

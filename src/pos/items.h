@@ -75,7 +75,7 @@ int items_open(const char *path, struct items **ret);
 void items_free(struct items *it);
 
 /* Look an item up by its code (GTIN-13 / in-store code, 13 digits; an 8-digit
- * EAN-8 is also accepted and padded). 0 and *ret, MAMORI_ERR_NOTFOUND,
+ * EAN-8 or a 12-digit UPC-A is also accepted and padded with zeros). 0 and *ret, MAMORI_ERR_NOTFOUND,
  * MAMORI_ERR_INVAL for a malformed code, MAMORI_ERR_DB. */
 int items_lookup(struct items *it, const char *code, struct items_item *ret);
 /* Look an item up by its PLU number. */

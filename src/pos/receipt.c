@@ -67,8 +67,9 @@ static int emit_lr(struct buf *o, const char *left, const char *right, size_t co
     buf_init(&l, LINE_BYTES_MAX);
     if ((r = jtext_width(right, &wr)))
         goto out;
-    if (wr + 1 > cols) {
-        r = MAMORI_ERR_INVAL;
+    if (wr + 1 > cols) { /* an over-long right part is cut: amounts never are this long */
+        if ((r = jtext_put_fit(&l, right, cols, false)) == 0)
+            r = emit(o, (const char *)buf_ptr(&l), buf_remaining(&l));
         goto out;
     }
     if ((r = jtext_put_fit(&l, left, cols - wr - 1, true)) || (r = buf_put_u8(&l, ' ')) ||
@@ -193,7 +194,7 @@ static int banner(struct buf *o, const struct receipt_model *m)
 
 static int render(const struct receipt_model *m, struct buf *o)
 {
-    char a[160], b[160], y[48];
+    char a[RECEIPT_TEXT_MAX + 64], b[RECEIPT_TEXT_MAX + 64], y[48]; /* room for any text field + label */
     int r;
     const int64_t sign = m->kind == RECEIPT_SALE ? 1 : -1;
     bool any_reduced = false;
@@ -301,6 +302,11 @@ static int render(const struct receipt_model *m, struct buf *o)
     for (size_t i = 0; i < m->n_discounts; i++)
         if ((r = emit_amount(o, m->discounts[i].label, -sign * m->discounts[i].amount)))
             return r;
+
+    /* 外税: the tax added on top of tax-exclusive prices, before the total. */
+    int64_t added = m->tax->g[TAX_G10].tax_added + m->tax->g[TAX_G8].tax_added;
+    if (added > 0 && (r = emit_amount(o, "外税", sign * added)))
+        return r;
 
     /* Total (bold, double height). */
     if ((r = CMD(o, ESC, 'E', 1)) || (r = CMD(o, GS, '!', 0x01)) ||

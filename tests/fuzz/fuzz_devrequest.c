@@ -12,6 +12,7 @@
 #include <cbor.h>
 
 #include "devices/device.h"
+#include "fuzz_cbor_sizes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -67,47 +68,6 @@ static void setup(void)
             abort();
         classes[i] = all[i];
     }
-}
-
-/* The bus hands firmware only decoded items; model that by refusing inputs
- * whose declared array/map/string sizes exceed the bytes present (libcbor's
- * cbor_load allocates a declared size up front; bounding that is the bus
- * decoder's job, not the firmware's). */
-struct sizes_ctx {
-    size_t remaining;
-    bool bad;
-};
-
-static void on_count(void *ctx, size_t n)
-{
-    struct sizes_ctx *s = ctx;
-    if (n > s->remaining)
-        s->bad = true;
-}
-
-static void on_str(void *ctx, cbor_data d, uint64_t n)
-{
-    (void)d;
-    on_count(ctx, (size_t)n);
-}
-
-static bool sizes_ok(const uint8_t *p, size_t n)
-{
-    struct cbor_callbacks cb = cbor_empty_callbacks;
-    struct sizes_ctx s = {.remaining = n, .bad = false};
-    cb.array_start = on_count;
-    cb.map_start = on_count;
-    cb.string = on_str;
-    cb.byte_string = on_str;
-    size_t off = 0;
-    while (off < n && !s.bad) {
-        s.remaining = n - off;
-        struct cbor_decoder_result r = cbor_stream_decode(p + off, n - off, &cb, &s);
-        if (r.status != CBOR_DECODER_FINISHED || r.read == 0)
-            return false;
-        off += r.read;
-    }
-    return !s.bad;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -30,8 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (frame_encode(FRAME_SERIAL, data, size, &w) != 0)
             __builtin_trap();
         frame_dec_init(&d, FRAME_SERIAL);
-        if (frame_dec_feed(&d, w.d, w.len) != 0 || frame_dec_next(&d, &f, &fn) != 0 ||
-            fn != size || memcmp(f, data, size) != 0)
+        if (frame_dec_feed(&d, w.d, w.len) != 0 || frame_dec_next(&d, &f, &fn) != 0 || fn != size ||
+            memcmp(f, data, size) != 0)
             __builtin_trap();
         frame_dec_free(&d);
         buf_free(&w);

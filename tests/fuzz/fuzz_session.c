@@ -48,13 +48,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)keys_from_x25519(sk, &dkeys);
         keys_dh_public(tkeys, tpub);
     }
-    struct session_cfg tc = {.role = SESSION_TERMINAL, .framing = FRAME_STREAM, .transport = "unix",
-                             .keys = tkeys, .on_event = on_ev, .terminal_id = "T",
-                             .lookup = lookup, .admit = admit};
-    struct session_cfg dc = {.role = SESSION_DEVICE, .framing = (mode & 1) ? FRAME_SERIAL : FRAME_STREAM,
-                             .transport = "unix", .keys = dkeys, .on_event = on_ev,
+    struct session_cfg tc = {.role = SESSION_TERMINAL,
+                             .framing = FRAME_STREAM,
+                             .transport = "unix",
+                             .keys = tkeys,
+                             .on_event = on_ev,
+                             .terminal_id = "T",
+                             .lookup = lookup,
+                             .admit = admit};
+    struct session_cfg dc = {.role = SESSION_DEVICE,
+                             .framing = (mode & 1) ? FRAME_SERIAL : FRAME_STREAM,
+                             .transport = "unix",
+                             .keys = dkeys,
+                             .on_event = on_ev,
                              .pinned = (mode & 2) ? tpub : NULL,
-                             .cert = (const uint8_t *)"cert", .cert_len = 4};
+                             .cert = (const uint8_t *)"cert",
+                             .cert_len = 4};
     if (session_new(&tc, 0, &t) == 0) {
         (void)session_feed(t, 0, data, size);
         (void)session_tick(t, 10000);

@@ -86,7 +86,14 @@ static void test_bad_fields_refused(void **state)
     buf_free(&w);
     /* non-canonical: integer "v" with a 2-byte head inside tbs */
     {
-        static const char *hex = "8258" "0c" "a2" "6176" "190001" "6161" "6161" "5840";
+        static const char *hex = "8258"
+                                 "0c"
+                                 "a2"
+                                 "6176"
+                                 "190001"
+                                 "6161"
+                                 "6161"
+                                 "5840";
         size_t n;
         uint8_t *p = testutil_unhex(hex, &n);
         struct cert d;

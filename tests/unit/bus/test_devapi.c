@@ -1,7 +1,7 @@
 /* Unit tests for src/bus/devapi.c against a fake bus: this file implements
  * the bus.h functions devapi uses, routing requests to real device firmware
  * (src/devices) in a temporary directory, so no session layer is needed. */
-#include "testutil.h"
+#include "fakebus.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,164 +13,6 @@
 #include "devices/devbody.h"
 #include "devices/device.h"
 #include "mamori/err.h"
-
-/* ---------------------------------------------------------------- fake bus */
-
-#define FAKE_N 5
-
-struct fake_dev {
-    const char *serial, *kind;
-    bool attached;
-    const struct device_class *cls;
-    void *st;
-};
-
-static struct fake {
-    char *dir;
-    bus_event_fn ev;
-    void *ev_ctx;
-    bus_attach_fn at;
-    void *at_ctx;
-    struct fake_dev d[FAKE_N];
-    int calls;
-} F;
-
-static int fake_emit(void *ctx, const char *type, cbor_item_t *body)
-{
-    struct fake_dev *fd = ctx;
-    if (fd->attached && F.ev != NULL)
-        F.ev(F.ev_ctx, fd->serial, type, body);
-    if (body != NULL)
-        cbor_decref(&body);
-    return fd->attached ? 0 : MAMORI_ERR_OFFLINE;
-}
-
-static struct device_io fake_io[FAKE_N];
-
-void bus_on_event(struct bus *b, bus_event_fn fn, void *ctx)
-{
-    (void)b;
-    F.ev = fn;
-    F.ev_ctx = ctx;
-}
-
-void bus_on_attach(struct bus *b, bus_attach_fn fn, void *ctx)
-{
-    (void)b;
-    F.at = fn;
-    F.at_ctx = ctx;
-}
-
-static struct fake_dev *fake_find(const char *serial)
-{
-    for (int i = 0; i < FAKE_N; i++)
-        if (strcmp(F.d[i].serial, serial) == 0)
-            return &F.d[i];
-    return NULL;
-}
-
-int bus_call(struct bus *b, const char *serial, const char *type, cbor_item_t *body,
-             int timeout_ms, cbor_item_t **ret_reply)
-{
-    (void)b;
-    (void)timeout_ms;
-    struct fake_dev *fd = fake_find(serial);
-    cbor_item_t *reply = NULL;
-    int r;
-    F.calls++;
-    if (fd == NULL)
-        r = MAMORI_ERR_NOTFOUND;
-    else if (!fd->attached)
-        r = MAMORI_ERR_OFFLINE;
-    else
-        r = fd->cls->request(fd->st, type, body, &reply);
-    if (body != NULL)
-        cbor_decref(&body);
-    if (r == 0)
-        *ret_reply = reply;
-    return r;
-}
-
-int bus_request(struct bus *b, const char *serial, const char *type, cbor_item_t *body,
-                int timeout_ms, bus_reply_fn cb, void *ctx)
-{
-    cbor_item_t *reply = NULL;
-    int r = bus_call(b, serial, type, body, timeout_ms, &reply);
-    cb(ctx, r, reply);
-    if (reply != NULL)
-        cbor_decref(&reply);
-    return 0;
-}
-
-int bus_devices(struct bus *b, struct bus_device_info *out, size_t cap, size_t *ret_n)
-{
-    (void)b;
-    size_t n = 0;
-    for (int i = 0; i < FAKE_N && n < cap; i++, n++) {
-        memset(&out[n], 0, sizeof(out[n]));
-        snprintf(out[n].serial, sizeof(out[n].serial), "%s", F.d[i].serial);
-        snprintf(out[n].kind, sizeof(out[n].kind), "%s", F.d[i].kind);
-        snprintf(out[n].model, sizeof(out[n].model), "%s", F.d[i].cls->model);
-        out[n].attached = F.d[i].attached;
-    }
-    *ret_n = n;
-    return 0;
-}
-
-static void fake_plug(const char *serial, bool attached)
-{
-    struct fake_dev *fd = fake_find(serial);
-    fd->attached = attached;
-    if (F.at != NULL)
-        F.at(F.at_ctx, serial, attached, attached ? "handshake" : "heartbeat");
-}
-
-static int fake_ctl(const char *serial, const char *line)
-{
-    struct fake_dev *fd = fake_find(serial);
-    char *copy = strdup(line), *argv[16], *save = NULL;
-    int argc = 0;
-    struct buf ans;
-    buf_init(&ans, 4096);
-    for (char *w = strtok_r(copy, " ", &save); w != NULL && argc < 16; w = strtok_r(NULL, " ", &save))
-        argv[argc++] = w;
-    int r = fd->cls->control(fd->st, argc, argv, &ans);
-    buf_free(&ans);
-    free(copy);
-    return r;
-}
-
-static int setup(void **state)
-{
-    static const char *const serials[FAKE_N] = {"SCN-0001", "SCL-0001", "PRT-0001", "DRW-0001",
-                                                "CHG-0001"};
-    static const char *const kinds[FAKE_N] = {"scanner", "scale", "printer", "drawer", "changer"};
-    memset(&F, 0, sizeof(F));
-    F.dir = testutil_tmpdir();
-    for (int i = 0; i < FAKE_N; i++) {
-        char sub[4200];
-        struct fake_dev *fd = &F.d[i];
-        fd->serial = serials[i];
-        fd->kind = kinds[i];
-        fd->attached = true;
-        fd->cls = device_class_find(kinds[i]);
-        snprintf(sub, sizeof(sub), "%s/%s", F.dir, kinds[i]);
-        assert_int_equal(mkdir(sub, 0700), 0);
-        fake_io[i].ctx = fd;
-        fake_io[i].emit = fake_emit;
-        assert_int_equal(fd->cls->create(sub, &fake_io[i], &fd->st), 0);
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    for (int i = 0; i < FAKE_N; i++)
-        F.d[i].cls->destroy(F.d[i].st);
-    testutil_rmtree(F.dir);
-    free(F.dir);
-    return 0;
-}
 
 /* -------------------------------------------------------------- listener */
 
@@ -465,15 +307,115 @@ static void test_dev6_detach_reports_offline(void **state)
     devapi_free(a);
 }
 
+struct async_seen {
+    int calls, rc;
+    bool had_dev;
+    int64_t grams;
+};
+
+static void on_reply(void *ctx, struct devapi_dev *d, int rc, const cbor_item_t *reply)
+{
+    struct async_seen *s = ctx;
+    s->calls++;
+    s->rc = rc;
+    s->had_dev = d != NULL;
+    if (reply != NULL)
+        (void)devbody_get_int(reply, "weight_g", 0, 100000, &s->grams);
+}
+
+static void test_dev6_async_requests_and_closed_handles(void **state)
+{
+    struct devapi *a;
+    struct devapi_dev *d, *p;
+    struct seen s, ps;
+    struct async_seen as = {0};
+    struct devapi_listener l = listener(&s), pl = listener(&ps);
+    assert_int_equal(devapi_new((struct bus *)&F, &a), 0);
+    assert_int_equal(devapi_open(a, "scale", &l, &d), OPOS_SUCCESS);
+    /* checks first: not claimed means not sent and no callback */
+    assert_int_equal(devapi_request_async(d, "scale.read", NULL, 100, on_reply, &as), OPOS_E_NOTCLAIMED);
+    assert_int_equal(as.calls, 0);
+    assert_int_equal(devapi_claim(d, 0), OPOS_SUCCESS);
+    assert_int_equal(devapi_set_enabled(d, true), OPOS_SUCCESS);
+    assert_int_equal(fake_ctl("SCL-0001", "weight 410 stable"), 0);
+    assert_int_equal(devapi_request_async(d, "scale.read", NULL, 100, on_reply, &as), OPOS_SUCCESS);
+    assert_int_equal(as.calls, 1);
+    assert_int_equal(as.rc, OPOS_SUCCESS);
+    assert_int_equal(as.grams, 410);
+    assert_int_equal(fake_ctl("SCL-0001", "weight 410 unstable"), 0);
+    assert_int_equal(devapi_request_async(d, "scale.read", NULL, 100, on_reply, &as), OPOS_SUCCESS);
+    assert_int_equal(as.rc, OPOS_E_TIMEOUT);
+    /* the handle closes before the reply: the callback is told, with no handle */
+    F.defer = true;
+    assert_int_equal(devapi_request_async(d, "scale.read", NULL, 100, on_reply, &as), OPOS_SUCCESS);
+    assert_int_equal(devapi_close(d), OPOS_SUCCESS);
+    fake_flush();
+    assert_int_equal(as.calls, 3);
+    assert_int_equal(as.rc, OPOS_E_CLOSED);
+    assert_false(as.had_dev);
+    /* async print completes with OutputCompleteEvent */
+    assert_int_equal(devapi_open(a, "printer", &pl, &p), OPOS_SUCCESS);
+    assert_int_equal(devapi_claim(p, 0), OPOS_SUCCESS);
+    assert_int_equal(devapi_set_enabled(p, true), OPOS_SUCCESS);
+    cbor_item_t *b = devbody_new();
+    assert_int_equal(devbody_put_bytes(b, "data", "\x1b@", 2), 0);
+    assert_int_equal(devapi_request_async(p, "printer.print", b, 100, on_reply, &as), OPOS_SUCCESS);
+    assert_int_equal(ps.output, 1);
+    /* the devapi goes away with a request outstanding */
+    F.defer = true;
+    b = devbody_new();
+    assert_int_equal(devbody_put_bytes(b, "data", "\x1b@", 2), 0);
+    assert_int_equal(devapi_request_async(p, "printer.print", b, 100, on_reply, &as), OPOS_SUCCESS);
+    devapi_free(a);
+    fake_flush();
+    assert_int_equal(as.rc, OPOS_E_CLOSED);
+    assert_false(as.had_dev);
+}
+
+static int obs_events, obs_attach;
+
+static void obs_ev(void *ctx, const char *serial, const char *type, const cbor_item_t *body)
+{
+    (void)serial, (void)type, (void)body;
+    obs_events += *(int *)ctx;
+}
+
+static void obs_at(void *ctx, const char *serial, bool attached, const char *reason)
+{
+    (void)serial, (void)attached, (void)reason;
+    obs_attach += *(int *)ctx;
+}
+
+static void test_observers_see_every_event_in_order(void **state)
+{
+    struct devapi *a;
+    int one = 1, ten = 10;
+    assert_int_equal(devapi_new((struct bus *)&F, &a), 0);
+    assert_int_equal(devapi_observe(a, obs_ev, obs_at, &one), 0);
+    assert_int_equal(devapi_observe(a, obs_ev, NULL, &ten), 0);
+    assert_int_equal(devapi_observe(a, NULL, NULL, &ten), 0);
+    assert_int_equal(devapi_observe(a, NULL, NULL, &ten), 0);
+    assert_int_equal(devapi_observe(a, obs_ev, obs_at, &one), MAMORI_ERR_LIMIT);
+    obs_events = obs_attach = 0;
+    /* no handle is open: observers still see the input */
+    assert_int_equal(fake_ctl("SCN-0001", "scan 4901234567894"), 0);
+    assert_int_equal(obs_events, 11);
+    fake_plug("SCN-0001", false);
+    assert_int_equal(obs_attach, 1);
+    devapi_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_dev6_open_claim_enable_lifecycle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dev8_data_events_fifo_dee_and_freeze, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dev13_scale_maps_upos_codes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dev16_printer_output_complete_and_paper, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pol1_drawer_sharable_and_changer_extended, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dev6_detach_reports_offline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dev6_open_claim_enable_lifecycle, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_dev8_data_events_fifo_dee_and_freeze, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_dev13_scale_maps_upos_codes, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_dev16_printer_output_complete_and_paper, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_pol1_drawer_sharable_and_changer_extended, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_dev6_detach_reports_offline, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_dev6_async_requests_and_closed_handles, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_observers_see_every_event_in_order, fake_setup, fake_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

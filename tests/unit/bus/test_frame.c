@@ -92,7 +92,7 @@ static void test_serial_corruption_dropped_and_resync(void **state)
     assert_int_equal(w.d[one - 1], 0);
     assert_int_equal(frame_encode(FRAME_SERIAL, payload, sizeof(payload), &w), 0);
     assert_int_equal(frame_encode(FRAME_SERIAL, payload, sizeof(payload), &w), 0);
-    w.d[10] ^= 0x40;                 /* flip a bit in frame 1 */
+    w.d[10] ^= 0x40;                                           /* flip a bit in frame 1 */
     memmove(w.d + one + 20, w.d + one + 21, w.len - one - 21); /* lose a byte in frame 2 */
     w.len--;
     frame_dec_init(&d, FRAME_SERIAL);

@@ -71,53 +71,172 @@ static int dec(const char *hex)
 static void test_hostile(void **state)
 {
     /* valid minimal: {"t":"a","id":1} */
-    assert_int_equal(dec("a261746161626964" "01"), 0);
+    assert_int_equal(dec("a261746161626964"
+                         "01"),
+                     0);
     /* trailing byte */
-    assert_int_equal(dec("a26174616162696401" "00"), MAMORI_ERR_TRAILING);
+    assert_int_equal(dec("a26174616162696401"
+                         "00"),
+                     MAMORI_ERR_TRAILING);
     /* not a map */
     assert_int_equal(dec("83010203"), MAMORI_ERR_INVAL);
     /* duplicate key "t" */
-    assert_int_equal(dec("a3" "6174" "6161" "6174" "6161" "626964" "01"), MAMORI_ERR_INVAL);
+    assert_int_equal(dec("a3"
+                         "6174"
+                         "6161"
+                         "6174"
+                         "6161"
+                         "626964"
+                         "01"),
+                     MAMORI_ERR_INVAL);
     /* indefinite map */
-    assert_int_equal(dec("bf" "6174" "6161" "626964" "01" "ff"), MAMORI_ERR_INVAL);
+    assert_int_equal(dec("bf"
+                         "6174"
+                         "6161"
+                         "626964"
+                         "01"
+                         "ff"),
+                     MAMORI_ERR_INVAL);
     /* unknown envelope key */
-    assert_int_equal(dec("a3" "6174" "6161" "626964" "01" "6178" "01"), MAMORI_ERR_INVAL);
+    assert_int_equal(dec("a3"
+                         "6174"
+                         "6161"
+                         "626964"
+                         "01"
+                         "6178"
+                         "01"),
+                     MAMORI_ERR_INVAL);
     /* body not a map */
-    assert_int_equal(dec("a3" "6174" "6161" "626964" "01" "6162" "01"), MAMORI_ERR_INVAL);
+    assert_int_equal(dec("a3"
+                         "6174"
+                         "6161"
+                         "626964"
+                         "01"
+                         "6162"
+                         "01"),
+                     MAMORI_ERR_INVAL);
     /* missing id */
-    assert_int_equal(dec("a1" "6174" "6161"), MAMORI_ERR_INVAL);
+    assert_int_equal(dec("a1"
+                         "6174"
+                         "6161"),
+                     MAMORI_ERR_INVAL);
     /* bad type characters */
-    assert_int_equal(dec("a2" "6174" "6141" "626964" "01"), MAMORI_ERR_INVAL);
+    assert_int_equal(dec("a2"
+                         "6174"
+                         "6141"
+                         "626964"
+                         "01"),
+                     MAMORI_ERR_INVAL);
+    /* a NUL inside the type must not truncate it to a valid name */
+    assert_int_equal(dec("a2"
+                         "6174"
+                         "63610062"
+                         "626964"
+                         "01"),
+                     MAMORI_ERR_INVAL);
     /* tag */
-    assert_int_equal(dec("c1" "a2" "6174" "6161" "626964" "01"), MAMORI_ERR_INVAL);
+    assert_int_equal(dec("c1"
+                         "a2"
+                         "6174"
+                         "6161"
+                         "626964"
+                         "01"),
+                     MAMORI_ERR_INVAL);
     /* non-text map key */
-    assert_int_equal(dec("a3" "6174" "6161" "626964" "01" "01" "01"), MAMORI_ERR_INVAL);
+    assert_int_equal(dec("a3"
+                         "6174"
+                         "6161"
+                         "626964"
+                         "01"
+                         "01"
+                         "01"),
+                     MAMORI_ERR_INVAL);
     /* body with integer keys (denominations) is fine */
-    assert_int_equal(dec("a3" "6174" "6161" "626964" "01" "6162" "a2" "0a" "01" "1903e8" "02"), 0);
+    assert_int_equal(dec("a3"
+                         "6174"
+                         "6161"
+                         "626964"
+                         "01"
+                         "6162"
+                         "a2"
+                         "0a"
+                         "01"
+                         "1903e8"
+                         "02"),
+                     0);
     /* duplicate integer keys */
-    assert_int_equal(dec("a3" "6174" "6161" "626964" "01" "6162" "a2" "0a" "01" "0a" "02"), MAMORI_ERR_INVAL);
+    assert_int_equal(dec("a3"
+                         "6174"
+                         "6161"
+                         "626964"
+                         "01"
+                         "6162"
+                         "a2"
+                         "0a"
+                         "01"
+                         "0a"
+                         "02"),
+                     MAMORI_ERR_INVAL);
     /* byte-string key */
-    assert_int_equal(dec("a3" "6174" "6161" "626964" "01" "6162" "a1" "4101" "01"), MAMORI_ERR_INVAL);
+    assert_int_equal(dec("a3"
+                         "6174"
+                         "6161"
+                         "626964"
+                         "01"
+                         "6162"
+                         "a1"
+                         "4101"
+                         "01"),
+                     MAMORI_ERR_INVAL);
     /* non-shortest heads: id 1 as 0x1801, a 1-byte string with a 1-byte length */
-    assert_int_equal(dec("a2" "6174" "6161" "626964" "1801"), MAMORI_ERR_INVAL);
-    assert_int_equal(dec("a2" "6174" "780161" "626964" "01"), MAMORI_ERR_INVAL);
+    assert_int_equal(dec("a2"
+                         "6174"
+                         "6161"
+                         "626964"
+                         "1801"),
+                     MAMORI_ERR_INVAL);
+    assert_int_equal(dec("a2"
+                         "6174"
+                         "780161"
+                         "626964"
+                         "01"),
+                     MAMORI_ERR_INVAL);
     /* string length past the end */
     assert_int_equal(dec("a261747a7fffffff"), MAMORI_ERR_TOOBIG);
     assert_int_equal(dec("a2617479ffff"), MAMORI_ERR_TOOBIG);
     assert_int_equal(dec("a261746561"), MAMORI_ERR_INVAL);
     /* reserved additional info */
-    assert_int_equal(dec("a2" "6174" "6161" "626964" "1c"), MAMORI_ERR_INVAL);
+    assert_int_equal(dec("a2"
+                         "6174"
+                         "6161"
+                         "626964"
+                         "1c"),
+                     MAMORI_ERR_INVAL);
     /* huge array count */
     assert_int_equal(dec("9bffffffffffffffff"), MAMORI_ERR_TOOBIG);
     /* undefined simple value */
-    assert_int_equal(dec("a3" "6174" "6161" "626964" "01" "6162" "f7"), MAMORI_ERR_INVAL);
+    assert_int_equal(dec("a3"
+                         "6174"
+                         "6161"
+                         "626964"
+                         "01"
+                         "6162"
+                         "f7"),
+                     MAMORI_ERR_INVAL);
 }
 
 static void test_depth_limit(void **state)
 {
     /* {"t":"a","id":1,"b":{"x":[[[[[[[[1]]]]]]]]}} nests past MSG_MAX_DEPTH */
     struct buf w;
-    const char *head = "a3" "6174" "6161" "626964" "01" "6162" "a1" "6178";
+    const char *head = "a3"
+                       "6174"
+                       "6161"
+                       "626964"
+                       "01"
+                       "6162"
+                       "a1"
+                       "6178";
     size_t n;
     uint8_t *p = testutil_unhex(head, &n);
     struct msg m;
@@ -174,10 +293,8 @@ static void test_encode_limits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_hostile),
-        cmocka_unit_test(test_depth_limit),
-        cmocka_unit_test(test_error_body),
+        cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_depth_limit),   cmocka_unit_test(test_error_body),
         cmocka_unit_test(test_encode_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

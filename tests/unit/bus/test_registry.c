@@ -86,9 +86,10 @@ static void test_verdicts(void **state)
     issue(f, f->ca, dev2, "DR-1", 1, &clone);
     issue(f, f->ca, f->dev, "DR-9", 1, &reuse);
 
-    assert_int_equal(registry_check(f->r, good.d, good.len, f->devpub, f->capub, NULL), REG_UNKNOWN);
+    assert_int_equal(registry_check(f->r, good.d, good.len, f->devpub, f->capub, NULL),
+                     REG_UNKNOWN);
     /* dual control */
-#define ENROL(cert, m, mpw, g, gpw) \
+#define ENROL(cert, m, mpw, g, gpw)                                                                \
     registry_enrol(f->r, f->ops, (cert).d, (cert).len, f->capub, "drawer", m, mpw, g, gpw)
     /* dual control: same person twice, wrong role, wrong password, missing */
     assert_int_equal(ENROL(good, "alice", "alicepw1", "alice", "alicepw1"), MAMORI_ERR_PERM);
@@ -98,7 +99,8 @@ static void test_verdicts(void **state)
     assert_int_equal(ENROL(good, "alice", "alicepw1", "", ""), MAMORI_ERR_PERM);
     assert_int_equal(audit_count(f->a, "device.enrol_refused", &n), 0);
     assert_int_equal(n, 5);
-    assert_int_equal(registry_check(f->r, good.d, good.len, f->devpub, f->capub, NULL), REG_UNKNOWN);
+    assert_int_equal(registry_check(f->r, good.d, good.len, f->devpub, f->capub, NULL),
+                     REG_UNKNOWN);
     assert_int_equal(ENROL(badca, "alice", "alicepw1", "bob", "bobpw123"), MAMORI_ERR_AUTH);
     assert_int_equal(ENROL(good, "alice", "alicepw1", "bob", "bobpw123"), 0);
     assert_int_equal(audit_count(f->a, "device.enrol", &n), 0);
@@ -117,9 +119,9 @@ static void test_verdicts(void **state)
     /* a valid certificate replayed by someone without the key */
     assert_int_equal(registry_check(f->r, good.d, good.len, pub2, f->capub, NULL), REG_BAD_CERT);
     /* garbage */
-    assert_int_equal(registry_check(f->r, (const uint8_t *)"\x82\x40\x40", 3, f->devpub, f->capub,
-                                    NULL),
-                     REG_BAD_CERT);
+    assert_int_equal(
+        registry_check(f->r, (const uint8_t *)"\x82\x40\x40", 3, f->devpub, f->capub, NULL),
+        REG_BAD_CERT);
 
     struct registry_device d;
     assert_int_equal(registry_find_key(f->r, f->devpub, &d), 0);
@@ -131,7 +133,8 @@ static void test_verdicts(void **state)
     struct audit_actor act = {.operator_id = "bob", .role = "manager"};
     assert_int_equal(registry_remove(f->r, "DR-1", &act), 0);
     assert_int_equal(registry_remove(f->r, "DR-1", &act), MAMORI_ERR_NOTFOUND);
-    assert_int_equal(registry_check(f->r, good.d, good.len, f->devpub, f->capub, NULL), REG_REMOVED);
+    assert_int_equal(registry_check(f->r, good.d, good.len, f->devpub, f->capub, NULL),
+                     REG_REMOVED);
     assert_int_equal(audit_count(f->a, "device.remove", &n), 0);
     assert_int_equal(n, 1);
     size_t cnt = 0;

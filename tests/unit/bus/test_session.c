@@ -92,12 +92,26 @@ static void setup_pair(struct pair *p, enum frame_kind fk)
 
 static void start(struct pair *p, const uint8_t *pinned, int64_t now)
 {
-    struct session_cfg tc = {.role = SESSION_TERMINAL, .framing = p->fk, .transport = "unix",
-                             .keys = p->tk, .lim = p->lim, .on_event = on_ev, .ctx = &p->term,
-                             .terminal_id = "T1", .lookup = lookup, .admit = admit};
-    struct session_cfg dc = {.role = SESSION_DEVICE, .framing = p->fk, .transport = "unix",
-                             .keys = p->dk, .lim = p->lim, .on_event = on_ev, .ctx = &p->dev,
-                             .pinned = pinned, .cert = (const uint8_t *)"CERT", .cert_len = 4};
+    struct session_cfg tc = {.role = SESSION_TERMINAL,
+                             .framing = p->fk,
+                             .transport = "unix",
+                             .keys = p->tk,
+                             .lim = p->lim,
+                             .on_event = on_ev,
+                             .ctx = &p->term,
+                             .terminal_id = "T1",
+                             .lookup = lookup,
+                             .admit = admit};
+    struct session_cfg dc = {.role = SESSION_DEVICE,
+                             .framing = p->fk,
+                             .transport = "unix",
+                             .keys = p->dk,
+                             .lim = p->lim,
+                             .on_event = on_ev,
+                             .ctx = &p->dev,
+                             .pinned = pinned,
+                             .cert = (const uint8_t *)"CERT",
+                             .cert_len = 4};
     assert_int_equal(session_new(&tc, now, &p->term.s), 0);
     assert_int_equal(session_new(&dc, now, &p->dev.s), 0);
 }
@@ -259,6 +273,42 @@ static void test_replay_rejected_visibly_and_bitflip_kills(void **state)
     assert_int_equal(p.term.closed, 1);
     assert_non_null(strstr(p.term.reason, "auth"));
     assert_int_equal(p.term.msgs, 1);
+    teardown_pair(&p);
+}
+
+static void test_replayed_kk_first_message_does_not_attach(void **state)
+{
+    /* Someone records a device's KK message 1 and replays it: the terminal
+     * answers, but never reports an attach without key confirmation. */
+    struct pair p;
+    uint8_t tpub[32], m1[512];
+    size_t n;
+    open_kk(&p, FRAME_STREAM);
+    keys_dh_public(p.tk, tpub);
+    start(&p, tpub, 0);
+    n = buf_remaining(session_out(p.dev.s));
+    memcpy(m1, buf_ptr(session_out(p.dev.s)), n);
+    pump(&p, 0);
+    assert_int_equal(p.term.open, 1);
+    /* the replay, to a fresh terminal session */
+    struct side t2 = {.known = p.term.known};
+    struct session_cfg tc = {.role = SESSION_TERMINAL,
+                             .framing = FRAME_STREAM,
+                             .transport = "unix",
+                             .keys = p.tk,
+                             .lim = p.lim,
+                             .on_event = on_ev,
+                             .ctx = &t2,
+                             .terminal_id = "T1",
+                             .lookup = lookup,
+                             .admit = admit};
+    assert_int_equal(session_new(&tc, 0, &t2.s), 0);
+    assert_int_equal(session_feed(t2.s, 0, m1, n), 0);
+    assert_int_equal(t2.open, 0);
+    assert_true(buf_remaining(session_out(t2.s)) > 0);             /* it answered message 2 */
+    assert_int_equal(session_tick(t2.s, 5000), MAMORI_ERR_CLOSED); /* and gives up */
+    assert_int_equal(t2.open, 0);
+    session_free(t2.s);
     teardown_pair(&p);
 }
 
@@ -432,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_xx_admission_refused),
         cmocka_unit_test(test_rogue_controller_cannot_answer_kk),
         cmocka_unit_test(test_replay_rejected_visibly_and_bitflip_kills),
+        cmocka_unit_test(test_replayed_kk_first_message_does_not_attach),
         cmocka_unit_test(test_rekey_in_step),
         cmocka_unit_test(test_heartbeat_and_timeout),
         cmocka_unit_test(test_handshake_timeout),

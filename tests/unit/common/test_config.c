@@ -20,7 +20,8 @@ static void test_defaults_and_override(void **state)
     fputs("# comment\n[bus]\nheartbeat_ms = 500\n\nname = two\n", f);
     fclose(f);
     assert_int_equal(config_new(&c), 0);
-    assert_int_equal(config_parse_string(c, "<defaults>", "[bus]\nheartbeat_ms=2000\nname=one\nflag=yes\n"), 0);
+    assert_int_equal(
+        config_parse_string(c, "<defaults>", "[bus]\nheartbeat_ms=2000\nname=one\nflag=yes\n"), 0);
     assert_int_equal(config_parse_file(c, path), 0);
     assert_int_equal(config_get_int(c, "bus", "heartbeat_ms", 1, 100, 60000, &v), 0);
     assert_int_equal(v, 500);
@@ -44,7 +45,8 @@ static void test_errors_name_file_line(void **state)
     int64_t v = 77;
     bool b = true;
     assert_int_equal(config_new(&c), 0);
-    assert_int_equal(config_parse_string(c, "x.ini", "[a]\nk=1\nthis line is bad\n"), MAMORI_ERR_CONFIG);
+    assert_int_equal(config_parse_string(c, "x.ini", "[a]\nk=1\nthis line is bad\n"),
+                     MAMORI_ERR_CONFIG);
     assert_non_null(strstr(config_error(c), "x.ini:3"));
     assert_int_equal(config_parse_string(c, "y.ini", "[a]\n\nn=99999999\nm=12abc\nb=maybe\n"), 0);
     assert_int_equal(config_get_int(c, "a", "n", 0, 0, 100, &v), MAMORI_ERR_CONFIG);

@@ -24,14 +24,20 @@ static void on_read(struct evloop *l, int fd, uint32_t ev, void *c)
     evloop_stop(l);
 }
 
-static void t0(struct evloop *l, void *c) { ((struct ctx *)c)->fired[0]++; }
+static void t0(struct evloop *l, void *c)
+{
+    ((struct ctx *)c)->fired[0]++;
+}
 static void t1(struct evloop *l, void *c)
 {
     struct ctx *x = c;
     x->fired[1]++;
     evloop_timer_cancel(l, x->cancel_id); /* cancel a later timer from a callback */
 }
-static void t2(struct evloop *l, void *c) { ((struct ctx *)c)->fired[2]++; }
+static void t2(struct evloop *l, void *c)
+{
+    ((struct ctx *)c)->fired[2]++;
+}
 static void t3(struct evloop *l, void *c)
 {
     ((struct ctx *)c)->fired[3]++;
@@ -85,7 +91,8 @@ static void test_hostile_args(void **state)
     assert_int_equal(evloop_new(&l), 0);
     assert_int_equal(evloop_add_fd(l, -1, EVLOOP_READ, on_read, &x), MAMORI_ERR_INVAL);
     assert_int_equal(evloop_add_fd(l, EVLOOP_MAX_FDS, EVLOOP_READ, on_read, &x), MAMORI_ERR_TOOBIG);
-    assert_int_equal(evloop_add_fd(l, 1000, EVLOOP_READ, on_read, &x), MAMORI_ERR_SYS); /* not open */
+    assert_int_equal(evloop_add_fd(l, 1000, EVLOOP_READ, on_read, &x),
+                     MAMORI_ERR_SYS); /* not open */
     assert_int_equal(evloop_mod_fd(l, 5, EVLOOP_READ), MAMORI_ERR_NOTFOUND);
     assert_int_equal(evloop_timer(l, -1, t0, &x, NULL), MAMORI_ERR_INVAL);
     for (int i = 0; i < EVLOOP_MAX_TIMERS; i++)

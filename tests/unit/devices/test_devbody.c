@@ -124,6 +124,11 @@ static void test_state_atomic_roundtrip_and_corrupt(void **state)
     fclose(f);
     assert_int_equal(devstate_load(dir, "x.state", &back), MAMORI_ERR_INVAL);
     assert_null(back);
+    /* a map declaring 2^32-1 entries in a 6-byte file is refused, not allocated */
+    f = fopen(path, "wb");
+    fwrite("\xba\xff\xff\xff\xff\x00", 1, 6, f);
+    fclose(f);
+    assert_int_equal(devstate_load(dir, "x.state", &back), MAMORI_ERR_INVAL);
     /* appends are capped */
     assert_int_equal(devstate_append(dir, "out", "abcd", 4, 6), 0);
     assert_int_equal(devstate_append(dir, "out", "abcd", 4, 6), MAMORI_ERR_TOOBIG);

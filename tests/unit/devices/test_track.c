@@ -1,4 +1,5 @@
-/* Unit tests for src/devices/track.c (ISO/IEC 7813 track parsing, DEV-7). */
+/* Unit tests for src/devices/track.c: track 1/2 parsing, Luhn (checkdigits.json
+ * vectors), expiry, and hostile inputs. */
 #include "testutil.h"
 
 #include <string.h>
@@ -6,79 +7,131 @@
 #include "devices/track.h"
 #include "mamori/err.h"
 
-#define T1 "%B4111111111111111^MAMORI/TARO^2812101123456789?"
-#define T2 ";4111111111111111=28121011234567?"
+#define T(s) (const uint8_t *)(s), strlen(s)
 
-static void test_track1_and_track2_parse(void **state)
+static void test_track1_parses_fields(void **state)
 {
-    struct track_card c;
-    char masked[TRACK_PAN_MAX + 1];
-    assert_int_equal(track_parse(T1, T2, &c), 0);
-    assert_string_equal(c.pan, "4111111111111111");
-    assert_string_equal(c.expiry, "2812");
-    assert_string_equal(c.service, "101");
-    assert_string_equal(c.name, "MAMORI/TARO");
-    assert_int_equal(c.tracks, 3);
-    track_masked_pan(&c, masked);
-    assert_string_equal(masked, "411111******1111");
-    track_wipe(&c);
-    assert_int_equal(c.pan[0], 0);
-    /* without sentinels, track 2 alone, absent expiry and service */
-    assert_int_equal(track_parse(NULL, "4111111111111111=2812101", &c), 0);
-    assert_int_equal(c.tracks, 2);
-    assert_int_equal(track_parse2(";5555555555554444==?", 20, &c), 0);
-    assert_string_equal(c.expiry, "");
-    assert_string_equal(c.service, "");
-    assert_int_equal(track_parse1("B4111111111111111^AB^^", 22, &c), 0);
+    struct track_data t;
+    assert_int_equal(track1_parse(T("%B4111111111111111^YAMADA/TARO^2812101123456789?"), &t), 0);
+    assert_string_equal(t.pan, "4111111111111111");
+    assert_string_equal(t.name, "YAMADA/TARO");
+    assert_string_equal(t.expiry, "2812");
+    assert_string_equal(t.service_code, "101");
+    assert_int_equal(t.discretionary_len, 9);
+    assert_int_equal(track_parse(T("%B4111111111111111^YAMADA/TARO^2812101?"), &t), 0);
+    assert_int_equal(t.discretionary_len, 0);
+    track_data_wipe(&t);
+    assert_int_equal(t.pan[0], 0);
 }
 
-static void test_track_hostile_refused(void **state)
+static void test_track2_parses_fields_and_absent_values(void **state)
 {
-    struct track_card c;
-    memset(&c, 0x5a, sizeof(c));
-    const char *bad1[] = {
-        "%B4111111111111111^MAMORI/TARO^2812101",    /* start without end sentinel */
-        "B4111111111111111^MAMORI/TARO^2812101?",    /* end without start */
-        "%A4111111111111111^MAMORI/TARO^2812101?",   /* format code A */
-        "%B41111111^MAMORI/TARO^2812101?",           /* PAN too short */
-        "%B41111111111111111111^MAMORI/TARO^2812?",  /* PAN too long */
-        "%B4111111111111111^X^2812101?",             /* name too short */
-        "%B4111111111111111^MAMORI/TARO^2813101?",   /* month 13 */
-        "%B4111111111111111^MAMORI/TARO^28a2101?",   /* non-digit date */
-        "%B4111x11111111111^MAMORI/TARO^2812101?",   /* non-digit PAN */
-        "%B4111111111111111^mamori/taro^2812101?",   /* lower case is not track 1 */
-        "%B4111111111111111MAMORI/TARO2812101?",     /* no separators */
-        "",
+    struct track_data t;
+    assert_int_equal(track2_parse(T(";4111111111111111=28121011234567890?"), &t), 0);
+    assert_string_equal(t.pan, "4111111111111111");
+    assert_string_equal(t.expiry, "2812");
+    assert_string_equal(t.service_code, "101");
+    assert_string_equal(t.name, "");
+    assert_int_equal(track_parse(T(";4111111111111111==101?"), &t), 0);
+    assert_string_equal(t.expiry, "");
+    assert_string_equal(t.service_code, "101");
+    assert_int_equal(track_parse(T(";4111111111111111=2812=?"), &t), 0);
+    assert_string_equal(t.expiry, "2812");
+    assert_string_equal(t.service_code, "");
+}
+
+/* DEV-7: the parser is the MSR's first contact with outside bytes. */
+static void test_dev7_track_hostile_inputs_rejected(void **state)
+{
+    struct track_data t;
+    memset(&t, 0x5a, sizeof(t));
+    const char *bad[] = {
+        "",                                                   /* empty */
+        "%",                                                  /* sentinel only */
+        "B4111111111111111^A/B^2812101?",                     /* no start sentinel */
+        "%A4111111111111111^A/B^2812101?",                    /* format code A */
+        "%B4111111111111111^A/B^2812101",                     /* no end sentinel */
+        "%B4111111111111111^A/B^2812101?X",                   /* trailing data (LRC) */
+        "%B41111111111^A/B^2812101?",                         /* 11-digit PAN */
+        "%B41111111111111111111^A/B^2812101?",                /* 20-digit PAN */
+        "%B4111111111111111^A^2812101?",                      /* 1-char name */
+        "%B4111111111111111^ABCDEFGHIJKLMNOPQRSTUVWXYZA^2812101?", /* 27-char name */
+        "%B4111111111111111^A/B^2813101?",                    /* month 13 */
+        "%B4111111111111111^A/B^28121?",                      /* short service code */
+        "%B41111111111111X1^A/B^2812101?",                    /* letter in PAN */
+        "%B4111111111111111^A/B^2812101%?",                   /* sentinel in discretionary */
+        "%B4111111111111111^a/b^2812101?",                    /* lower case outside the 6-bit set */
+        ";4111111111111111",                                  /* no separator */
+        ";4111111111111111=2812101",                          /* no end sentinel */
+        ";4111111111111111=2800101?",                         /* month 00 */
+        ";4111111111111111=2812101A?",                        /* non-track-2 character */
+        ";4111111111111111=2812101?;",                        /* trailing */
+        "?4111111111111111=2812101?",                         /* wrong start */
     };
-    for (size_t i = 0; i < sizeof(bad1) / sizeof(bad1[0]); i++)
-        assert_int_not_equal(track_parse1(bad1[i], strlen(bad1[i]), &c), 0);
-    const char *bad2[] = {
-        ";4111111111111111=2812101",       /* unpaired sentinel */
-        ";4111111111111111^2812101?",      /* wrong separator */
-        ";4111111111111111=2800101?",      /* month 00 */
-        ";4111111111111111=28121A1?",      /* bad service code char */
-        ";4111111111111111=2812101;?",     /* sentinel inside data */
-        "4111111111111111",                /* no separator */
-    };
-    for (size_t i = 0; i < sizeof(bad2) / sizeof(bad2[0]); i++)
-        assert_int_not_equal(track_parse2(bad2[i], strlen(bad2[i]), &c), 0);
-    char big[200];
-    memset(big, '1', sizeof(big) - 1);
-    big[sizeof(big) - 1] = 0;
-    assert_int_equal(track_parse1(big, strlen(big), &c), MAMORI_ERR_TOOBIG);
-    assert_int_equal(track_parse2(big, strlen(big), &c), MAMORI_ERR_TOOBIG);
-    /* tracks of two different cards */
-    assert_int_equal(track_parse(T1, ";5555555555554444=28121011234567?", &c), MAMORI_ERR_INVAL);
-    assert_int_equal(track_parse(NULL, NULL, &c), MAMORI_ERR_INVAL);
-    /* out-parameter untouched by every refusal */
-    assert_int_equal((unsigned char)c.pan[0], 0x5a);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int r = track_parse(T(bad[i]), &t);
+        if (r == 0)
+            fail_msg("accepted: %s", bad[i]);
+        assert_true(r == MAMORI_ERR_INVAL);
+    }
+    /* Luhn failure has its own code */
+    assert_int_equal(track_parse(T(";4111111111111112=2812101?"), &t), MAMORI_ERR_CHECKSUM);
+    assert_int_equal(track_parse(T("%B4111111111111112^A/B^2812101?"), &t), MAMORI_ERR_CHECKSUM);
+    /* over-long tracks */
+    char longt[200];
+    memset(longt, '1', sizeof(longt));
+    longt[0] = ';';
+    assert_int_equal(track2_parse((const uint8_t *)longt, TRACK2_MAX + 1, &t), MAMORI_ERR_TOOBIG);
+    longt[0] = '%';
+    assert_int_equal(track1_parse((const uint8_t *)longt, TRACK1_MAX + 1, &t), MAMORI_ERR_TOOBIG);
+    /* ret untouched on failure */
+    assert_int_equal((unsigned char)t.pan[0], 0x5a);
+    assert_int_equal(track_parse(NULL, 0, &t), MAMORI_ERR_INVAL);
+}
+
+static void test_track_luhn_vectors(void **state)
+{
+    json_t *doc = testutil_load_json("checkdigits.json");
+    json_t *l = json_object_get(doc, "luhn");
+    json_t *a = json_object_get(l, "valid");
+    assert_true(json_array_size(a) >= 5);
+    for (size_t i = 0; i < json_array_size(a); i++)
+        assert_true(track_luhn_ok(json_string_value(json_object_get(json_array_get(a, i), "number"))));
+    a = json_object_get(l, "invalid_checksum");
+    assert_true(json_array_size(a) >= 2);
+    for (size_t i = 0; i < json_array_size(a); i++)
+        assert_false(track_luhn_ok(json_string_value(json_object_get(json_array_get(a, i), "number"))));
+    a = json_object_get(l, "calc_check_digit");
+    assert_true(json_array_size(a) >= 4);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        json_t *v = json_array_get(a, i);
+        int d = track_luhn_digit(json_string_value(json_object_get(v, "body")));
+        assert_int_equal(d, json_string_value(json_object_get(v, "check_digit"))[0]);
+    }
+    json_decref(doc);
+    assert_false(track_luhn_ok(""));
+    assert_false(track_luhn_ok("12a4"));
+    assert_int_equal(track_luhn_digit("x"), -1);
+}
+
+static void test_track_expiry(void **state)
+{
+    assert_true(track_expiry_ok("2812", 2026, 11));
+    assert_true(track_expiry_ok("2611", 2026, 11));  /* valid through its month */
+    assert_false(track_expiry_ok("2610", 2026, 11));
+    assert_false(track_expiry_ok("2613", 2026, 1));
+    assert_false(track_expiry_ok("261", 2026, 1));
+    assert_false(track_expiry_ok(NULL, 2026, 1));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_track1_and_track2_parse),
-        cmocka_unit_test(test_track_hostile_refused),
+        cmocka_unit_test(test_track1_parses_fields),
+        cmocka_unit_test(test_track2_parses_fields_and_absent_values),
+        cmocka_unit_test(test_dev7_track_hostile_inputs_rejected),
+        cmocka_unit_test(test_track_luhn_vectors),
+        cmocka_unit_test(test_track_expiry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

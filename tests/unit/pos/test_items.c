@@ -81,6 +81,7 @@ static void test_ops1_import_and_lookup(void **state)
     assert_int_equal(items_lookup(it, "95012346", &x), 0); /* EAN-8 padded */
     assert_string_equal(x.name, "短縮 \"EAN-8\"");
     assert_int_equal(items_lookup(it, "4901234567887", &x), MAMORI_ERR_NOTFOUND);
+    assert_int_equal(items_lookup(it, "000095012346", &x), 0); /* 12 digits, padded to 13 */
     assert_int_equal(items_lookup(it, "49012345678' OR 1=1 --", &x), MAMORI_ERR_INVAL);
     assert_int_equal(items_lookup_plu(it, 4, &x), MAMORI_ERR_NOTFOUND);
     struct items_department d;
@@ -160,6 +161,10 @@ static void test_dev16_hostile_csv(void **state)
     assert_int_equal(items_import_mem(it, nul, sizeof(nul) - 1, collect, &e, &st), MAMORI_ERR_INVAL);
     assert_int_equal(import(it, "code,name,unit_price,tax_class\n4901234567894,a\tb,1,8\n", &e, &st),
                      MAMORI_ERR_INVAL);
+    /* Valid UTF-8 that the printer cannot print (emoji) */
+    assert_int_equal(import(it, "code,name,unit_price,tax_class\n4901234567894,ビール\xF0\x9F\x8D\xBA,1,8\n",
+                            &e, &st), MAMORI_ERR_INVAL);
+    assert_non_null(strstr(e.last, "CP932"));
     /* Overlong UTF-8 ("/" as C0 AF) */
     assert_int_equal(import(it, "code,name,unit_price,tax_class\n4901234567894,\xC0\xAF,1,8\n", &e, &st),
                      MAMORI_ERR_INVAL);
