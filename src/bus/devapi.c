@@ -74,6 +74,11 @@ struct devapi {
         void *ctx;
     } obs[DEVAPI_OBSERVERS_MAX];
     size_t nobs;
+    /* The device whose event or attach callback is running: its own reply
+     * cannot arrive before the callback returns, so a synchronous request to
+     * it from there is refused (E_BUSY; use devapi_request_async). */
+    char in_cb[DEVAPI_NAME_MAX];
+    int in_cb_depth;
 };
 
 /* Input event types (DataEvent); anything else of the class is a status update. */
@@ -222,9 +227,44 @@ static int status_of(const cbor_item_t *body)
     return devapi_int_of(body, "status", &v) && v < 100000 ? (int)v : 0;
 }
 
+static void enter_cb(struct devapi *a, const char *serial, char saved[static DEVAPI_NAME_MAX])
+{
+    memcpy(saved, a->in_cb, DEVAPI_NAME_MAX);
+    snprintf(a->in_cb, sizeof(a->in_cb), "%s", serial);
+    a->in_cb_depth++;
+}
+
+static void leave_cb(struct devapi *a, const char saved[static DEVAPI_NAME_MAX])
+{
+    memcpy(a->in_cb, saved, DEVAPI_NAME_MAX);
+    a->in_cb_depth--;
+}
+
+static void on_bus_event_in(struct devapi *a, const char *serial, const char *type,
+                            const cbor_item_t *body);
+static void on_bus_attach_in(struct devapi *a, const char *serial, bool attached, const char *reason);
+
 static void on_bus_event(void *ctx, const char *serial, const char *type, const cbor_item_t *body)
 {
     struct devapi *a = ctx;
+    char saved[DEVAPI_NAME_MAX];
+    enter_cb(a, serial, saved);
+    on_bus_event_in(a, serial, type, body);
+    leave_cb(a, saved);
+}
+
+static void on_bus_attach(void *ctx, const char *serial, bool attached, const char *reason)
+{
+    struct devapi *a = ctx;
+    char saved[DEVAPI_NAME_MAX];
+    enter_cb(a, serial, saved);
+    on_bus_attach_in(a, serial, attached, reason);
+    leave_cb(a, saved);
+}
+
+static void on_bus_event_in(struct devapi *a, const char *serial, const char *type,
+                            const cbor_item_t *body)
+{
     for (size_t i = 0; i < a->nobs; i++)
         if (a->obs[i].on_event != NULL)
             a->obs[i].on_event(a->obs[i].ctx, serial, type, body);
@@ -251,9 +291,8 @@ static void on_bus_event(void *ctx, const char *serial, const char *type, const 
     }
 }
 
-static void on_bus_attach(void *ctx, const char *serial, bool attached, const char *reason)
+static void on_bus_attach_in(struct devapi *a, const char *serial, bool attached, const char *reason)
 {
-    struct devapi *a = ctx;
     for (size_t i = 0; i < a->nobs; i++)
         if (a->obs[i].on_attach != NULL)
             a->obs[i].on_attach(a->obs[i].ctx, serial, attached, reason);
@@ -556,6 +595,10 @@ int devapi_request(struct devapi_dev *d, const char *type, cbor_item_t *body, in
     int rc, ext = 0, err;
     if ((rc = request_allowed(d, type)) != OPOS_SUCCESS)
         goto drop;
+    if (d->api->in_cb_depth > 0 && strcmp(d->api->in_cb, d->serial) == 0) {
+        rc = set_rc(d, OPOS_E_BUSY, 0, MAMORI_ERR_BUSY);
+        goto drop;
+    }
     d->busy++; /* events delivered while we wait must not free d */
     err = bus_call(d->api->bus, d->serial, type, body, timeout_ms, &reply);
     body = NULL;

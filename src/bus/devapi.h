@@ -37,6 +37,9 @@
  * e.g. the scale's unstable weight -> OPOS_E_TIMEOUT, an empty printer ->
  * OPOS_E_EXTENDED / EPTR_REC_EMPTY). "KIND.status" is allowed on an open
  * device without claim or enable (UPOS properties are readable once open).
+ * Inside a listener callback of device X a synchronous request to X is
+ * refused with OPOS_E_BUSY (its reply cannot arrive before the callback
+ * returns); use devapi_request_async there.
  */
 #ifndef MAMORI_DEVAPI_H
 #define MAMORI_DEVAPI_H

@@ -8,10 +8,11 @@
  *   4. starts mamori-terminald and the 12 simulators on a unix-socket bus,
  *   5. scans an item and shows it reach the application (the device API
  *      watcher in terminald) and the line display,
- *   6. plugs in a rogue scanner (a genuine certificate, never enrolled) and
+ *   6. swipes a card at the MSR before any key injection: refused (POL-2),
+ *   7. plugs in a rogue scanner (a genuine certificate, never enrolled) and
  *      shows it refused and recorded,
- *   7. unplugs the printer and shows the detach record,
- *   8. prints a summary, stops everything and exits 0 only if every step
+ *   8. unplugs the printer and shows the detach record,
+ *   9. prints a summary, stops everything and exits 0 only if every step
  *      showed what it should.
  *
  * Everything it starts is a child process that also stops by itself
@@ -238,7 +239,8 @@ static int ctl(const char *sock, const char *line, char *out, size_t cap)
     memcpy(out, buf_ptr(&b), n);
     out[n] = '\0';
     buf_free(&b);
-    if (r == 0 && strncmp(out, "error:", 6) == 0)
+    /* A refused command ends with "error: <why>" after whatever it answered. */
+    if (r == 0 && (strncmp(out, "error:", 6) == 0 || strstr(out, "error: ") != NULL))
         r = MAMORI_ERR_INVAL;
     return r;
 }
@@ -443,6 +445,23 @@ static void demo_scan(struct demo *d)
     check(d, shown, "the application showed it on the line display");
 }
 
+static void demo_card(struct demo *d)
+{
+    static char out[DEMO_OUT_MAX];
+    int r = dctl(d, "msr",
+                 "swipe %B4111111111111111^DEMO/TARO^2812101123456789? ;4111111111111111=28121011234567?",
+                 out, sizeof(out));
+    bool refused = r != 0 && strstr(out, "no key") != NULL;
+    char *err = strstr(out, "error:");
+    if (err != NULL)
+        *err = '\0';
+    say("     msr answered: %s", out);
+    bool clean = tctl(d, "events", out, sizeof(out)) == 0 && strstr(out, "\"msr.error\"") != NULL &&
+                 strstr(out, "\"msr.data\"") == NULL && strstr(out, "11111111") == NULL;
+    check(d, refused && clean,
+          "a card swiped at the MSR before any key injection: refused, nothing read (POL-2)");
+}
+
 static void demo_rogue(struct demo *d)
 {
     char out[DEMO_OUT_MAX];
@@ -550,6 +569,7 @@ int cmd_demo(int argc, char **argv)
     say("mamori demo in %s", d.dir);
     if (setup(&d) && start(&d)) {
         demo_scan(&d);
+        demo_card(&d);
         demo_rogue(&d);
         demo_unplug(&d);
         say("summary: %lld device.attach, %lld device.detach, %lld device.refused, %lld device.enrol "

@@ -13,7 +13,7 @@ def test_dev6_demo_runs_end_to_end(tmp_path):
                        timeout=240)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "FAIL" not in r.stdout
-    assert "16/16 steps OK" in r.stdout
+    assert "17/17 steps OK" in r.stdout
     assert "line display now shows: linedisplay: 4901085089347 | SCAN #1" in r.stdout
     assert not d.exists()  # cleaned up
 

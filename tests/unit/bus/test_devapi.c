@@ -21,6 +21,9 @@ struct seen {
     int last_status, last_output;
     char last_data[64];
     bool rearm;                 /* set DataEventEnabled again in the callback */
+    bool nested;                /* make synchronous requests from the callback */
+    int nested_same, nested_other;
+    struct devapi_dev *other;
     bool close_in_callback;
 };
 
@@ -31,6 +34,10 @@ static void on_data(void *ctx, struct devapi_dev *d, const char *type, const cbo
     if (strcmp(type, "scanner.data") == 0)
         assert_int_equal(devbody_get_str(body, "data", s->last_data, sizeof(s->last_data)), 0);
     assert_false(devapi_data_event_enabled(d)); /* reset before delivery (UPOS) */
+    if (s->nested) {
+        s->nested_same = devapi_request(d, "scanner.status", NULL, 100, NULL);
+        s->nested_other = devapi_request(s->other, "scale.status", NULL, 100, NULL);
+    }
     if (s->close_in_callback)
         assert_int_equal(devapi_close(d), OPOS_SUCCESS);
     else if (s->rearm)
@@ -151,6 +158,18 @@ static void test_dev8_data_events_fifo_dee_and_freeze(void **state)
     for (int i = 0; i < 5; i++)
         assert_int_equal(fake_ctl("SCN-0001", "scan 4901234567894"), 0);
     assert_int_equal(s.data, 7);
+    /* a synchronous request to the same device from its own callback is refused */
+    struct devapi_dev *sc2;
+    assert_int_equal(devapi_open(a, "scale", NULL, &sc2), OPOS_SUCCESS);
+    s.nested = true;
+    s.other = sc2;
+    assert_int_equal(fake_ctl("SCN-0001", "scan 4901234567894"), 0);
+    assert_int_equal(s.nested_same, OPOS_E_BUSY);
+    assert_int_equal(s.nested_other, OPOS_SUCCESS); /* another device is fine */
+    assert_int_equal(devapi_request(d, "scanner.status", NULL, 100, NULL), OPOS_SUCCESS); /* and after */
+    s.nested = false;
+    s.data--; /* keep the counts below as they were */
+    assert_int_equal(devapi_close(sc2), OPOS_SUCCESS);
     /* clearInput drops the queue */
     s.rearm = false;
     assert_int_equal(fake_ctl("SCN-0001", "scan 4901234567894"), 0); /* delivered (armed) */
