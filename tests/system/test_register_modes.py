@@ -311,3 +311,44 @@ def test_ops3_suspend_at_one_terminal_resume_at_another(tmp_path, procs):
         st, j = r.api.post("/v1/resume", {"slip": slip}, ok=False)
         assert st in (400, 404, 409), j
     assert "1,660" in r2.decode_receipts(r2.printer_out())
+
+
+def test_ops1_console_tty_password_not_echoed(tmp_path, procs):
+    """On a terminal the console asks for passwords without echo."""
+    import os
+    import pty
+    import select
+    import time
+    r = station(tmp_path, procs, op=None)
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(prog("mamori"), ["mamori", "register", "--socket", str(r.state / "pos.sock")])
+    out = b""
+
+    def read_until(token, timeout=10):
+        nonlocal out
+        end = time.time() + timeout
+        while token not in out and time.time() < end:
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    break
+        return token in out
+    try:
+        assert read_until(b"register> ")
+        os.write(fd, b"signon kenji\n")
+        assert read_until(b"password for kenji: ")
+        os.write(fd, PASSWORDS["kenji"].encode() + b"\n")
+        assert read_until(b"[idle] kenji")
+        os.write(fd, b"quit\n")
+        read_until(b"\x00", timeout=1)
+    finally:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+        os.waitpid(pid, 0)
+    assert b"signon kenji" in out          # the terminal echoes what is typed ...
+    assert PASSWORDS["kenji"].encode() not in out, out   # ... but not the password
+    assert r.api.state()["operator"] == "kenji"
