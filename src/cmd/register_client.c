@@ -79,13 +79,15 @@ static char *read_password(struct reg *r, const char *who)
     if (pw == NULL)
         return NULL;
     if (r->tty) {
-        fprintf(stderr, "password for %s: ", who);
-        fflush(stderr);
+        /* echo off first, then the prompt: nothing typed after the prompt is
+         * echoed, and nothing typed is thrown away (TCSANOW, not TCSAFLUSH) */
         if (tcgetattr(fileno(r->in), &old) == 0) {
             noecho = old;
             noecho.c_lflag &= ~(tcflag_t)ECHO;
-            restore = tcsetattr(fileno(r->in), TCSAFLUSH, &noecho) == 0;
+            restore = tcsetattr(fileno(r->in), TCSANOW, &noecho) == 0;
         }
+        fprintf(stderr, "password for %s: ", who);
+        fflush(stderr);
     }
     if (fgets(pw, REG_PW_MAX, r->in) == NULL) {
         secmem_free(pw);
@@ -94,7 +96,7 @@ static char *read_password(struct reg *r, const char *who)
         pw[strcspn(pw, "\r\n")] = '\0';
     }
     if (restore) {
-        tcsetattr(fileno(r->in), TCSAFLUSH, &old);
+        tcsetattr(fileno(r->in), TCSANOW, &old);
         fputc('\n', stderr);
     }
     return pw;

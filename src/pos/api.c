@@ -710,6 +710,7 @@ struct api {
     char path[API_PATH_MAX];
     int depth;
     uint64_t timer;
+    uint64_t kick;      /* a soon-due MHD_run */
     struct { uint64_t seq; json_t *ev; } ring[API_EVENTS_MAX];
     uint64_t seq;
     struct conn *waiters[API_WAITERS_MAX];
@@ -905,11 +906,32 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+static void on_kick(struct evloop *l, void *ctx);
+
+/* Run one daemon; when MHD says more work is due soon (data already read,
+ * a response to send), come back after that instead of at the next tick. */
+static void run_one(struct api *a, int i)
+{
+    MHD_UNSIGNED_LONG_LONG to = 0;
+    (void)MHD_run(a->d[i]);
+    if (MHD_get_timeout(a->d[i], &to) == MHD_YES && to < 100 && a->kick == 0)
+        (void)evloop_timer(a->l, (int64_t)to, on_kick, a, &a->kick);
+}
+
 static void run_mhd(struct api *a)
 {
     for (int i = 0; i < API_DAEMONS; i++)
         if (a->d[i] != NULL)
-            (void)MHD_run(a->d[i]);
+            run_one(a, i);
+}
+
+static void on_kick(struct evloop *l, void *ctx)
+{
+    struct api *a = ctx;
+    (void)l;
+    a->kick = 0;
+    if (a->depth == 0)
+        run_mhd(a);
 }
 
 static void on_epoll(struct evloop *l, int fd, uint32_t ev, void *ctx)
@@ -925,7 +947,7 @@ static void on_epoll(struct evloop *l, int fd, uint32_t ev, void *ctx)
             a->parked[i] = true;
             return;
         }
-        (void)MHD_run(a->d[i]);
+        run_one(a, i);
     }
 }
 
@@ -956,6 +978,9 @@ void api_leave(struct api *a)
             a->parked[i] = false;
             (void)evloop_add_fd(a->l, a->epfd[i], EVLOOP_READ, on_epoll, a);
         }
+    /* serve what arrived meanwhile without waiting for the tick */
+    if (a->kick == 0)
+        (void)evloop_timer(a->l, 0, on_kick, a, &a->kick);
 }
 
 bool api_busy(const struct api *a)
@@ -1084,6 +1109,7 @@ void api_free(struct api *a)
     if (a == NULL)
         return;
     evloop_timer_cancel(a->l, a->timer);
+    evloop_timer_cancel(a->l, a->kick);
     for (int i = 0; i < API_DAEMONS; i++) {
         if (a->epfd[i] >= 0 && !a->parked[i])
             evloop_del_fd(a->l, a->epfd[i]);
