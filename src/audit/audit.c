@@ -21,6 +21,12 @@
  * range return to the snapshot taken at BEGIN (those keys sealed nothing
  * durable), so the log stays consistent.
  *
+ * Opening compares the seal state with the entries, atomically with respect
+ * to appends by other processes: writers under the write lock (BEGIN
+ * IMMEDIATE), audit_open_ro readers by reading the seal state before one read
+ * snapshot. Step 5 after step 4 makes "persisted epoch <= committed entries"
+ * hold at every instant for an honest log (docs/audit.md, "Concurrency").
+ *
  * Triggers make UPDATE and DELETE fail for the application; an insider with the
  * file is stopped by the seals, checkpoints and `mamori audit verify` instead.
  */
@@ -637,9 +643,9 @@ static int open_seal(struct audit *a, const char *seal_path, const char *verifie
     return 0;
 }
 
-/* Sequence, seal state and compact range of the log, checked against each
- * other. Must run where no append can commit between the reads (see the
- * callers); *ret_count is the number of entries seen. */
+/* The number of entries, and that their seqs are 0..count-1 without a hole.
+ * Callers run it inside the transaction that also reads the tree, so both see
+ * the same entries. */
 static int count_entries(struct audit *a, uint64_t *ret_count)
 {
     sqlite3_stmt *st;
@@ -674,7 +680,8 @@ static int open_check_locked(struct audit *a, const char *seal_path, const char 
     int r;
     if ((r = exec(a, "BEGIN IMMEDIATE")) != 0)
         return r;
-    /* the seal first: a log cut back is reported as such whoever opens it */
+    /* the seal before the signer and the tree: a log cut back is reported as
+     * such whoever opens it */
     if ((r = count_entries(a, &count)) != 0 || (r = open_seal(a, seal_path, verifier_path, count)) != 0 ||
         (r = check_signer(a)) != 0 || (r = load_tree(a, count)) != 0 || (r = exec(a, "COMMIT")) != 0) {
         exec(a, "ROLLBACK");
