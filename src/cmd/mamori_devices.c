@@ -54,35 +54,6 @@ static int spath(char *out, const char *dir, const char *name)
     return n < 0 || n >= DEV_PATH_MAX ? MAMORI_ERR_TOOBIG : 0;
 }
 
-static int read_line_secret(int fd, char **ret)
-{
-    char *pw = secmem_new(OPERATOR_PASSWORD_MAX + 2);
-    size_t n = 0;
-    if (pw == NULL)
-        return MAMORI_ERR_NOMEM;
-    for (;;) {
-        char c;
-        ssize_t k = read(fd, &c, 1);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            secmem_free(pw);
-            return MAMORI_ERR_IO;
-        }
-        if (k == 0 || c == '\n')
-            break;
-        if (n > OPERATOR_PASSWORD_MAX) {
-            secmem_free(pw);
-            return MAMORI_ERR_TOOBIG;
-        }
-        pw[n++] = c;
-    }
-    if (n > 0 && pw[n - 1] == '\r')
-        pw[--n] = '\0';
-    *ret = pw;
-    return 0;
-}
-
 static int read_ca(const char *path, uint8_t ca[32])
 {
     char line[128];
@@ -199,7 +170,7 @@ static int do_enrol_remove(const struct dopts *o, bool enrol)
         if ((r = spath(p, o->state, "manufacturer-ca.pub")) || (r = read_ca(p, ca)))
             return cmd_fail("devices", "no trusted manufacturer CA (mamori devices trust-ca)", r);
     }
-    if ((r = read_line_secret(fd, &pw1)) || (r = read_line_secret(fd, &pw2))) {
+    if ((r = cmd_read_password(fd, &pw1)) || (r = cmd_read_password(fd, &pw2))) {
         secmem_free(pw1);
         return cmd_fail("devices", "cannot read the two passwords", r);
     }
