@@ -24,8 +24,8 @@
 
 #include <jansson.h>
 
-#include "common/evloop.h"
 #include "cmd/regclient.h"
+#include "common/evloop.h"
 
 #define DR_PATH_MAX 1024
 #define DR_OUT_MAX (256 * 1024)
