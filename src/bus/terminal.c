@@ -216,24 +216,6 @@ static int in_dir(const struct terminal *t, const char *name, char *out, size_t 
     return n < 0 || (size_t)n >= cap ? MAMORI_ERR_TOOBIG : 0;
 }
 
-static int read_ca(const char *path, uint8_t ca[32])
-{
-    char line[128];
-    size_t n;
-    FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return MAMORI_ERR_IO;
-    if (fgets(line, sizeof(line), f) == NULL) {
-        fclose(f);
-        return MAMORI_ERR_INVAL;
-    }
-    fclose(f);
-    line[strcspn(line, "\r\n \t")] = '\0';
-    if (hex_decode(ca, 32, line, &n) != 0 || n != 32)
-        return MAMORI_ERR_INVAL;
-    return 0;
-}
-
 #define LIM(key, dflt, lo, hi, dst)                                                     \
     do {                                                                                \
         int64_t v_;                                                                     \
@@ -289,7 +271,7 @@ int terminal_open(const char *state_dir, const char *config_path, struct evloop 
         goto fail;
     if ((r = in_dir(t, config_get_str(t->cfg, "bus", "ca_pub_file", "manufacturer-ca.pub"), p,
                     sizeof(p))) ||
-        (r = read_ca(p, bc.ca_pub)) != 0) {
+        (r = hex_read_file(p, bc.ca_pub, 32)) != 0) {
         snprintf(err, errlen, "%s: cannot read the manufacturer CA public key (%s)", p,
                  config_where(t->cfg, "bus", "ca_pub_file") ? config_where(t->cfg, "bus", "ca_pub_file")
                                                              : "<defaults>");

@@ -23,4 +23,10 @@ int cmd_fail(const char *verb, const char *what, int err);
 /* True when argv has --help or -h (prints usage first). */
 bool cmd_wants_help(int argc, char **argv, const char *usage);
 
+/* Read one line (without its newline, a trailing CR dropped) from fd into
+ * guarded memory, byte at a time so no stdio buffer keeps a copy; at most
+ * OPERATOR_PASSWORD_MAX bytes (else MAMORI_ERR_TOOBIG). 0 and *ret, which the
+ * caller secmem_free()s. (cmdutil.c) */
+int cmd_read_password(int fd, char **ret);
+
 #endif

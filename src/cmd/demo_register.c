@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "cmd/regclient.h"
+#include "common/evloop.h"
 
 #define DR_PATH_MAX 1024
 #define DR_OUT_MAX (256 * 1024)
@@ -55,13 +56,6 @@ __attribute__((format(printf, 3, 4))) static int pathf(char *out, size_t cap, co
     n = vsnprintf(out, cap, f, ap);
     va_end(ap);
     return n;
-}
-
-static int64_t ms_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void nap(int ms)
@@ -119,13 +113,13 @@ static int run(struct dr *r, const char *const *argv, const char *input)
 {
     int fd = -1, st;
     size_t n = 0;
-    int64_t end = ms_now() + 120000;
+    int64_t end = evloop_now_ms() + 120000;
     pid_t pid = start(r, argv, input, &fd);
     if (pid < 0)
         return -1;
     while (n + 1 < DR_OUT_MAX) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(end - ms_now());
+        int left = (int)(end - evloop_now_ms());
         ssize_t k;
         if (left <= 0 || poll(&p, 1, left) <= 0)
             break;
@@ -135,7 +129,7 @@ static int run(struct dr *r, const char *const *argv, const char *input)
     }
     r->out[n] = '\0';
     close(fd);
-    if (ms_now() >= end)
+    if (evloop_now_ms() >= end)
         kill(pid, SIGKILL);
     if (waitpid(pid, &st, 0) != pid)
         return -1;
@@ -147,13 +141,13 @@ static pid_t start_ready(struct dr *r, const char *const *argv)
     char buf[256];
     size_t n = 0;
     int fd = -1;
-    int64_t end = ms_now() + DR_WAIT_MS;
+    int64_t end = evloop_now_ms() + DR_WAIT_MS;
     pid_t pid = start(r, argv, NULL, &fd);
     if (pid < 0)
         return -1;
     while (n + 1 < sizeof(buf)) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(end - ms_now());
+        int left = (int)(end - evloop_now_ms());
         ssize_t k;
         if (left <= 0 || poll(&p, 1, left) <= 0 || (k = read(fd, buf + n, sizeof(buf) - 1 - n)) <= 0)
             break;
@@ -282,9 +276,9 @@ static pid_t shopper(struct dr *r)
     pid = fork();
     if (pid != 0)
         return pid;
-    int64_t end = ms_now() + 60000;
+    int64_t end = evloop_now_ms() + 60000;
     bool paid = false, answered = false;
-    while (ms_now() < end && !(paid && answered)) {
+    while (evloop_now_ms() < end && !(paid && answered)) {
         if (!answered && dctl(r, "custdisplay", "yes", NULL, NULL) == 0 &&
             strstr(r->out, "answered") != NULL)
             answered = true;
@@ -338,9 +332,9 @@ int demo_register(const char *bindir, const char *dir, const char *datadir)
         r.dpid[i] = start_ready(&r, a);
     }
     {
-        int64_t end = ms_now() + DR_WAIT_MS;
+        int64_t end = evloop_now_ms() + DR_WAIT_MS;
         bool ok = false;
-        while (r.tpid > 0 && !(ok = all_devices(&r)) && ms_now() < end)
+        while (r.tpid > 0 && !(ok = all_devices(&r)) && evloop_now_ms() < end)
             nap(100);
         step(&r, ok, "mamori-terminald runs the register; its devices attached (Noise KK sessions); "
                      "API on a unix socket");

@@ -39,6 +39,7 @@
 #include "cmd/cmd.h"
 #include "cmd/demo_register.h"
 #include "common/buf.h"
+#include "common/evloop.h"
 #include "mamori/err.h"
 
 #define DEMO_PATH_MAX 1024
@@ -97,13 +98,6 @@ static void check(struct demo *d, bool ok, const char *what)
     say("%s %s", ok ? "OK  " : "FAIL", what);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -120,14 +114,14 @@ static int path_in(char *out, const char *a, const char *b)
 static int reap(pid_t pid, int ms)
 {
     int st;
-    int64_t end = now_ms() + ms;
+    int64_t end = evloop_now_ms() + ms;
     for (;;) {
         pid_t w = waitpid(pid, &st, WNOHANG);
         if (w == pid)
             return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
         if (w < 0)
             return -1;
-        if (now_ms() > end) {
+        if (evloop_now_ms() > end) {
             kill(pid, SIGKILL);
             (void)waitpid(pid, &st, 0);
             return -1;
@@ -179,11 +173,11 @@ static pid_t spawn(const struct demo *d, const char *const *argv, const char *in
 static void slurp(int fd, char *out, size_t cap, int ms)
 {
     size_t n = 0;
-    int64_t end = now_ms() + ms;
+    int64_t end = evloop_now_ms() + ms;
     out[0] = '\0';
     while (n + 1 < cap) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(end - now_ms());
+        int left = (int)(end - evloop_now_ms());
         if (left <= 0 || poll(&p, 1, left) <= 0)
             break;
         ssize_t k = read(fd, out + n, cap - 1 - n);
@@ -213,10 +207,10 @@ static bool wait_ready(int fd)
 {
     char buf[256];
     size_t n = 0;
-    int64_t end = now_ms() + DEMO_STEP_MS;
+    int64_t end = evloop_now_ms() + DEMO_STEP_MS;
     while (n + 1 < sizeof(buf)) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(end - now_ms());
+        int left = (int)(end - evloop_now_ms());
         if (left <= 0 || poll(&p, 1, left) <= 0)
             return false;
         ssize_t k = read(fd, buf + n, sizeof(buf) - 1 - n);
@@ -338,8 +332,8 @@ static pid_t start_device(struct demo *d, const char *name, const char *kind)
 /* Poll until cond holds or DEMO_STEP_MS passes; ok receives the last value. */
 #define WAIT_UNTIL(ok, cond)                                               \
     do {                                                                   \
-        int64_t end_ = now_ms() + DEMO_STEP_MS;                            \
-        while (!((ok) = (cond)) && now_ms() < end_)                        \
+        int64_t end_ = evloop_now_ms() + DEMO_STEP_MS;                            \
+        while (!((ok) = (cond)) && evloop_now_ms() < end_)                        \
             sleep_ms(25);                                                  \
     } while (0)
 
@@ -385,7 +379,7 @@ static bool start(struct demo *d)
 {
     int fd = -1;
     const char *argv[] = {"mamori-terminald", "--state", d->term, "--max-runtime", DEMO_RUNTIME, NULL};
-    int64_t t0 = now_ms();
+    int64_t t0 = evloop_now_ms();
     d->tpid = spawn(d, argv, NULL, &fd);
     bool ok = d->tpid > 0 && wait_ready(fd);
     if (fd >= 0)
@@ -401,7 +395,7 @@ static bool start(struct demo *d)
         WAIT_UNTIL(ok, attached_count(d) == DEMO_NDEV);
     char what[160];
     snprintf(what, sizeof(what), "%d simulators started, %d attached over the secure bus (Noise sessions; %lld ms)",
-             started, attached_count(d), (long long)(now_ms() - t0));
+             started, attached_count(d), (long long)(evloop_now_ms() - t0));
     check(d, ok, what);
     return ok;
 }
@@ -566,7 +560,7 @@ int cmd_demo(int argc, char **argv)
             return cmd_fail("demo", "mkdtemp", MAMORI_ERR_SYS);
     }
     signal(SIGPIPE, SIG_IGN);
-    int64_t t0 = now_ms();
+    int64_t t0 = evloop_now_ms();
     say("mamori demo in %s", d.dir);
     if (setup(&d) && start(&d)) {
         demo_scan(&d);
@@ -587,7 +581,7 @@ int cmd_demo(int argc, char **argv)
     }
     stop_all(&d);
     say("summary: %d/%d steps OK in %lld ms%s", d.steps - d.failures, d.steps,
-        (long long)(now_ms() - t0), d.failures ? " -- SOME STEPS FAILED" : "");
+        (long long)(evloop_now_ms() - t0), d.failures ? " -- SOME STEPS FAILED" : "");
     say("not shown yet: card payments (issue 4), the audit trail (issue 5)");
     if (keep)
         say("kept %s", d.dir);

@@ -54,51 +54,6 @@ static int spath(char *out, const char *dir, const char *name)
     return n < 0 || n >= DEV_PATH_MAX ? MAMORI_ERR_TOOBIG : 0;
 }
 
-static int read_line_secret(int fd, char **ret)
-{
-    char *pw = secmem_new(OPERATOR_PASSWORD_MAX + 2);
-    size_t n = 0;
-    if (pw == NULL)
-        return MAMORI_ERR_NOMEM;
-    for (;;) {
-        char c;
-        ssize_t k = read(fd, &c, 1);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            secmem_free(pw);
-            return MAMORI_ERR_IO;
-        }
-        if (k == 0 || c == '\n')
-            break;
-        if (n > OPERATOR_PASSWORD_MAX) {
-            secmem_free(pw);
-            return MAMORI_ERR_TOOBIG;
-        }
-        pw[n++] = c;
-    }
-    if (n > 0 && pw[n - 1] == '\r')
-        pw[--n] = '\0';
-    *ret = pw;
-    return 0;
-}
-
-static int read_ca(const char *path, uint8_t ca[32])
-{
-    char line[128];
-    size_t n;
-    FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return MAMORI_ERR_IO;
-    if (fgets(line, sizeof(line), f) == NULL) {
-        fclose(f);
-        return MAMORI_ERR_INVAL;
-    }
-    fclose(f);
-    line[strcspn(line, "\r\n")] = '\0';
-    return hex_decode(ca, 32, line, &n) == 0 && n == 32 ? 0 : MAMORI_ERR_INVAL;
-}
-
 struct env {
     struct audit *a;
     struct registry *reg;
@@ -196,10 +151,10 @@ static int do_enrol_remove(const struct dopts *o, bool enrol)
     if (enrol) {
         if ((r = cert_read_file(o->cert, cert, sizeof(cert), &n)) != 0)
             return cmd_fail("devices", o->cert, r);
-        if ((r = spath(p, o->state, "manufacturer-ca.pub")) || (r = read_ca(p, ca)))
+        if ((r = spath(p, o->state, "manufacturer-ca.pub")) || (r = hex_read_file(p, ca, 32)))
             return cmd_fail("devices", "no trusted manufacturer CA (mamori devices trust-ca)", r);
     }
-    if ((r = read_line_secret(fd, &pw1)) || (r = read_line_secret(fd, &pw2))) {
+    if ((r = cmd_read_password(fd, &pw1)) || (r = cmd_read_password(fd, &pw2))) {
         secmem_free(pw1);
         return cmd_fail("devices", "cannot read the two passwords", r);
     }
@@ -255,7 +210,7 @@ static int do_trust_ca(const struct dopts *o)
     char p[DEV_PATH_MAX], h[70];
     struct audit *a = NULL;
     int fd, r;
-    if ((r = read_ca(o->ca_pub, ca)) != 0)
+    if ((r = hex_read_file(o->ca_pub, ca, 32)) != 0)
         return cmd_fail("devices", o->ca_pub, r);
     (void)hex_encode(h, sizeof(h), ca, 32);
     strcat(h, "\n");

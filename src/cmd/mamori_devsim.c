@@ -33,18 +33,6 @@ static const char usage[] =
     "kinds: scanner msr pinpad icreader scale drawer changer printer linedisplay\n"
     "       custdisplay keyboard sigpad\n";
 
-static void on_signal(struct evloop *l, int fd, uint32_t ev, void *ctx)
-{
-    struct signalfd_siginfo si;
-    if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-        evloop_stop(l);
-}
-
-static void on_deadline(struct evloop *l, void *ctx)
-{
-    evloop_stop(l);
-}
-
 static int do_ctl(int argc, char **argv)
 {
     char line[CTL_LINE_MAX + 1] = "";
@@ -109,7 +97,6 @@ int main(int argc, char **argv)
     struct evloop *l = NULL;
     struct devrun *d = NULL;
     char err[512];
-    sigset_t mask;
     int c, sfd, r;
     if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
         return do_ctl(argc - 1, argv + 1);
@@ -166,13 +153,7 @@ int main(int argc, char **argv)
     }
     if (evloop_new(&l) != 0)
         return 1;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sfd < 0 || evloop_add_fd(l, sfd, EVLOOP_READ, on_signal, NULL) != 0)
+    if (evloop_stop_on_signals(l, &sfd) != 0)
         return 1;
     if ((r = devrun_open(&o, l, &d, err, sizeof(err))) != 0) {
         fprintf(stderr, "mamori-devsim: %s%s%s\n", err, err[0] ? ": " : "", mamori_strerror(r));
@@ -204,14 +185,12 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    if (max_runtime > 0)
-        (void)evloop_timer(l, max_runtime * 1000, on_deadline, NULL, NULL);
+    evloop_stop_after(l, max_runtime);
     printf("ready\n");
     fflush(stdout);
     r = evloop_run(l);
     devrun_close(d);
-    evloop_del_fd(l, sfd);
-    close(sfd);
+    evloop_signals_close(l, sfd);
     evloop_free(l);
     return r == 0 ? 0 : 1;
 }

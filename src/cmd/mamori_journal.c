@@ -28,7 +28,8 @@ static const char USAGE[] =
     "                             [--from UNIX] [--to UNIX] [--min YEN] [--max YEN]\n"
     "                             [--code JAN] [--limit N] [--json] [--key FILE]\n"
     "DB defaults to $MAMORI_JOURNAL_DB or ./journal.db. Records are sealed (POL-1): --key FILE\n"
-    "names the register's data key (default: datakey next to DB, 32 bytes, mode 0600).\n"
+    "names the register's data key (default: pos-data.key next to DB, where mamori-terminald\n"
+    "keeps it; 32 bytes, mode 0600).\n"
     "exit: 0 ok (search: also when nothing matched), 1 failure or no such receipt, 2 usage\n";
 
 static int parse_i64(const char *s, int64_t *ret)
@@ -148,7 +149,7 @@ static int load_key(struct journal *j, const char *db, const char *keyfile)
     int fd, rc;
     if (keyfile == NULL) {
         snprintf(copy, sizeof(copy), "%s", db);
-        snprintf(path, sizeof(path), "%s/datakey", dirname(copy));
+        snprintf(path, sizeof(path), "%s/pos-data.key", dirname(copy));
         keyfile = path;
     }
     if (secmem_init() || (key = secmem_new(JOURNAL_KEY_BYTES)) == NULL)

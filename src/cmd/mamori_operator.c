@@ -43,37 +43,6 @@ struct opts {
     bool json;
 };
 
-/* Read one line (without its newline) from fd into guarded memory. The
- * caller secmem_free()s *ret. Byte at a time, so no stdio buffer keeps a copy. */
-static int read_password(int fd, char **ret)
-{
-    char *pw = secmem_new(OPERATOR_PASSWORD_MAX + 2);
-    size_t n = 0;
-    if (pw == NULL)
-        return MAMORI_ERR_NOMEM;
-    for (;;) {
-        char c;
-        ssize_t k = read(fd, &c, 1);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            secmem_free(pw);
-            return MAMORI_ERR_IO;
-        }
-        if (k == 0 || c == '\n')
-            break;
-        if (n > OPERATOR_PASSWORD_MAX) {
-            secmem_free(pw);
-            return MAMORI_ERR_TOOBIG;
-        }
-        pw[n++] = c;
-    }
-    if (n > 0 && pw[n - 1] == '\r')
-        pw[--n] = '\0';
-    *ret = pw;
-    return 0;
-}
-
 static int open_all(const struct opts *o, struct audit **ret_a, struct operators **ret_ops)
 {
     char apath[OPERATOR_PATH_MAX], copy[OPERATOR_PATH_MAX];
@@ -126,7 +95,7 @@ static int do_add(const struct opts *o, struct operators *ops)
         fprintf(stderr, "mamori operator: unknown role '%s'\n", o->role);
         return EXIT_USAGE;
     }
-    if ((r = read_password(o->password_fd, &pw)))
+    if ((r = cmd_read_password(o->password_fd, &pw)))
         return cmd_fail("operator", "reading the password", r);
     r = operators_add(ops, o->id, o->name, role, pw);
     secmem_free(pw);
@@ -183,7 +152,7 @@ static int do_unlock(const struct opts *o, struct operators *ops)
         fputs(usage_text, stderr);
         return EXIT_USAGE;
     }
-    if ((r = read_password(o->password_fd, &pw)))
+    if ((r = cmd_read_password(o->password_fd, &pw)))
         return cmd_fail("operator", "reading the password", r);
     /* The manager proves who they are first; the unlock re-checks the role. */
     r = operators_authenticate(ops, o->by, pw, &mgr);

@@ -31,18 +31,6 @@ static const char usage[] =
     "  --print-config     print the embedded default configuration and exit\n"
     "  --max-runtime S    stop by itself after S seconds (tests)\n";
 
-static void on_signal(struct evloop *l, int fd, uint32_t ev, void *ctx)
-{
-    struct signalfd_siginfo si;
-    if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-        evloop_stop(l);
-}
-
-static void on_deadline(struct evloop *l, void *ctx)
-{
-    evloop_stop(l);
-}
-
 static void restrict_self(void)
 {
     struct rlimit nocore = {0, 0};
@@ -68,7 +56,6 @@ int main(int argc, char **argv)
     struct terminal *t = NULL;
     struct pos_service *pos = NULL;
     char err[512];
-    sigset_t mask;
     int c, sfd, r;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -99,13 +86,7 @@ int main(int argc, char **argv)
     log_setup(2, LOG_INFO, "mamori-terminald");
     if (secmem_init() != 0 || evloop_new(&l) != 0)
         return 1;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sfd < 0 || evloop_add_fd(l, sfd, EVLOOP_READ, on_signal, NULL) != 0)
+    if (evloop_stop_on_signals(l, &sfd) != 0)
         return 1;
     if ((r = terminal_open(state, config, l, &t, err, sizeof(err))) != 0) {
         fprintf(stderr, "mamori-terminald: %s%s%s\n", err, err[0] ? ": " : "", mamori_strerror(r));
@@ -128,16 +109,14 @@ int main(int argc, char **argv)
         evloop_free(l);
         return 1;
     }
-    if (max_runtime > 0)
-        (void)evloop_timer(l, max_runtime * 1000, on_deadline, NULL, NULL);
+    evloop_stop_after(l, max_runtime);
     log_info("terminald.ready", F_STR("state", state));
     printf("ready\n");
     fflush(stdout);
     r = evloop_run(l);
     pos_service_stop(pos);
     terminal_close(t);
-    evloop_del_fd(l, sfd);
-    close(sfd);
+    evloop_signals_close(l, sfd);
     evloop_free(l);
     return r == 0 ? 0 : 1;
 }

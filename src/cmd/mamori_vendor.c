@@ -45,18 +45,10 @@ static int vpath(char *out, const char *dir, const char *name)
 
 static int read_ca_pub(const char *dir, uint8_t pub[32])
 {
-    char p[VENDOR_PATH_MAX], line[128];
-    size_t n;
-    FILE *f;
-    if (vpath(p, dir, "ca.pub") != 0 || (f = fopen(p, "re")) == NULL)
+    char p[VENDOR_PATH_MAX];
+    if (vpath(p, dir, "ca.pub") != 0)
         return MAMORI_ERR_IO;
-    if (fgets(line, sizeof(line), f) == NULL) {
-        fclose(f);
-        return MAMORI_ERR_INVAL;
-    }
-    fclose(f);
-    line[strcspn(line, "\r\n")] = '\0';
-    return hex_decode(pub, 32, line, &n) == 0 && n == 32 ? 0 : MAMORI_ERR_INVAL;
+    return hex_read_file(p, pub, 32);
 }
 
 static int write_file(const char *path, const void *p, size_t n, mode_t mode, bool excl)

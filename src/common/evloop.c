@@ -10,9 +10,11 @@
 #include "common/evloop.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -366,4 +368,55 @@ void evloop_stop(struct evloop *l)
 bool evloop_stopped(const struct evloop *l)
 {
     return l->stop;
+}
+
+/* ------------------------------------------------------- daemon stopping */
+
+static void on_stop_signal(struct evloop *l, int fd, uint32_t ev, void *ctx)
+{
+    struct signalfd_siginfo si;
+    (void)ev;
+    (void)ctx;
+    if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        evloop_stop(l);
+}
+
+static void on_stop_deadline(struct evloop *l, void *ctx)
+{
+    (void)ctx;
+    evloop_stop(l);
+}
+
+int evloop_stop_on_signals(struct evloop *l, int *ret_fd)
+{
+    sigset_t mask;
+    int fd;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0)
+        return MAMORI_ERR_SYS;
+    signal(SIGPIPE, SIG_IGN);
+    if ((fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+        return MAMORI_ERR_SYS;
+    if (evloop_add_fd(l, fd, EVLOOP_READ, on_stop_signal, NULL) != 0) {
+        close(fd);
+        return MAMORI_ERR_SYS;
+    }
+    *ret_fd = fd;
+    return 0;
+}
+
+void evloop_signals_close(struct evloop *l, int fd)
+{
+    if (fd < 0)
+        return;
+    evloop_del_fd(l, fd);
+    close(fd);
+}
+
+void evloop_stop_after(struct evloop *l, long seconds)
+{
+    if (seconds > 0)
+        (void)evloop_timer(l, (int64_t)seconds * 1000, on_stop_deadline, NULL, NULL);
 }

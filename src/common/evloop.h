@@ -64,4 +64,12 @@ int evloop_run(struct evloop *l);
 void evloop_stop(struct evloop *l);
 bool evloop_stopped(const struct evloop *l);
 
+/* For daemons: stop l on SIGTERM or SIGINT (both blocked for the process and
+ * read through a signalfd watched by l; SIGPIPE ignored). 0 and *ret_fd (give
+ * it to evloop_signals_close), or MAMORI_ERR_SYS. */
+int evloop_stop_on_signals(struct evloop *l, int *ret_fd);
+void evloop_signals_close(struct evloop *l, int fd);
+/* Stop l after seconds (nothing when seconds <= 0): --max-runtime. */
+void evloop_stop_after(struct evloop *l, long seconds);
+
 #endif

@@ -1,9 +1,12 @@
 /* hex.c: hex encoding and strict decoding. */
 #include "common/hex.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "mamori/err.h"
+
+#define HEX_FILE_LINE_MAX 258 /* a key file line: 128 bytes in hex + newline */
 
 int hex_encode(char *out, size_t outlen, const uint8_t *in, size_t n)
 {
@@ -44,4 +47,20 @@ int hex_decode(uint8_t *out, size_t outlen, const char *hex, size_t *ret_n)
     }
     *ret_n = len / 2;
     return 0;
+}
+
+int hex_read_file(const char *path, uint8_t *out, size_t n)
+{
+    char line[HEX_FILE_LINE_MAX];
+    size_t got = 0;
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return MAMORI_ERR_IO;
+    if (fgets(line, sizeof(line), f) == NULL) {
+        fclose(f);
+        return MAMORI_ERR_INVAL;
+    }
+    fclose(f);
+    line[strcspn(line, "\r\n \t")] = '\0';
+    return hex_decode(out, n, line, &got) == 0 && got == n ? 0 : MAMORI_ERR_INVAL;
 }

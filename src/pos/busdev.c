@@ -6,6 +6,15 @@
  * machine deposit) and the delivery of scanner and keyboard input. It does
  * not own transactions, idempotency keys (the engine chooses and journals
  * them) or device firmware.
+ *
+ * Deposit, exactly once (POL-1): if the change machine reports a deposit
+ * open (left by a crash), it is ended with the key and counts what was
+ * inserted. Otherwise `changer.deposit_end` goes first with the key: if the
+ * device has seen the key it replays the counted amount (a retry after a
+ * lost reply or a restart). Only when no deposit is open and the key is new
+ * (MAMORI_ERR_STATE) does a new deposit begin; it is watched until it covers
+ * the amount due, the shopper stops inserting (deposit_idle_ms) or
+ * deposit_max_ms passes, and is ended with the same key.
  */
 #include "pos/busdev.h"
 

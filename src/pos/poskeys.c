@@ -1,12 +1,12 @@
 /*
  * poskeys.c: owns the key-sequence state machine of the POS keyboard device
- * (digits entered, quantity, function keys) and its mapping to console lines.
- * It must not own any register rule: the console line goes through the
- * engine like a typed command, which validates it.
+ * (digits entered, quantity, function keys) and its mapping to register API
+ * requests. It must not own any register rule: the request goes through
+ * api_exec like an API call, which validates it.
  */
 #include "pos/poskeys.h"
 
-#include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "mamori/err.h"
@@ -23,13 +23,14 @@ static void clear(struct poskeys *k)
     k->qty = 0;
 }
 
-/* Write "cmd[ arg][ num]" (arg NULL, num < 0: left out); clear the state; 1. */
-static int done(struct poskeys *k, char *line, const char *cmd, const char *arg, long long num)
+/* Start a request of kind op in req; the entry and quantity go with it. */
+static int done(struct poskeys *k, struct api_req *req, enum api_op op)
 {
-    char n[24] = "";
-    if (num >= 0)
-        snprintf(n, sizeof(n), " %lld", num);
-    snprintf(line, POSKEYS_LINE_MAX, "%s%s%s%s", cmd, arg ? " " : "", arg ? arg : "", n);
+    req->op = op;
+    if (k->qty) {
+        req->qty = k->qty;
+        req->have |= API_F_QTY;
+    }
     clear(k);
     return 1;
 }
@@ -40,10 +41,23 @@ static int refuse(struct poskeys *k, int rc)
     return rc;
 }
 
+/* The entry as a number (at most POSKEYS_ENTRY_MAX digits: may not fit). */
+static int entry_num(const struct poskeys *k, int64_t *ret)
+{
+    int64_t v = 0;
+    if (k->n == 0 || k->n > 15)
+        return MAMORI_ERR_INVAL;
+    for (size_t i = 0; i < k->n; i++)
+        v = v * 10 + (k->entry[i] - '0');
+    *ret = v;
+    return 0;
+}
+
 int poskeys_press(struct poskeys *k, const struct txn *t, const char *key,
-                  char line[static POSKEYS_LINE_MAX])
+                  struct api_req *req)
 {
     const struct txn_rec *r = t ? txn_current(t) : NULL;
+    int64_t v = 0;
     if (key == NULL)
         return MAMORI_ERR_INVAL;
     if ((key[0] >= '0' && key[0] <= '9' && key[1] == '\0') || strcmp(key, "00") == 0) {
@@ -64,67 +78,82 @@ int poskeys_press(struct poskeys *k, const struct txn *t, const char *key,
             return refuse(k, MAMORI_ERR_INVAL);
         for (size_t i = 0; i < k->n; i++)
             q = q * 10 + (k->entry[i] - '0');
+        if (q < 1 || q > TXN_QTY_MAX)
+            return refuse(k, MAMORI_ERR_INVAL);
         k->n = 0;
         k->entry[0] = '\0';
         k->qty = q;
         return 0;
     }
-    if (strcmp(key, "ENTER") == 0) {
-        if (k->n == 0)
+    memset(req, 0, sizeof(*req));
+    if (strcmp(key, "ENTER") == 0 || strcmp(key, "PLU") == 0) {
+        bool plu = key[0] == 'P';
+        if (k->n == 0 || k->n >= sizeof(req->code))
             return refuse(k, MAMORI_ERR_INVAL);
-        return k->qty ? done(k, line, "scan", k->entry, k->qty)
-                      : done(k, line, "scan", k->entry, -1);
-    }
-    if (strcmp(key, "PLU") == 0) {
-        if (k->n == 0)
-            return refuse(k, MAMORI_ERR_INVAL);
-        return k->qty ? done(k, line, "plu", k->entry, k->qty)
-                      : done(k, line, "plu", k->entry, -1);
+        memcpy(plu ? req->plu : req->code, k->entry, k->n + 1);
+        req->have = plu ? API_F_PLU : API_F_CODE;
+        return done(k, req, plu ? API_PLU : API_SCAN);
     }
     if (strcmp(key, "DEPT") == 0) {
-        if (k->n == 0)
+        if (entry_num(k, &req->price) != 0)
             return refuse(k, MAMORI_ERR_INVAL);
-        return k->qty ? done(k, line, "dept 1", k->entry, k->qty)
-                      : done(k, line, "dept 1", k->entry, -1);
+        req->dept = 1;
+        req->have = API_F_DEPT | API_F_PRICE;
+        return done(k, req, API_DEPT);
     }
     if (k->qty)
         return refuse(k, MAMORI_ERR_INVAL); /* a quantity belongs to an item key */
     if (strcmp(key, "SUBTOTAL") == 0 || strcmp(key, "TOTAL") == 0)
-        return done(k, line, "subtotal", NULL, -1);
+        return done(k, req, API_SUBTOTAL);
     if (strcmp(key, "CASH") == 0) {
-        struct txn_totals tot;
-        if (k->n > 0)
-            return done(k, line, "cash", k->entry, -1);
-        if (t == NULL || txn_totals(t, &tot) != 0 || tot.due <= 0)
-            return refuse(k, MAMORI_ERR_STATE);
-        return done(k, line, "cash", NULL, (long long)tot.due);
+        if (k->n > 0) {
+            if (entry_num(k, &req->amount) != 0)
+                return refuse(k, MAMORI_ERR_INVAL);
+            req->have = API_F_AMOUNT;
+        }
+        return done(k, req, API_CASH);  /* no amount: through the change machine */
     }
-    if (strcmp(key, "GIFT") == 0 || strcmp(key, "POINTS") == 0 || strcmp(key, "RESUME") == 0 ||
-        strcmp(key, "COUPON") == 0) {
-        const char *cmd = key[0] == 'G' ? "gift" : key[0] == 'P' ? "points"
-                          : key[0] == 'R' ? "resume" : "coupon";
-        if (k->n == 0)
+    if (strcmp(key, "GIFT") == 0 || strcmp(key, "POINTS") == 0) {
+        bool gift = key[0] == 'G';
+        if (entry_num(k, &v) != 0)
             return refuse(k, MAMORI_ERR_INVAL);
-        return done(k, line, cmd, k->entry, -1);
+        if (gift) {
+            req->amount = v;
+            req->have = API_F_AMOUNT;
+        } else {
+            req->points = v;
+            req->have = API_F_POINTS;
+        }
+        return done(k, req, gift ? API_GIFT : API_POINTS);
+    }
+    if (strcmp(key, "RESUME") == 0 || strcmp(key, "COUPON") == 0) {
+        bool resume = key[0] == 'R';
+        if (k->n == 0 || k->n >= (resume ? sizeof(req->slip) : sizeof(req->code)))
+            return refuse(k, MAMORI_ERR_INVAL);
+        memcpy(resume ? req->slip : req->code, k->entry, k->n + 1);
+        req->have = resume ? API_F_SLIP : API_F_CODE;
+        return done(k, req, resume ? API_RESUME : API_COUPON);
     }
     if (k->n > 0)
         return refuse(k, MAMORI_ERR_INVAL); /* digits before a key that takes none */
     if (strcmp(key, "VOID") == 0) {
         for (size_t i = r ? r->n_lines : 0; i-- > 0;)
-            if (!r->lines[i].voided)
-                return done(k, line, "void", NULL, (long long)r->lines[i].no);
+            if (!r->lines[i].voided) {
+                req->line = r->lines[i].no;
+                req->have = API_F_LINE;
+                return done(k, req, API_VOID);
+            }
         return refuse(k, MAMORI_ERR_STATE);
     }
-    if (strcmp(key, "EATIN") == 0)
-        return done(k, line, "eatin on", NULL, -1);
-    if (strcmp(key, "TAKEOUT") == 0)
-        return done(k, line, "eatin off", NULL, -1);
+    if (strcmp(key, "EATIN") == 0 || strcmp(key, "TAKEOUT") == 0) {
+        req->on = key[0] == 'E';
+        req->have = API_F_ON;
+        return done(k, req, API_EAT_IN);
+    }
     if (strcmp(key, "SUSPEND") == 0)
-        return done(k, line, "suspend", NULL, -1);
-    if (strcmp(key, "RECEIPT") == 0)
-        return done(k, line, "receipt", NULL, -1);
+        return done(k, req, API_SUSPEND);
     /* CANCEL, RETURN, DISCOUNT, PERCENT, PRICE, NOSALE, PAIDIN, PAIDOUT,
-     * MANAGER, SIGNON, SIGNOFF, TRAINING, CREDIT, EMONEY, REPRINT: need a
-     * credential or a dialogue the console/API provides. */
+     * MANAGER, SIGNON, SIGNOFF, TRAINING, CREDIT, EMONEY, REPRINT, RECEIPT:
+     * need a credential or a dialogue the console/API provides. */
     return refuse(k, MAMORI_ERR_UNSUPPORTED);
 }

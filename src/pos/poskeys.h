@@ -1,16 +1,17 @@
 /*
  * poskeys: the POS keyboard device's key presses (keyboard.key events: digit
  * keys, "00" and function keys such as ENTER, QTY, PLU, SUBTOTAL, CASH) turned
- * into register console lines, as a real register's keyboard works:
+ * into register API requests (api.h), as a real register's keyboard works:
  *
  *   4 9 0 1 ... ENTER   -> scan 4901...          (key-in of a barcode)
- *   3 QTY 4 9 ... ENTER -> scan 49... 3
+ *   3 QTY 4 9 ... ENTER -> scan 49... qty 3
  *   1 2 PLU             -> plu 12
- *   5 0 0 DEPT          -> dept 1 500           (the open department key)
+ *   5 0 0 DEPT          -> dept 1 price 500     (the open department key)
  *   SUBTOTAL / TOTAL    -> subtotal
- *   1 0 0 0 CASH        -> cash 1000; CASH alone -> cash for the amount due
+ *   1 0 0 0 CASH        -> cash 1000; CASH alone -> cash through the change
+ *                          machine (the shopper inserts the money)
  *   VOID                -> void of the last live line (直前訂正)
- *   GIFT / POINTS / RESUME with digits, EATIN / TAKEOUT, SUSPEND, RECEIPT,
+ *   GIFT / POINTS / RESUME / COUPON with digits, EATIN / TAKEOUT, SUSPEND,
  *   CLEAR (drops the entry).
  * Keys that need a manager's password (cancel, returns, approvals, cash
  * movements, sign-on) are refused: passwords are not typed on the
@@ -22,10 +23,10 @@
 
 #include <stddef.h>
 
+#include "pos/api.h"
 #include "pos/txn.h"
 
 #define POSKEYS_ENTRY_MAX 24 /* digits in one entry */
-#define POSKEYS_LINE_MAX 96
 
 struct poskeys {
     char entry[POSKEYS_ENTRY_MAX + 1];
@@ -34,12 +35,13 @@ struct poskeys {
 };
 
 void poskeys_init(struct poskeys *k);
-/* One key press. Returns 1 and a console line in line when the key completes
- * an operation, 0 when it only edited the entry, or a negative MAMORI_ERR_*
- * (unknown key, entry too long, key not allowed from the keyboard); the entry
- * is cleared after a completed or refused operation. t (may be NULL) is read
- * for the amount due and the last line. */
+/* One key press. Returns 1 and the request in *ret_req (zeroed first; no
+ * secrets) when the key completes an operation, 0 when it only edited the
+ * entry, or a negative MAMORI_ERR_* (unknown key, entry too long, key not
+ * allowed from the keyboard); the entry is cleared after a completed or
+ * refused operation. t (may be NULL) is read for the last live line (VOID).
+ * The request goes through api_exec like an API call, which validates it. */
 int poskeys_press(struct poskeys *k, const struct txn *t, const char *key,
-                  char line[static POSKEYS_LINE_MAX]);
+                  struct api_req *ret_req);
 
 #endif

@@ -3,7 +3,8 @@
  * [pos] configuration with embedded defaults, the state files (journal.db,
  * items.db, operators.db, pos-data.key, pos.sock), the engine and its ports,
  * recovery after a restart, and turning scanner and keyboard input into
- * register operations (queued while the register is busy). The operations
+ * register operations (queued while the register is busy; key sequences are
+ * poskeys.c's, executed through api_exec like API calls). The operations
  * themselves belong to txn/tender/report, the HTTP surface to api.c, the
  * devices to busdev.c.
  */
@@ -26,13 +27,13 @@
 #include "pos/api.h"
 #include "pos/busdev.h"
 #include "pos/journal.h"
+#include "pos/poskeys.h"
 #include "pos/poswire.h"
 #include "pos/tender.h"
 #include "pos/txn.h"
 
 #define SVC_PATH_MAX 512
 #define SVC_INPUT_QUEUE 64      /* device inputs waiting while the register is busy */
-#define SVC_KEYBUF_MAX 24       /* digits keyed before a function key */
 #define SVC_RECOVER_MS 500      /* retry period for interrupted cash commands */
 #define SVC_RECOVER_TRIES 240   /* two minutes */
 
@@ -82,8 +83,8 @@ struct pos_service {
     uint64_t qtimer;
     uint64_t rtimer;          /* retry of interrupted cash commands */
     int rtries;
-    char keybuf[SVC_KEYBUF_MAX];
-    int32_t keyqty;
+    struct api_env env;
+    struct poskeys keys;
 };
 
 static int in_dir(const char *dir, const char *name, char *out)
@@ -126,60 +127,43 @@ static void note(struct pos_service *s, const char *type, json_t *data)
     api_event(s->api, type, data);
 }
 
-/* A keyboard key as a POS keyboard works: digits collect, a function key
- * acts on them. */
-static int key_press(struct pos_service *s, const char *key)
+/* A keyboard key as a POS keyboard works (poskeys.h): digits collect, a
+ * function key turns them into a register request, executed like an API
+ * call. */
+static int key_press(struct pos_service *s, const char *key, json_t **ret_slip)
 {
-    size_t n = strlen(s->keybuf);
-    int rc = 0;
-    if (strspn(key, "0123456789") == strlen(key)) {
-        if (n + strlen(key) >= sizeof(s->keybuf))
-            return MAMORI_ERR_TOOBIG;
-        strcat(s->keybuf, key);
-        return 0;
+    struct api_req req;
+    json_t *res = NULL;
+    const char *msg = NULL;
+    int rc = poskeys_press(&s->keys, s->txn, key, &req);
+    if (rc <= 0) {
+        if (rc != 0)
+            txn_set_error(s->txn, rc == MAMORI_ERR_UNSUPPORTED
+                                      ? "this key needs the console (approvals)"
+                                      : "key sequence not accepted");
+        return rc;
     }
-    if (strcmp(key, "CLEAR") == 0) {
-        s->keybuf[0] = '\0';
-        s->keyqty = 0;
-        return 0;
-    }
-    if (strcmp(key, "QTY") == 0) {
-        long q = strtol(s->keybuf, NULL, 10);
-        s->keybuf[0] = '\0';
-        if (q < 1 || q > TXN_QTY_MAX)
-            return MAMORI_ERR_INVAL;
-        s->keyqty = (int32_t)q;
-        return 0;
-    }
-    if (strcmp(key, "ENTER") == 0)
-        rc = n ? txn_scan(s->txn, s->keybuf, s->keyqty ? s->keyqty : 1) : MAMORI_ERR_INVAL;
-    else if (strcmp(key, "PLU") == 0)
-        rc = n ? txn_plu(s->txn, s->keybuf, s->keyqty ? s->keyqty : 1) : MAMORI_ERR_INVAL;
-    else if (strcmp(key, "SUBTOTAL") == 0)
-        rc = txn_subtotal(s->txn);
-    else if (strcmp(key, "CASH") == 0)
-        rc = n ? tender_cash(s->txn, strtoll(s->keybuf, NULL, 10)) : tender_cash_deposit(s->txn);
-    else if (strcmp(key, "EATIN") == 0 || strcmp(key, "TAKEOUT") == 0)
-        rc = txn_set_eat_in(s->txn, key[0] == 'E');
-    else
-        rc = MAMORI_ERR_UNSUPPORTED; /* the other keys need the console (approvals) */
-    s->keybuf[0] = '\0';
-    s->keyqty = 0;
-    return rc;
+    if ((rc = api_exec(&s->env, &req, &res, &msg)) != 0)
+        return rc;
+    if (json_object_get(res, "slip"))
+        *ret_slip = json_incref(json_object_get(res, "slip"));
+    json_decref(res);
+    return 0;
 }
 
 static void handle_input(struct pos_service *s, const struct svc_input *in)
 {
+    json_t *slip = NULL;
     int rc;
     api_enter(s->api);
     if (strcmp(in->kind, "scanner") == 0)
         rc = txn_scan(s->txn, in->data, 1);
     else
-        rc = key_press(s, in->data);
+        rc = key_press(s, in->data, &slip);
     api_leave(s->api);
     if (rc == 0)
-        note(s, "register", json_pack("{s:s,s:s,s:o}", "input", in->kind, "data", in->data,
-                                      "state", api_state_json(s->txn)));
+        note(s, "register", json_pack("{s:s,s:s,s:o,s:o*}", "input", in->kind, "data", in->data,
+                                      "state", api_state_json(s->txn), "slip", slip));
     else
         note(s, "refused", json_pack("{s:s,s:s,s:i,s:s}", "input", in->kind, "data", in->data,
                                      "code", rc, "message", txn_last_error(s->txn)));
@@ -278,7 +262,6 @@ int pos_service_start(struct evloop *l, struct devapi *devapi, struct config *cf
     struct txn_config tc;
     struct busdev_config bc = {0};
     struct api_config ac = {0};
-    struct api_env env = {0};
     char p[SVC_PATH_MAX], sock[SVC_PATH_MAX];
     const char *str;
     bool resumed = false;
@@ -369,11 +352,12 @@ int pos_service_start(struct evloop *l, struct devapi *devapi, struct config *cf
         goto fail;
     ac.socket_path = sock;
     ac.tcp_port = (int)port;
-    env.txn = s->txn;
-    env.journal = s->journal;
-    env.devices = devices_json;
-    env.ctx = s;
-    if ((rc = api_new(l, &ac, &env, &s->api)) != 0) {
+    s->env.txn = s->txn;
+    s->env.journal = s->journal;
+    s->env.devices = devices_json;
+    s->env.ctx = s;
+    poskeys_init(&s->keys);
+    if ((rc = api_new(l, &ac, &s->env, &s->api)) != 0) {
         snprintf(err, errlen, "%s: cannot serve the register API", sock);
         goto fail;
     }

@@ -185,7 +185,13 @@ def test_ops1_console_script_on_terminald(tmp_path, procs):
         "scan " + SASHIMI,
         "!scan 4901234001078",
         "!qty 0",
+        "!scan " + TEA + " 0",
+        "!scan " + TEA + " 99999999999999999999",
+        "!dept 1 -100",
+        "!frobnicate",
         "subtotal",
+        "!void 1",                   # after subtotal: a manager must approve
+        "!void 1 @boss", "wrong-password",
         "gift 1000",
         "!cash 10",
         "cash 2000",
@@ -204,6 +210,7 @@ def test_ops1_console_script_on_terminald(tmp_path, procs):
     assert "receipt No.1" in out and "receipt No.2" in out
     assert "精算" in out and "点検" in out
     assert PASSWORDS["kenji"] not in out and PASSWORDS["boss"] not in out
+    assert "wrong-password" not in out
     # An expected refusal that is accepted fails the script.
     bad = tmp_path / "bad.txt"
     bad.write_text("signon kenji\n%s\n!scan %s\n" % (PASSWORDS["kenji"], TEA))

@@ -5,9 +5,11 @@ age confirmation on the customer display, receipts decoded from the bytes
 the printer device received, and bad input refused with nothing changed.
 """
 import json
+import subprocess
 import threading
 import time
 
+from conftest import prog
 from regfix import MANAGER, PASSWORDS, Register, wait_for
 
 TEA = "4901234001077"        # おーいお茶 525ml ¥160 reduced
@@ -272,3 +274,68 @@ def test_ops1_keyboard_device_keys_in_code_qty_and_cash(tmp_path, procs):
     r.ctl("keyboard", "key", "CASH")
     assert wait_for(lambda: r.api.state().get("last_receipt") == 1, 10), r.api.state()
     assert r.api.state()["last_change"] == 520
+
+
+def deposit_records(r):
+    log = (r.dev["changer"] / "fw" / "device.log")
+    return ([l for l in log.read_text().splitlines() if l.split()[1:2] == ["changer.deposit"]]
+            if log.exists() else [])
+
+
+def test_ops1_dev8_keyboard_void_dept_and_change_machine(tmp_path, procs):
+    """The POS keyboard device's other keys (poskeys): VOID takes back the last
+    live line, digits + DEPT sell on the open department, CASH alone pays
+    through the change machine (POL-1: one deposit, one dispense), keys that
+    need a manager are refused and change nothing."""
+    r = sale_setup(tmp_path, procs)
+    for code in (TEA, GREEN):
+        r.ctl("keyboard", "type", code)
+        r.ctl("keyboard", "key", "ENTER")
+    assert wait_for(lambda: r.api.state().get("total") == 320, 10), r.api.state()
+    r.ctl("keyboard", "key", "VOID")
+    assert wait_for(lambda: r.api.state().get("total") == 160, 10), r.api.state()
+    lines = r.api.state()["lines"]
+    assert lines[1]["voided"] and not lines[0]["voided"], lines
+    r.ctl("keyboard", "type", "500")
+    r.ctl("keyboard", "key", "DEPT")
+    assert wait_for(lambda: r.api.state().get("total") == 660, 10), r.api.state()
+    assert r.api.state()["lines"][2]["src"] != r.api.state()["lines"][0]["src"]
+    # CANCEL needs a manager: refused from the key stream, nothing changes
+    r.ctl("keyboard", "key", "CANCEL")
+    time.sleep(0.5)
+    assert r.api.state()["total"] == 660 and len(r.api.state()["lines"]) == 3
+    _, ev = r.api.get("/v1/events?since=0")
+    assert any(e["type"] == "refused" and e["data"].get("data") == "CANCEL"
+               for e in ev["events"]), ev
+    r.ctl("keyboard", "key", "SUBTOTAL")
+    assert wait_for(lambda: r.api.state().get("state") == "subtotal", 10), r.api.state()
+    r.ctl("keyboard", "key", "CASH")  # no amount: the shopper pays into the change machine
+    assert wait_for(lambda: r.ctl("changer", "insert", "1000").startswith("deposit"), 10)
+    assert wait_for(lambda: r.api.state().get("last_receipt") == 1, 20), r.api.state()
+    assert r.api.state()["last_change"] == 340
+    deps = deposit_records(r)
+    assert len(deps) == 1 and "amount=1000" in deps[0], deps
+    pays = dispense_records(r)
+    assert len(pays) == 1 and "340" in pays[0], pays
+
+
+def test_ops6_api_socket_private_and_journal_cli_agrees(tmp_path, procs):
+    """The API socket is 0600 and goes away when terminald stops; the journal
+    CLI sees the receipt the API sold (one journal)."""
+    import os
+    import stat
+    r = sale_setup(tmp_path, procs)
+    sock = r.state / "pos.sock"
+    assert stat.S_IMODE(os.stat(sock).st_mode) == 0o600
+    r.api.post("/v1/scan", {"code": TEA, "qty": 2})
+    _, j = r.api.post("/v1/tender/cash", {"amount": 1000})
+    assert j["receipt"] == 1 and j["change"] == 680
+    r.term.terminate()
+    r.term.wait(timeout=15)
+    assert not sock.exists()
+    p = subprocess.run([prog("mamori"), "journal", "show", "1", "--db", r.state / "journal.db"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0 and "合計" in p.stdout, p.stderr
+    p = subprocess.run([prog("mamori"), "journal", "search", "--db", r.state / "journal.db",
+                        "--json", "--min", "300"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0 and json.loads(p.stdout)[0]["total"] == 320, p.stdout + p.stderr

@@ -1,6 +1,8 @@
 /* Unit tests for src/common/hex.c. */
 #include "testutil.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/hex.h"
@@ -21,8 +23,42 @@ static void test_hex(void **state)
     assert_int_equal(hex_encode(s, 8, out, 4), MAMORI_ERR_TOOBIG);
 }
 
+static void put(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A key file: exactly n bytes in hex on the first line; anything else refused. */
+static void test_hex_read_file_hostile(void **state)
+{
+    char *dir = testutil_tmpdir();
+    char p[512];
+    uint8_t k[4] = {0};
+    (void)state;
+    snprintf(p, sizeof(p), "%s/k", dir);
+    assert_int_equal(hex_read_file(p, k, 4), MAMORI_ERR_IO); /* missing */
+    put(p, "0a0b0c0d\r\n");
+    assert_int_equal(hex_read_file(p, k, 4), 0);
+    assert_int_equal(k[0], 0x0a);
+    assert_int_equal(k[3], 0x0d);
+    put(p, "0a0b0c\n");                     /* short */
+    assert_int_equal(hex_read_file(p, k, 4), MAMORI_ERR_INVAL);
+    put(p, "0a0b0c0d0e\n");                 /* long */
+    assert_int_equal(hex_read_file(p, k, 4), MAMORI_ERR_INVAL);
+    put(p, "0a0b0c0z\n");                   /* not hex */
+    assert_int_equal(hex_read_file(p, k, 4), MAMORI_ERR_INVAL);
+    put(p, "");                             /* empty */
+    assert_int_equal(hex_read_file(p, k, 4), MAMORI_ERR_INVAL);
+    testutil_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_hex)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_hex),
+                                       cmocka_unit_test(test_hex_read_file_hostile)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

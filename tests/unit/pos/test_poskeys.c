@@ -1,7 +1,8 @@
 /*
- * test_poskeys: POS keyboard key sequences to register operations (OPS-1
- * key-in), with hostile key streams: unknown keys, over-long entries,
- * quantities without an item, keys that would need a password.
+ * test_poskeys: POS keyboard key sequences to register API requests (OPS-1
+ * key-in), executed through api_exec on a real register, with hostile key
+ * streams: unknown keys, over-long entries, quantities without an item, keys
+ * that would need a password.
  */
 #include <string.h>
 
@@ -12,7 +13,7 @@
 #include "pos/poskeys.h"
 
 static int press_all(struct poskeys *k, const struct txn *t, const char *const *keys, size_t n,
-                     char *line)
+                     struct api_req *line)
 {
     int r = 0;
     for (size_t i = 0; i < n; i++)
@@ -29,55 +30,96 @@ static void test_ops1_keyboard_sequences(void **state)
 {
     struct posfix f;
     struct poskeys k;
-    char line[POSKEYS_LINE_MAX];
+    struct api_req q;
     (void)state;
     posfix_setup(&f, false, true);
     poskeys_init(&k);
-    assert_int_equal(PRESS(&k, NULL, line, "4", "9", "0", "1", "2", "3", "4", "5", "6", "7", "8",
+    assert_int_equal(PRESS(&k, NULL, &q, "4", "9", "0", "1", "2", "3", "4", "5", "6", "7", "8",
                            "9", "4", "ENTER"), 1);
-    assert_string_equal(line, "scan 4901234567894");
-    assert_int_equal(PRESS(&k, NULL, line, "3", "QTY", "1", "PLU"), 1);
-    assert_string_equal(line, "plu 1 3");
-    assert_int_equal(PRESS(&k, NULL, line, "5", "00", "DEPT"), 1);
-    assert_string_equal(line, "dept 1 500");
-    assert_int_equal(PRESS(&k, NULL, line, "SUBTOTAL"), 1);
-    assert_string_equal(line, "subtotal");
-    assert_int_equal(PRESS(&k, NULL, line, "1", "0", "00", "CASH"), 1);
-    assert_string_equal(line, "cash 1000");
-    /* CASH alone pays the amount due; VOID takes the last live line */
+    assert_int_equal(q.op, API_SCAN);
+    assert_string_equal(q.code, "4901234567894");
+    assert_false(q.have & API_F_QTY);
+    assert_int_equal(PRESS(&k, NULL, &q, "3", "QTY", "1", "PLU"), 1);
+    assert_int_equal(q.op, API_PLU);
+    assert_string_equal(q.plu, "1");
+    assert_true(q.have & API_F_QTY);
+    assert_int_equal(q.qty, 3);
+    assert_int_equal(PRESS(&k, NULL, &q, "5", "00", "DEPT"), 1);
+    assert_int_equal(q.op, API_DEPT);
+    assert_int_equal(q.dept, 1);
+    assert_int_equal(q.price, 500);
+    assert_int_equal(PRESS(&k, NULL, &q, "SUBTOTAL"), 1);
+    assert_int_equal(q.op, API_SUBTOTAL);
+    assert_int_equal(PRESS(&k, NULL, &q, "1", "0", "00", "CASH"), 1);
+    assert_int_equal(q.op, API_CASH);
+    assert_true(q.have & API_F_AMOUNT);
+    assert_int_equal(q.amount, 1000);
+    /* CASH alone: through the change machine (no amount) */
+    assert_int_equal(PRESS(&k, NULL, &q, "CASH"), 1);
+    assert_int_equal(q.op, API_CASH);
+    assert_false(q.have & API_F_AMOUNT);
+    /* VOID takes the last live line; the requests run on the register */
     assert_int_equal(txn_scan(f.t, POSFIX_COLA, 1), 0);
     assert_int_equal(txn_scan(f.t, POSFIX_PASTE, 1), 0);
-    assert_int_equal(PRESS(&k, f.t, line, "CASH"), 1);
-    assert_string_equal(line, "cash 438");
-    assert_int_equal(PRESS(&k, f.t, line, "VOID"), 1);
-    assert_string_equal(line, "void 2");
-    assert_int_equal(PRESS(&k, f.t, line, "2", "CLEAR", "EATIN"), 1);
-    assert_string_equal(line, "eatin on");
+    assert_int_equal(PRESS(&k, f.t, &q, "VOID"), 1);
+    assert_int_equal(q.op, API_VOID);
+    assert_int_equal(q.line, 2);
+    {
+        struct api_env env = {.txn = f.t};
+        json_t *res = NULL;
+        const char *msg = NULL;
+        assert_int_equal(api_exec(&env, &q, &res, &msg), 0);
+        json_decref(res);
+        assert_true(txn_current(f.t)->lines[1].voided);
+        /* a second VOID takes line 1, not the voided line 2 */
+        assert_int_equal(PRESS(&k, f.t, &q, "VOID"), 1);
+        assert_int_equal(q.line, 1);
+        assert_int_equal(PRESS(&k, f.t, &q, "2", "QTY"), 0);
+        for (const char *c = POSFIX_COLA; *c; c++)
+            assert_int_equal(poskeys_press(&k, f.t, (char[2]){*c, '\0'}, &q), 0);
+        assert_int_equal(poskeys_press(&k, f.t, "ENTER", &q), 1);
+        assert_int_equal(api_exec(&env, &q, &res, &msg), 0);
+        json_decref(res);
+        assert_int_equal(txn_current(f.t)->lines[2].qty, 2);
+    }
+    assert_int_equal(PRESS(&k, f.t, &q, "2", "CLEAR", "EATIN"), 1);
+    assert_int_equal(q.op, API_EAT_IN);
+    assert_true(q.on);
+    assert_int_equal(PRESS(&k, f.t, &q, "TAKEOUT"), 1);
+    assert_false(q.on);
+    assert_int_equal(PRESS(&k, f.t, &q, "1", "2", "GIFT"), 1);
+    assert_int_equal(q.op, API_GIFT);
+    assert_int_equal(q.amount, 12);
     posfix_teardown(&f);
 }
 
 static void test_ops1_keyboard_hostile(void **state)
 {
     struct poskeys k;
-    char line[POSKEYS_LINE_MAX];
+    struct api_req q;
     (void)state;
     poskeys_init(&k);
-    assert_int_equal(poskeys_press(&k, NULL, "LAUNCH", line), MAMORI_ERR_UNSUPPORTED);
-    assert_int_equal(poskeys_press(&k, NULL, NULL, line), MAMORI_ERR_INVAL);
-    assert_int_equal(poskeys_press(&k, NULL, "ENTER", line), MAMORI_ERR_INVAL); /* nothing keyed */
+    assert_int_equal(poskeys_press(&k, NULL, "LAUNCH", &q), MAMORI_ERR_UNSUPPORTED);
+    assert_int_equal(poskeys_press(&k, NULL, NULL, &q), MAMORI_ERR_INVAL);
+    assert_int_equal(poskeys_press(&k, NULL, "ENTER", &q), MAMORI_ERR_INVAL); /* nothing keyed */
     for (int i = 0; i < POSKEYS_ENTRY_MAX; i++)
-        assert_int_equal(poskeys_press(&k, NULL, "9", line), 0);
-    assert_int_equal(poskeys_press(&k, NULL, "9", line), MAMORI_ERR_TOOBIG);
+        assert_int_equal(poskeys_press(&k, NULL, "9", &q), 0);
+    assert_int_equal(poskeys_press(&k, NULL, "9", &q), MAMORI_ERR_TOOBIG);
     assert_int_equal(k.n, 0); /* refused: entry cleared */
-    assert_int_equal(PRESS(&k, NULL, line, "12345", "QTY"), MAMORI_ERR_UNSUPPORTED);
+    assert_int_equal(PRESS(&k, NULL, &q, "12345", "QTY"), MAMORI_ERR_UNSUPPORTED);
     poskeys_init(&k);
-    assert_int_equal(PRESS(&k, NULL, line, "1", "2", "3", "4", "5", "QTY"), MAMORI_ERR_INVAL);
-    assert_int_equal(PRESS(&k, NULL, line, "2", "QTY", "SUBTOTAL"), MAMORI_ERR_INVAL);
-    assert_int_equal(PRESS(&k, NULL, line, "5", "VOID"), MAMORI_ERR_INVAL);
-    assert_int_equal(PRESS(&k, NULL, line, "CANCEL"), MAMORI_ERR_UNSUPPORTED);  /* needs a manager */
-    assert_int_equal(PRESS(&k, NULL, line, "SIGNON"), MAMORI_ERR_UNSUPPORTED);
-    assert_int_equal(PRESS(&k, NULL, line, "CASH"), MAMORI_ERR_STATE);          /* nothing due */
-    assert_int_equal(PRESS(&k, NULL, line, "VOID"), MAMORI_ERR_STATE);
+    assert_int_equal(PRESS(&k, NULL, &q, "1", "2", "3", "4", "5", "QTY"), MAMORI_ERR_INVAL);
+    assert_int_equal(PRESS(&k, NULL, &q, "0", "QTY"), MAMORI_ERR_INVAL);
+    assert_int_equal(PRESS(&k, NULL, &q, "2", "QTY", "SUBTOTAL"), MAMORI_ERR_INVAL);
+    assert_int_equal(PRESS(&k, NULL, &q, "5", "VOID"), MAMORI_ERR_INVAL);
+    assert_int_equal(PRESS(&k, NULL, &q, "CANCEL"), MAMORI_ERR_UNSUPPORTED);  /* needs a manager */
+    assert_int_equal(PRESS(&k, NULL, &q, "SIGNON"), MAMORI_ERR_UNSUPPORTED);
+    assert_int_equal(PRESS(&k, NULL, &q, "RECEIPT"), MAMORI_ERR_UNSUPPORTED);
+    assert_int_equal(PRESS(&k, NULL, &q, "GIFT"), MAMORI_ERR_INVAL);             /* no amount */
+    assert_int_equal(PRESS(&k, NULL, &q, "VOID"), MAMORI_ERR_STATE);            /* no lines */
+    /* 16 digits do not make an amount (no overflow) */
+    assert_int_equal(PRESS(&k, NULL, &q, "9", "9", "9", "9", "9", "9", "9", "9", "9", "9", "9",
+                           "9", "9", "9", "9", "9", "CASH"), MAMORI_ERR_INVAL);
 }
 
 int main(void)
