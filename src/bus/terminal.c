@@ -370,3 +370,8 @@ struct devapi *terminal_devapi(struct terminal *t)
 {
     return t->api;
 }
+
+/* For the register hosted by mamori-terminald (src/pos/service.h). */
+struct config *terminal_config(struct terminal *t) { return t->cfg; }
+struct audit *terminal_audit(struct terminal *t) { return t->audit; }
+const char *terminal_dir(const struct terminal *t) { return t->dir; }

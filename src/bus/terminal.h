@@ -44,5 +44,9 @@ struct bus *terminal_bus(struct terminal *t);
  * attach callbacks; add listeners with devapi_observe() rather than
  * bus_on_event(), which would take them away from it. */
 struct devapi *terminal_devapi(struct terminal *t);
+/* What the register hosted in the daemon also uses (src/pos/service.h). */
+struct config *terminal_config(struct terminal *t);
+struct audit *terminal_audit(struct terminal *t);
+const char *terminal_dir(const struct terminal *t);
 
 #endif

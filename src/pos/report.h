@@ -1,0 +1,86 @@
+/*
+ * report: day operations of one register (OPS-5): open (開局) with the change
+ * fund, close (閉局), X report (点検: read), Z report (精算: read and reset,
+ * with a consecutive Z counter), cash pickup (中間回収), paid-in (入金),
+ * paid-out (出金), no-sale drawer open, and the cash declaration (レジ締め)
+ * by denomination with over/short (過不足).
+ *
+ * Totals come from the journal (journal.h): by tender, by department, by tax
+ * rate, counts of sales, returns and cancels; training transactions and
+ * training cash movements are excluded. Cash movements open the drawer with
+ * an idempotency key persisted before the command (exactly once), and need a
+ * manager's approval (OPS-1 list), recorded with the manager's id.
+ */
+#ifndef MAMORI_POS_REPORT_H
+#define MAMORI_POS_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pos/txn.h"
+
+#define REPORT_DENOMS 10       /* 10000 5000 2000 1000 500 100 50 10 5 1 */
+#define REPORT_TENDERS_MAX 16
+#define REPORT_DEPTS_MAX 128
+#define REPORT_COUNT_MAX 1000000 /* pieces of one denomination in a declaration */
+
+extern const int64_t report_denoms[REPORT_DENOMS];
+
+enum report_move { REPORT_PICKUP = 0, REPORT_PAID_IN, REPORT_PAID_OUT, REPORT_CHANGE_FUND };
+
+struct report_totals {
+    int64_t z_no;                 /* Z: the number given; X: the next one */
+    int64_t sales, sales_amount;  /* count, yen */
+    int64_t returns, returns_amount;
+    int64_t cancels;
+    int64_t discounts;
+    int64_t base[TAX_GROUPS];     /* per rate (TAX_G10, TAX_G8), tax included */
+    int64_t tax[TAX_GROUPS];
+    size_t n_tenders;
+    struct { char kind[16]; int64_t count, amount; } tenders[REPORT_TENDERS_MAX];
+    size_t n_depts;
+    struct { int dept; int64_t qty, amount; } depts[REPORT_DEPTS_MAX];
+    int64_t change_given;
+    int64_t change_fund, paid_in, paid_out, pickups;
+    int64_t cash_expected;        /* fund + cash taken - change + in - out - pickups */
+    bool declared;
+    int64_t declared_amount;
+    int64_t over_short;           /* declared - expected (negative: short) */
+    int64_t counts[REPORT_DENOMS];
+    int64_t denom_diff[REPORT_DENOMS]; /* declared - expected pieces, when known */
+    bool denom_known;
+};
+
+/* 開局: open the register's day with a change fund (recorded, drawer opened). */
+int report_day_open(struct txn *t, int64_t change_fund);
+/* 閉局: close the day; refused while a transaction is open. */
+int report_day_close(struct txn *t);
+/* 0 never opened, 1 open, 2 closed. */
+int report_day_state(struct txn *t, int *ret);
+
+/* Pickup / paid-in / paid-out with a manager's approval: recorded, drawer
+ * opened exactly once. amount 1..TAX_AMOUNT_MAX. */
+int report_cash_move(struct txn *t, enum report_move kind, int64_t amount, const char *note,
+                     const struct txn_cred *mgr);
+/* No-sale drawer open with a manager's approval. */
+int report_no_sale(struct txn *t, const struct txn_cred *mgr);
+
+/* X report: totals since the last Z, nothing reset. */
+int report_x(struct txn *t, struct report_totals *ret);
+/* Z report: the same totals, then reset (next Z counts from zero) and the
+ * consecutive Z counter advanced, in one commit. Refused while a
+ * transaction is open. */
+int report_z(struct txn *t, struct report_totals *ret);
+
+/* Cash declaration: pieces per denomination (report_denoms order); expected
+ * pieces per denomination (from the change machine) may be NULL. Fills the
+ * declaration fields of *tot (from report_x) and records it. */
+int report_declare(struct txn *t, const int64_t counts[REPORT_DENOMS],
+                   const int64_t expected[REPORT_DENOMS], struct report_totals *tot);
+
+/* Plain-text rendering (Japanese labels) for the console and the demo;
+ * *ret malloc'd. */
+int report_text(const struct report_totals *r, bool z, char **ret);
+
+#endif
