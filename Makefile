@@ -36,6 +36,7 @@ fuzz-build: deps $(BUILD_FUZZ)/build.ninja
 
 demo: build
 	./$(BUILD)/src/cmd/mamori demo
+	sh scripts/demo-register.sh $(BUILD)
 
 unit: build
 	$(MESON_TEST) -C $(BUILD) --suite unit

@@ -43,6 +43,7 @@ struct session {
     bool have_peer;
     struct frame_dec dec;
     struct buf out;
+    struct buf txpt; /* plaintext of the message being sent (secret: wiped on reset) */
     uint8_t prologue[64];
     size_t prologue_len;
     char reason[SESSION_REASON_LEN];
@@ -212,6 +213,7 @@ int session_new(const struct session_cfg *cfg, int64_t now_ms, struct session **
     s->cfg.cert = NULL;
     frame_dec_init(&s->dec, cfg->framing);
     buf_init(&s->out, SESSION_OUT_MAX + FRAME_WIRE_MAX);
+    buf_init_secret(&s->txpt, s->cfg.lim.max_msg);
     s->started = s->last_rx = s->last_tx = now_ms;
     s->tokens = s->cfg.lim.burst;
     s->tokens_at = now_ms;
@@ -250,6 +252,7 @@ void session_free(struct session *s)
     noise_cs_free(s->rx);
     frame_dec_free(&s->dec);
     buf_free(&s->out);
+    buf_free(&s->txpt);
     secmem_wipe(s->plain, sizeof(s->plain));
     free(s);
 }
@@ -436,7 +439,7 @@ static void device_hs(struct session *s, int64_t now, const uint8_t *f, size_t n
 static int send_msg(struct session *s, int64_t now, const struct msg *m)
 {
     uint8_t *f = s->scratch;
-    struct buf pt;
+    struct buf *pt;
     size_t n;
     uint64_t nonce;
     int r;
@@ -454,10 +457,12 @@ static int send_msg(struct session *s, int64_t now, const struct msg *m)
         s->stats.rekeys_tx++;
         emit(s, SESSION_EV_REKEY, "tx", NULL, NULL);
     }
-    buf_view(&pt, NULL, 0);
-    buf_init(&pt, s->cfg.lim.max_msg);
-    if ((r = msg_encode(m, &pt)) != 0) {
-        buf_free(&pt);
+    /* The plaintext is encoded into a buffer the session keeps (wiped after
+     * each message), so a message costs no allocation of its own. */
+    pt = &s->txpt;
+    buf_reset(pt);
+    if ((r = msg_encode(m, pt)) != 0) {
+        buf_reset(pt);
         return r;
     }
     nonce = noise_cs_nonce(s->tx);
@@ -468,9 +473,9 @@ static int send_msg(struct session *s, int64_t now, const struct msg *m)
     f[4] = (uint8_t)s->tx_epoch;
     for (int i = 0; i < 8; i++)
         f[5 + i] = (uint8_t)(nonce >> (56 - 8 * i));
-    r = noise_cs_encrypt(s->tx, f, SESSION_DATA_HDR, buf_ptr(&pt), buf_remaining(&pt),
+    r = noise_cs_encrypt(s->tx, f, SESSION_DATA_HDR, buf_ptr(pt), buf_remaining(pt),
                          f + SESSION_DATA_HDR, sizeof(s->scratch) - SESSION_DATA_HDR, &n);
-    buf_free(&pt);
+    buf_reset(pt);
     if (r != 0)
         return r;
     if ((r = put_frame(s, f, SESSION_DATA_HDR + n)) != 0) {

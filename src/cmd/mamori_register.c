@@ -36,7 +36,7 @@ static const char USAGE[] =
     "Without --state the devices are simulated in-process (sim commands script them);\n"
     "with --state this process hosts the terminal's bus (as mamori-terminald does) and\n"
     "uses the enrolled devices; `wait-devices N [S]` waits for N to attach and\n"
-    "`wait-scans N [S]` registers N codes read by the scanner device.\n"
+    "`wait-input N [S]` performs N operations from the scanner and keyboard devices.\n"
     "--api serves the HTTP+JSON API (docs/register.md) on a unix socket until\n"
     "SIGTERM/SIGINT or --max-runtime. Prints \"ready\" when set up.\n"
     "exit: 0 ok, 1 a command failed (script) or setup failed, 2 usage\n";

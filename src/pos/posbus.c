@@ -31,6 +31,7 @@ struct posbus {
     uint64_t confirm_cid;        /* open question */
     int answer;                  /* -1 none, 0 no, 1 yes */
     char scans[POSBUS_SCANS_MAX][POSBUS_SCAN_LEN];
+    char kinds_q[POSBUS_SCANS_MAX];
     size_t scan_head, scan_n;
     unsigned dropped;
 };
@@ -132,13 +133,18 @@ void posbus_event(struct posbus *p, const char *serial, const char *type,
     bool yes;
     if (p == NULL || type == NULL)
         return;
-    if (strcmp(type, "scanner.data") == 0) {
-        char code[POSBUS_SCAN_LEN];
-        if (devbody_get_str(body, "data", code, sizeof(code)) || p->scan_n == POSBUS_SCANS_MAX) {
+    if (strcmp(type, "scanner.data") == 0 || strcmp(type, "keyboard.key") == 0) {
+        char text[POSBUS_SCAN_LEN];
+        bool scan = type[0] == 's';
+        size_t at;
+        if (devbody_get_str(body, scan ? "data" : "key", text, sizeof(text)) ||
+            p->scan_n == POSBUS_SCANS_MAX) {
             p->dropped++;
             return;
         }
-        memcpy(p->scans[(p->scan_head + p->scan_n) % POSBUS_SCANS_MAX], code, sizeof(code));
+        at = (p->scan_head + p->scan_n) % POSBUS_SCANS_MAX;
+        memcpy(p->scans[at], text, sizeof(text));
+        p->kinds_q[at] = scan ? 's' : 'k';
         p->scan_n++;
         return;
     }
@@ -152,11 +158,12 @@ void posbus_event(struct posbus *p, const char *serial, const char *type,
         p->answer = yes ? 1 : 0;
 }
 
-int posbus_next_scan(struct posbus *p, char ret[static POSBUS_SCAN_LEN])
+int posbus_next_input(struct posbus *p, char *ret_kind, char ret[static POSBUS_SCAN_LEN])
 {
     if (p->scan_n == 0)
         return MAMORI_ERR_NOTFOUND;
     memcpy(ret, p->scans[p->scan_head], POSBUS_SCAN_LEN);
+    *ret_kind = p->kinds_q[p->scan_head];
     p->scan_head = (p->scan_head + 1) % POSBUS_SCANS_MAX;
     p->scan_n--;
     return 0;

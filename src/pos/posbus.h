@@ -21,8 +21,8 @@
 #include "pos/posdev.h"
 
 #define POSBUS_PRINT_JOB_MAX 49152 /* bytes per printer.print (protocol limit) */
-#define POSBUS_SCANS_MAX 32        /* scanned codes waiting for the register */
-#define POSBUS_SCAN_LEN 40         /* longest scanned code kept, bytes incl. NUL */
+#define POSBUS_SCANS_MAX 64        /* scans and key presses waiting for the register */
+#define POSBUS_SCAN_LEN 40         /* longest scanned code / key name kept, bytes incl. NUL */
 
 struct posbus_config {
     /* Serials; NULL: the first enrolled device of that kind. */
@@ -39,14 +39,15 @@ int posbus_new(struct bus *b, struct evloop *loop, const struct posbus_config *c
 void posbus_free(struct posbus *p);
 /* Fill d; has_changer is true when a change machine is enrolled. */
 void posbus_port(struct posbus *p, struct pos_devices *d);
-/* Feed a bus event: custdisplay.answer (the shopper's answer) and
- * scanner.data (queued; events can arrive while the engine is inside a bus
- * call, so they are never handled there). */
+/* Feed a bus event: custdisplay.answer (the shopper's answer), scanner.data
+ * and keyboard.key (queued in arrival order; events can arrive while the
+ * engine is inside a bus call, so they are never handled there). */
 void posbus_event(struct posbus *p, const char *serial, const char *type,
                   const cbor_item_t *body);
-/* Take the oldest queued scan: 0 and the code, or MAMORI_ERR_NOTFOUND.
- * Call only when the engine is idle (top of the loop). */
-int posbus_next_scan(struct posbus *p, char ret[static POSBUS_SCAN_LEN]);
+/* Take the oldest queued input: 0, *ret_kind 's' (scanned code) or 'k' (key
+ * name) and the text; MAMORI_ERR_NOTFOUND when none. Call only when the
+ * engine is idle (top of the loop). */
+int posbus_next_input(struct posbus *p, char *ret_kind, char ret[static POSBUS_SCAN_LEN]);
 /* Scans dropped because the queue was full or the code too long. */
 unsigned posbus_scans_dropped(const struct posbus *p);
 

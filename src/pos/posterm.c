@@ -1,7 +1,7 @@
 /*
  * posterm.c: owns the assembly of one register station from its files and
  * ports, the data key file, and the host commands that pump the bus
- * (wait-devices, wait-scans) and feed scanner input to the engine only when
+ * (wait-devices, wait-input) and feed scanner and keyboard input to the engine only when
  * it is idle. It must not own register rules (txn, tender), the bus (bus.c)
  * or the process (signals, arguments: the program's main).
  */
@@ -24,6 +24,7 @@
 #include "pos/posapi.h"
 #include "pos/posbus.h"
 #include "pos/posdev.h"
+#include "pos/poskeys.h"
 #include "pos/poswire.h"
 
 #define POSTERM_PATH_MAX 1024
@@ -43,6 +44,7 @@ struct posterm {
     struct txn *t;
     struct console *con;
     struct posapi *api;
+    struct poskeys keys;
     bool resumed;
 };
 
@@ -73,18 +75,28 @@ static int data_key(const char *dir, uint8_t key[static TXN_DATA_KEY_BYTES])
     return n == TXN_DATA_KEY_BYTES ? 0 : MAMORI_ERR_IO;
 }
 
-/* The next scanner.data code as a console line (codes are letters/digits). */
+/* The next console line from device input: a scanned code (letters and
+ * digits only) or a key sequence the keyboard completed. */
 static int next_scan_line(void *ctx, char *line, size_t cap)
 {
     struct posterm *p = ctx;
-    char code[POSBUS_SCAN_LEN];
-    while (p->pb != NULL && posbus_next_scan(p->pb, code) == 0) {
-        bool ok = code[0] != '\0';
-        for (const char *c = code; *c; c++)
+    char text[POSBUS_SCAN_LEN], kind, out[POSKEYS_LINE_MAX];
+    while (p->pb != NULL && posbus_next_input(p->pb, &kind, text) == 0) {
+        if (kind == 'k') {
+            int r = poskeys_press(&p->keys, p->t, text, out);
+            if (r < 0)
+                fprintf(p->cfg.out, "ERROR keyboard %s: %s\n", text, mamori_strerror(r));
+            if (r != 1)
+                continue;
+            snprintf(line, cap, "%s", out);
+            return 0;
+        }
+        bool ok = text[0] != '\0';
+        for (const char *c = text; *c; c++)
             ok &= (*c >= '0' && *c <= '9') || (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z');
         if (!ok)
             continue; /* not a code: dropped, the engine never sees it */
-        snprintf(line, cap, "scan %s", code);
+        snprintf(line, cap, "scan %s", text);
         return 0;
     }
     return MAMORI_ERR_NOTFOUND;
@@ -101,7 +113,8 @@ static int hook_args(char **tok, size_t n, long max, long *ret_want, long *ret_s
     return 0;
 }
 
-/* wait-scans N [SECONDS]: run the bus and register N scanned codes. */
+/* wait-input N [SECONDS]: run the bus and perform N operations read from the
+ * scanner and keyboard devices. */
 static int wait_scans(void *ctx, char **tok, size_t n)
 {
     struct posterm *p = ctx;
@@ -210,6 +223,7 @@ int posterm_open(const struct posterm_config *cfg, struct posterm **ret, const c
             goto fail;
         posdev_sim_port(p->sim, &p->dev);
     }
+    poskeys_init(&p->keys);
     p->pc.items = p->items;
     poswire_catalog(&p->pc, &p->cat);
     poswire_auth(p->ops, &p->auth);
@@ -223,7 +237,7 @@ int posterm_open(const struct posterm_config *cfg, struct posterm **ret, const c
     if ((rc = console_new(p->t, p->sim, p->cfg.out, &p->con)))
         goto fail;
     if (cfg->bus != NULL && ((rc = console_set_hook(p->con, "wait-devices", wait_devices, p)) ||
-                             (rc = console_set_hook(p->con, "wait-scans", wait_scans, p))))
+                             (rc = console_set_hook(p->con, "wait-input", wait_scans, p))))
         goto fail;
     sodium_memzero(tc, sizeof(*tc));
     free(tc);

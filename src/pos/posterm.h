@@ -45,11 +45,11 @@ void posterm_close(struct posterm *p);
 bool posterm_resumed(const struct posterm *p);
 struct txn *posterm_txn(struct posterm *p);
 /* The script/keyboard console; with a bus it also knows `wait-devices N [S]`
- * and `wait-scans N [S]`. */
+ * and `wait-input N [S]` (N operations from the scanner and keyboard devices). */
 struct console *posterm_console(struct posterm *p);
 
 /* A bus_event_fn: the host passes every bus event here (shopper answers,
- * scanner input). */
+ * scanner and keyboard input). */
 void posterm_event(void *p, const char *serial, const char *type, const cbor_item_t *body);
 
 /* Serve the HTTP+JSON API on a unix socket from the loop (scanner input is

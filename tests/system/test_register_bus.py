@@ -1,7 +1,7 @@
 """The register over the real device bus (OPS-1, OPS-2, OPS-6, DEV-18 application
 side, POL-1 cash commands): `mamori register --state` hosts the terminal's bus,
 simulated devices (mamori-devsim) attach with their enrolled keys, and a script
-sells through them: scanner input, scale, customer-display age confirmation,
+sells through them: scanner and POS keyboard input, scale, customer-display age confirmation,
 change machine deposit and dispense, printer. The receipt is checked by decoding the bytes
 the printer device received; the change machine's own log must show each
 payout exactly once.
@@ -13,7 +13,7 @@ from busrig import Rig, wait_for, wait_ready
 from conftest import ROOT, prog
 
 SCRIPT = """\
-wait-devices 7 30
+wait-devices 8 30
 signon cash1 cash-pw-1
 scan 4901234001077
 weigh 0200105000008
@@ -24,8 +24,7 @@ subtotal
 cash 5000
 signoff
 signon cash1 cash-pw-1
-wait-scans 2 30
-subtotal
+wait-input 3 30
 deposit
 !scan 4901234001078
 """
@@ -34,7 +33,8 @@ deposit
 def test_ops2_register_over_bus_cash_exactly_once(tmp_path, procs, mamori):
     rig = Rig(tmp_path, procs, mamori)
     devs = [("scl", "scale"), ("prn", "printer"), ("ld", "linedisplay"), ("cd", "custdisplay"),
-            ("drw", "drawer"), ("chg", "changer"), ("scn", "scanner")]
+            ("drw", "drawer"), ("chg", "changer"), ("scn", "scanner"),
+            ("kbd", "keyboard")]
     for name, kind in devs:
         rig.make_device(name, kind)
     r = mamori("items", "import", ROOT / "data" / "items.csv", "--db", tmp_path / "items.db")
@@ -55,9 +55,12 @@ def test_ops2_register_over_bus_cash_exactly_once(tmp_path, procs, mamori):
         # answer the age question, then insert 1000 yen into the change machine
         assert wait_for(lambda: "asking" in rig.dctl("cd", "status", check=False), timeout=30)
         rig.dctl("cd", "yes")
-        # the shopper's basket for sale 2, read by the scanner device
+        # sale 2: one item read by the scanner, one keyed in on the POS
+        # keyboard (digits + ENTER), then SUBTOTAL on the keyboard
         rig.dctl("scn", "scan", "4901234001213")
-        rig.dctl("scn", "scan", "4901234001213")
+        rig.dctl("kbd", "type", "4901234001213")
+        rig.dctl("kbd", "key", "ENTER")
+        rig.dctl("kbd", "key", "SUBTOTAL")
         assert wait_for(lambda: "depositing" in rig.dctl("chg", "status", check=False), timeout=30)
         rig.dctl("chg", "insert", "1000")
     th = threading.Thread(target=shopper, daemon=True)
