@@ -33,6 +33,7 @@
 #define PC_MAC 16
 #define PC_PINBLOCK 16
 #define PC_URL_MAX 256
+#define PAYCARD_TICK_MS 250 /* re-open / re-enable period */
 
 enum { D_PINPAD, D_MSR, D_ICREADER, D_SIGPAD, D_COUNT };
 static const char *const dev_kind[D_COUNT] = {"pinpad", "msr", "icreader", "sigpad"};
@@ -67,6 +68,7 @@ struct paycard {
     json_t *sig_points;
     char reason[48];
     int64_t emoney_seq;
+    uint64_t tick;
 };
 
 /* ------------------------------------------------------------- masking */
@@ -319,9 +321,24 @@ static void on_data(void *ctx, struct devapi_dev *d, const char *type, const cbo
     }
 }
 
+/* A tampered PIN pad (keys erased by the device) is a security event. */
+static void on_status(void *ctx, struct devapi_dev *d, int status, const char *type, const cbor_item_t *body)
+{
+    struct paycard *p = ctx;
+    bool tampered = false;
+    (void)d;
+    (void)status;
+    if (type != NULL && strcmp(type, "pinpad.status") == 0 && devbody_get_bool(body, "tampered", &tampered) == 0 &&
+        tampered && p->audit != NULL) {
+        struct audit_actor a = {.process = "register"};
+        (void)audit_event(p->audit, &a, "pay.pinpad.tamper", F_STR("kind", "pinpad"),
+                          F_STR("effect", "keys erased; PIN entry refused until re-injection"));
+    }
+}
+
 static struct devapi_dev *ensure(struct paycard *p, int k)
 {
-    struct devapi_listener l = {.ctx = p, .data = on_data};
+    struct devapi_listener l = {.ctx = p, .data = on_data, .status = on_status};
     struct devapi_dev *d = p->h[k];
     if (d == NULL) {
         if (devapi_open(p->api, dev_kind[k], &l, &d) != OPOS_SUCCESS)
@@ -353,6 +370,16 @@ static int dev_req(struct paycard *p, int k, const char *type, cbor_item_t *body
         return 0;
     e = devapi_error(d);
     return e < 0 ? e : MAMORI_ERR_OFFLINE;
+}
+
+/* Keep the card devices open, claimed and enabled as they attach, so a swipe
+ * made before the tender is not lost. */
+static void on_tick(struct evloop *l, void *ctx)
+{
+    struct paycard *p = ctx;
+    for (int k = 0; k < D_COUNT; k++)
+        (void)ensure(p, k);
+    (void)evloop_timer(l, PAYCARD_TICK_MS, on_tick, p, &p->tick);
 }
 
 /* Run the loop until *flag or the shopper's time is up. */
@@ -770,6 +797,7 @@ int paycard_new(struct evloop *l, struct devapi *api, struct audit *audit, const
     p->emoney = (struct tender_kind){"emoney", p, emoney_authorize, capture_noop, emoney_refund};
     for (int k = 0; k < D_COUNT; k++)
         (void)ensure(p, k);
+    (void)evloop_timer(l, PAYCARD_TICK_MS, on_tick, p, &p->tick);
     *ret = p;
     return 0;
 }
@@ -778,6 +806,8 @@ void paycard_free(struct paycard *p)
 {
     if (p == NULL)
         return;
+    if (p->tick)
+        evloop_timer_cancel(p->l, p->tick);
     for (int k = 0; k < D_COUNT; k++)
         if (p->h[k])
             (void)devapi_close(p->h[k]);

@@ -138,8 +138,7 @@ class PayRegister(Register):
                                      ok=False)
         th = threading.Thread(target=call)
         th.start()
-        assert wait_for(lambda: "capturing\": true" in self.ctl("sigpad", "status") or
-                        '"capturing":true' in self.ctl("sigpad", "status"), 10), self.ctl("sigpad", "status")
+        assert wait_for(lambda: "sigpad: capturing" in self.ctl("sigpad", "status"), 10), self.ctl("sigpad", "status")
         self.ctl("sigpad", "sign", *points)
         th.join(60)
         return out["r"]
