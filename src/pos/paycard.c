@@ -87,7 +87,7 @@ bool paycard_has_pan_run(const char *s)
 int paycard_masked_from(const char *s, struct paycard_masked *ret)
 {
     size_t n, lead = 0, stars = 0, tail = 0;
-    if (s == NULL || ret == NULL || (n = strlen(s)) >= PAYCARD_MASKED_MAX)
+    if (s == NULL || ret == NULL || (n = strlen(s)) == 0 || n >= PAYCARD_MASKED_MAX)
         return MAMORI_ERR_INVAL;
     while (lead < n && s[lead] >= '0' && s[lead] <= '9')
         lead++;
