@@ -507,8 +507,10 @@ static void set_reason(struct paycard *p, const char *why)
     snprintf(p->reason, sizeof(p->reason), "%s", why ? why : "");
 }
 
-/* Approved -> payment record + tender reference; declined -> DECLINED. */
-static int approved(struct paycard *p, json_t *resp, struct paycard_payment *pay, char ref[static TENDER_REF_MAX])
+/* Approved -> payment record + tender reference; declined -> DECLINED
+ * (reason written); anything else -> PROTO. */
+static int answer_core(json_t *resp, struct paycard_payment *pay, char ref[static TENDER_REF_MAX], char *reason,
+                       size_t reason_cap)
 {
     const char *res = json_string_value(json_object_get(resp, "result"));
     const char *id = json_string_value(json_object_get(resp, "txn_id"));
@@ -517,22 +519,45 @@ static int approved(struct paycard *p, json_t *resp, struct paycard_payment *pay
     const char *l4 = json_string_value(json_object_get(resp, "last4"));
     if (res == NULL || strcmp(res, "approved") != 0) {
         const char *why = json_string_value(json_object_get(resp, "reason"));
-        set_reason(p, why ? why : "declined");
-        return MAMORI_ERR_DECLINED;
+        snprintf(reason, reason_cap, "%s", why && strspn(why, "abcdefghijklmnopqrstuvwxyz_") == strlen(why) ? why
+                                                                                                       : "declined");
+        return res != NULL && strcmp(res, "declined") == 0 ? MAMORI_ERR_DECLINED : MAMORI_ERR_PROTO;
     }
     if (id == NULL || ap == NULL || strlen(id) >= sizeof(pay->host_txn) || strlen(ap) >= sizeof(pay->approval) ||
-        (tok && strlen(tok) >= sizeof(pay->token)) || (l4 && strlen(l4) != 4))
+        strspn(id, "0123456789abcdef") != strlen(id) || strspn(ap, "0123456789") != strlen(ap) ||
+        (tok && strlen(tok) >= sizeof(pay->token)) || (l4 && (strlen(l4) != 4 || strspn(l4, "0123456789") != 4)))
         return MAMORI_ERR_PROTO;
     strcpy(pay->host_txn, id);
     strcpy(pay->approval, ap);
     snprintf(pay->token, sizeof(pay->token), "%s", tok ? tok : "");
     snprintf(pay->last4, sizeof(pay->last4), "%s", l4 ? l4 : "");
     int n = snprintf(ref, TENDER_REF_MAX, "%s %s %s %s", pay->host_txn, pay->approval,
-                     pay->last4[0] ? pay->last4 : "----", pay->method);
+                     pay->last4[0] ? pay->last4 : "----", pay->method[0] ? pay->method : "lump");
     if (n < 0 || n >= TENDER_REF_MAX)
         return MAMORI_ERR_TOOBIG;
-    set_reason(p, "");
+    snprintf(reason, reason_cap, "%s", "");
     return 0;
+}
+
+int paycard_parse_answer(const char *body, size_t len, struct paycard_payment *pay, char ref[static TENDER_REF_MAX],
+                         char *reason, size_t reason_cap)
+{
+    json_t *j;
+    int r;
+    if (body == NULL || pay == NULL || ref == NULL || reason == NULL || reason_cap == 0 || len > PAYCARD_HTTP_MAX)
+        return MAMORI_ERR_INVAL;
+    if ((j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL)) == NULL || !json_is_object(j)) {
+        json_decref(j);
+        return MAMORI_ERR_PROTO;
+    }
+    r = answer_core(j, pay, ref, reason, reason_cap);
+    json_decref(j);
+    return r;
+}
+
+static int approved(struct paycard *p, json_t *resp, struct paycard_payment *pay, char ref[static TENDER_REF_MAX])
+{
+    return answer_core(resp, pay, ref, p->reason, sizeof(p->reason));
 }
 
 static json_t *method_json(const struct paycard *p)

@@ -110,6 +110,13 @@ int paycard_next(struct paycard *p, const char *cvm, const char *method, int cou
 /* The decline reason of the last refused authorization ("" if none). */
 const char *paycard_last_reason(const struct paycard *p);
 
+/* The host's answer (outside bytes, at most PAYCARD_HTTP_MAX): 0 when
+ * approved (pay's host_txn, approval, token, last4 written; ref gets the
+ * tender reference), MAMORI_ERR_DECLINED with the host's reason, PROTO for
+ * anything malformed (ids and codes are checked for their shape). */
+int paycard_parse_answer(const char *body, size_t len, struct paycard_payment *pay, char ref[static TENDER_REF_MAX],
+                         char *reason, size_t reason_cap);
+
 /* Parse a card tender reference "HOSTTXN APPROVAL LAST4 METHOD" (receipt). */
 int paycard_ref_parse(const char *ref, char host_txn[static 24], char approval[static 8], char last4[static 5],
                       char method[static 16]);

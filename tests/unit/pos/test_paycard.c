@@ -121,6 +121,30 @@ static void test_ref_parse_and_method_names(void **state)
     assert_int_equal(paycard_ref_parse(NULL, h, a, l4, m), MAMORI_ERR_INVAL);
 }
 
+static void test_host_answer_parsed_strictly(void **state)
+{
+    struct paycard_payment p;
+    char ref[TENDER_REF_MAX], why[48];
+    const char *ok = "{\"result\":\"approved\",\"txn_id\":\"0a1b2c3d4e5f6071\",\"approval_code\":\"123456\","
+                     "\"token\":\"abcd\",\"last4\":\"1111\"}";
+    (void)state;
+    memset(&p, 0, sizeof(p));
+    strcpy(p.method, "bonus");
+    assert_int_equal(paycard_parse_answer(ok, strlen(ok), &p, ref, why, sizeof(why)), 0);
+    assert_string_equal(ref, "0a1b2c3d4e5f6071 123456 1111 bonus");
+    const char *no = "{\"result\":\"declined\",\"reason\":\"replay\"}";
+    assert_int_equal(paycard_parse_answer(no, strlen(no), &p, ref, why, sizeof(why)), MAMORI_ERR_DECLINED);
+    assert_string_equal(why, "replay");
+    /* a last4 that is not 4 digits, an id that is not the host's hex, duplicates, garbage */
+    const char *bad[] = {
+        "{\"result\":\"approved\",\"txn_id\":\"0a1b\",\"approval_code\":\"1\",\"last4\":\"41111\"}",
+        "{\"result\":\"approved\",\"txn_id\":\"0a 1b\",\"approval_code\":\"1\"}",
+        "{\"result\":\"approved\",\"result\":\"approved\"}",
+        "[1,2]", "", "{\"result\":\"error\",\"reason\":\"bad_request\"}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(paycard_parse_answer(bad[i], strlen(bad[i]), &p, ref, why, sizeof(why)), MAMORI_ERR_PROTO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +152,7 @@ int main(void)
         cmocka_unit_test(test_pol3_paystore_refuses_card_data_in_any_field),
         cmocka_unit_test(test_pan_run_detector),
         cmocka_unit_test(test_ref_parse_and_method_names),
+        cmocka_unit_test(test_host_answer_parsed_strictly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
