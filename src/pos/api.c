@@ -120,6 +120,7 @@ static const struct route routes[] = {
     {API_CARD, "POST", "/v1/tender/card", API_F_AMOUNT, API_F_CVM | API_F_METHOD | API_F_PCOUNT | API_F_SOURCE},
     {API_EMONEY, "POST", "/v1/tender/emoney", API_F_AMOUNT, 0},
     {API_REFUND_EXTERNAL, "POST", "/v1/refund/external", API_F_KIND, 0},
+    {API_MEMBER_IC, "POST", "/v1/member/ic", 0, 0},
     {API_SUSPEND, "POST", "/v1/suspend", 0, 0},
     {API_RESUME, "POST", "/v1/resume", API_F_SLIP, 0},
     {API_RETURN, "POST", "/v1/return", API_F_RECEIPT, MGR},
@@ -612,6 +613,15 @@ int api_exec(const struct api_env *env, const struct api_req *r, json_t **ret_re
         break;
     }
     case API_REFUND_EXTERNAL: rc = tender_refund_external(t, r->kind); break;
+    case API_MEMBER_IC: {
+        const struct tender_kind *k = txn_find_kind(t, "card");
+        if (k == NULL) {
+            rc = MAMORI_ERR_NOTFOUND;
+            *ret_msg = "no IC reader tenders ([pay] payhost_url)";
+        } else if ((rc = paycard_point_card(k->ctx, t)) != 0 && paycard_last_reason(k->ctx)[0])
+            *ret_msg = paycard_last_reason(k->ctx);
+        break;
+    }
     case API_SUSPEND:
         if ((rc = txn_suspend(t, slip)) == 0)
             extra = json_pack("{s:s}", "slip", slip);

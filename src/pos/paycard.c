@@ -25,6 +25,7 @@
 #include "common/buf.h"
 #include "common/evloop.h"
 #include "common/hex.h"
+#include "common/secmem.h"
 #include "devices/devbody.h"
 #include "mamori/err.h"
 
@@ -873,6 +874,28 @@ int paycard_next(struct paycard *p, const char *cvm, const char *method, int cou
         strcpy(p->source, source);
     p->count = count;
     return 0;
+}
+
+int paycard_point_card(struct paycard *p, struct txn *t)
+{
+    cbor_item_t *reply = NULL;
+    char member[TXN_MEMBER_MAX + 1];
+    int r;
+    if (p == NULL || t == NULL)
+        return MAMORI_ERR_INVAL;
+    if ((r = dev_req(p, D_ICREADER, "icreader.point_read", NULL, &reply)) != 0) {
+        set_reason(p, r == MAMORI_ERR_NOTFOUND ? "no_point_card" : "icreader_error");
+        return r;
+    }
+    r = devbody_get_str(reply, "member", member, sizeof(member));
+    cbor_decref(&reply);
+    if (r != 0) {
+        secmem_wipe(member, sizeof(member));
+        return MAMORI_ERR_PROTO;
+    }
+    r = tender_member(t, member);
+    secmem_wipe(member, sizeof(member));
+    return r;
 }
 
 const char *paycard_last_reason(const struct paycard *p)

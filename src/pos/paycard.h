@@ -107,6 +107,11 @@ const struct tender_kind *paycard_kind_emoney(struct paycard *p);
  * "revolving", "bonus"; source "pinpad"/"msr"/"ic" (default: the PIN pad for
  * pin, the MSR for signature). INVAL for an unknown name. */
 int paycard_next(struct paycard *p, const char *cvm, const char *method, int count, const char *source);
+/* Point card read through the IC reader (icreader.point_read): the member
+ * number (HIGH) is handed to tender_member(), which encrypts it at once, and
+ * wiped here. NOTFOUND when no point card is in the reader. */
+int paycard_point_card(struct paycard *p, struct txn *t);
+
 /* The decline reason of the last refused authorization ("" if none). */
 const char *paycard_last_reason(const struct paycard *p);
 

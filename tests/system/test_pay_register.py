@@ -185,3 +185,21 @@ def test_pol8_3_injection_one_custodian_or_same_twice_refused(reg):
     r = reg.inject("msr", lines=["maint", PASSWORDS["maint"], "maint", PASSWORDS["maint"], "AA" * 16, "BB" * 16],
                    device_components=False)
     assert r.returncode == 4, r.stderr
+
+
+def test_pol1_point_card_read_through_ic_reader(reg):
+    member = "9876543210123456"
+    reg.api.post("/v1/scan", {"code": TEA})
+    st, j = reg.api.post("/v1/member/ic", {}, ok=False)
+    assert st != 200 and "no_point_card" in json.dumps(j), j  # no card in the reader
+    assert "point card inserted" in reg.ctl("icreader", "card", "point", member)
+    st, j = reg.api.post("/v1/member/ic", {}, ok=False)
+    assert st == 200, j
+    shown = json.dumps(reg.api.get("/v1/state")[1], ensure_ascii=False)
+    assert "3456" in shown and member not in shown, shown  # masked in the register's state
+    st, j = reg.api.post("/v1/tender/cash", {"amount": 200}, ok=False)
+    assert st == 200, j
+    # the member number (HIGH) is kept only encrypted / as a keyed tag: not in any file of the terminal
+    assert member.encode() not in files_bytes(reg.state)
+    text = reg.decode_receipts(reg.printer_out())
+    assert member not in text and "3456" in text, text
