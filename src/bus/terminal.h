@@ -48,5 +48,8 @@ struct devapi *terminal_devapi(struct terminal *t);
 struct config *terminal_config(struct terminal *t);
 struct audit *terminal_audit(struct terminal *t);
 const char *terminal_dir(const struct terminal *t);
+/* Restrict the process after setup (Landlock, src/common/sandbox.h) unless
+ * [sandbox] enabled = false; [sandbox] rw / ro add one path each. */
+int terminal_restrict(struct terminal *t, char *err, size_t errlen);
 
 #endif
