@@ -53,6 +53,8 @@ struct paycard {
     struct audit *audit;
     struct paystore *store;
     char url[PC_URL_MAX], cert[PC_URL_MAX], terminal[32], pin_sha[64];
+    char *cert_pem; /* the host's certificate, read once before terminald restricts itself */
+    size_t cert_len;
     int input_ms, request_ms, http_ms;
     struct devapi_dev *h[D_COUNT];
     struct tender_kind card, emoney;
@@ -439,6 +441,26 @@ out:
     return r;
 }
 
+#define PAYCARD_CERT_MAX 16384 /* bytes of the host's PEM certificate */
+
+static int read_cert(struct paycard *p)
+{
+    FILE *f = fopen(p->cert, "re");
+    size_t n;
+    if (f == NULL)
+        return MAMORI_ERR_CONFIG;
+    if ((p->cert_pem = malloc(PAYCARD_CERT_MAX)) == NULL) {
+        fclose(f);
+        return MAMORI_ERR_NOMEM;
+    }
+    n = fread(p->cert_pem, 1, PAYCARD_CERT_MAX, f);
+    fclose(f);
+    if (n == 0 || n == PAYCARD_CERT_MAX)
+        return MAMORI_ERR_CONFIG;
+    p->cert_len = n;
+    return 0;
+}
+
 /* POST req to the host; *ret the parsed JSON response. */
 static int host_call(struct paycard *p, json_t *req, json_t **ret)
 {
@@ -446,6 +468,7 @@ static int host_call(struct paycard *p, json_t *req, json_t **ret)
     struct membuf *m = calloc(1, sizeof(*m));
     struct curl_slist *hdr = NULL;
     CURL *c = NULL;
+    struct curl_blob blob = {.data = p->cert_pem, .len = p->cert_len, .flags = CURL_BLOB_COPY};
     long status = 0;
     int r = MAMORI_ERR_OFFLINE;
     if (body == NULL || m == NULL) {
@@ -456,7 +479,7 @@ static int host_call(struct paycard *p, json_t *req, json_t **ret)
         goto out;
     if (curl_easy_setopt(c, CURLOPT_URL, p->url) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_CAINFO, p->cert) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_CAPATH, NULL) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, p->pin_sha) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
@@ -815,7 +838,8 @@ int paycard_new(struct evloop *l, struct devapi *api, struct audit *audit, const
     p->request_ms = cfg->request_ms > 0 ? cfg->request_ms : 3000;
     p->http_ms = cfg->http_ms > 0 ? cfg->http_ms : 15000;
     reset_options(p);
-    if ((r = pin_of(p->cert, p->pin_sha)) != 0 || (r = paystore_open(cfg->db_path, &p->store)) != 0) {
+    if ((r = pin_of(p->cert, p->pin_sha)) != 0 || (r = read_cert(p)) != 0 ||
+        (r = paystore_open(cfg->db_path, &p->store)) != 0) {
         paycard_free(p);
         return r;
     }
@@ -838,6 +862,7 @@ void paycard_free(struct paycard *p)
         if (p->h[k])
             (void)devapi_close(p->h[k]);
     json_decref(p->sig_points);
+    free(p->cert_pem);
     paystore_close(p->store);
     free(p);
 }
