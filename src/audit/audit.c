@@ -21,6 +21,12 @@
  * range return to the snapshot taken at BEGIN (those keys sealed nothing
  * durable), so the log stays consistent.
  *
+ * Opening compares the seal state with the entries, atomically with respect
+ * to appends by other processes: writers under the write lock (BEGIN
+ * IMMEDIATE), audit_open_ro readers by reading the seal state before one read
+ * snapshot. Step 5 after step 4 makes "persisted epoch <= committed entries"
+ * hold at every instant for an honest log (docs/audit.md, "Concurrency").
+ *
  * Triggers make UPDATE and DELETE fail for the application; an insider with the
  * file is stopped by the seals, checkpoints and `mamori audit verify` instead.
  */
@@ -59,6 +65,7 @@ struct audit {
     int64_t last_ckpt_ns, snap_last_ckpt_ns;
     uint32_t every, seconds;
     bool in_tx, in_batch, batch_failed, broken;
+    bool read_only; /* audit_open_ro: nothing is ever written */
     char process[AUDIT_ACTOR_MAX + 1];
     char seal_path[AUDIT_PATH_MAX];
     sqlite3_stmt *next_seq;
@@ -171,7 +178,7 @@ static int begin_tx(struct audit *a)
     int r;
     if (a->in_tx)
         return 0;
-    if (a->broken)
+    if (a->broken || a->read_only)
         return MAMORI_ERR_STATE;
     if ((r = exec(a, "BEGIN IMMEDIATE")) != 0)
         return r;
@@ -417,7 +424,7 @@ int audit_tick(struct audit *a)
     if (a == NULL)
         return MAMORI_ERR_INVAL;
     pthread_mutex_lock(&a->mu);
-    bool due = !a->in_batch && checkpoint_due(a);
+    bool due = !a->read_only && !a->in_batch && checkpoint_due(a);
     pthread_mutex_unlock(&a->mu);
     return due ? audit_checkpoint(a) : 0;
 }
@@ -636,32 +643,128 @@ static int open_seal(struct audit *a, const char *seal_path, const char *verifie
     return 0;
 }
 
-int audit_open_ex(const char *path, const struct audit_options *opt, struct keys *signer, struct audit **ret)
+/* The number of entries, and that their seqs are 0..count-1 without a hole.
+ * Callers run it inside the transaction that also reads the tree, so both see
+ * the same entries. */
+static int count_entries(struct audit *a, uint64_t *ret_count)
 {
-    static const struct audit_options defaults = {0};
-    char seal_path[AUDIT_PATH_MAX], verifier_path[AUDIT_PATH_MAX];
-    sqlite3_stmt *st = NULL;
-    uint64_t count = 0, next = 0;
+    sqlite3_stmt *st;
+    uint64_t count, next;
+    if (sqlite3_prepare_v2(a->db, "SELECT count(*), coalesce(max(seq) + 1, 0) FROM audit", -1, &st, NULL) !=
+        SQLITE_OK)
+        return MAMORI_ERR_DB;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return MAMORI_ERR_DB;
+    }
+    count = (uint64_t)sqlite3_column_int64(st, 0);
+    next = (uint64_t)sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    if (count != next)
+        return MAMORI_ERR_TAMPER; /* a hole in the sequence */
+    *ret_count = count;
+    return 0;
+}
+
+/* The writer's open check, under the write lock every append takes (BEGIN
+ * IMMEDIATE): no other process can commit entries while the entries, the
+ * seal state and the tree are read, and an appender persists its key only
+ * after its COMMIT, so here the seal state is at most the entry count. Equal:
+ * the last append finished; behind: an appender is (or crashed) between
+ * COMMIT and persist, and the key is hashed forward. Ahead: entries the key
+ * already sealed are gone — tamper. */
+static int open_check_locked(struct audit *a, const char *seal_path, const char *verifier_path,
+                             uint64_t *ret_count)
+{
+    uint64_t count = 0;
     int r;
-    if (path == NULL || signer == NULL || ret == NULL)
-        return MAMORI_ERR_INVAL;
-    if (opt == NULL)
-        opt = &defaults;
-    if ((r = opt->seal_path ? path_with(seal_path, sizeof(seal_path), opt->seal_path, "")
-                            : path_with(seal_path, sizeof(seal_path), path, ".seal")) != 0 ||
-        (r = opt->verifier_path ? path_with(verifier_path, sizeof(verifier_path), opt->verifier_path, "")
-                                : path_with(verifier_path, sizeof(verifier_path), path, ".verifier")) != 0)
+    if ((r = exec(a, "BEGIN IMMEDIATE")) != 0)
         return r;
+    /* the seal before the signer and the tree: a log cut back is reported as
+     * such whoever opens it */
+    if ((r = count_entries(a, &count)) != 0 || (r = open_seal(a, seal_path, verifier_path, count)) != 0 ||
+        (r = check_signer(a)) != 0 || (r = load_tree(a, count)) != 0 || (r = exec(a, "COMMIT")) != 0) {
+        exec(a, "ROLLBACK");
+        return r;
+    }
+    *ret_count = count;
+    return 0;
+}
+
+/* The reader's open check, without any lock and without writing: the seal
+ * state is read FIRST, then the entries in one read transaction (one WAL
+ * snapshot). A writer persists epoch e only after the COMMIT of entry e-1, so
+ * a snapshot taken after reading e holds at least e entries; a snapshot with
+ * fewer means entries were removed. A missing or unreadable seal state of a
+ * non-empty log is read once more after the snapshot (the log may have been
+ * created meanwhile: its seal state exists before its first entry). */
+static int open_check_ro(struct audit *a, const char *seal_path)
+{
+    uint8_t key[SEAL_KEY_LEN];
+    uint64_t epoch = 0, count = 0;
+    int r, rs;
+    for (int attempt = 0;; attempt++) {
+        rs = seal_read_state(seal_path, &epoch, key);
+        sodium_memzero(key, sizeof(key));
+        if (rs != 0 && rs != MAMORI_ERR_NOTFOUND && rs != MAMORI_ERR_INVAL)
+            return rs;
+        if ((r = exec(a, "BEGIN")) != 0)
+            return r;
+        if ((r = count_entries(a, &count)) != 0 || (r = load_tree(a, count)) != 0 ||
+            (r = exec(a, "COMMIT")) != 0) {
+            exec(a, "ROLLBACK");
+            return r;
+        }
+        if (rs == 0)
+            return epoch > count ? MAMORI_ERR_TAMPER : 0;
+        if (count == 0)
+            return 0; /* a new (or never written) log: nothing sealed yet */
+        if (attempt > 0)
+            return rs == MAMORI_ERR_NOTFOUND ? MAMORI_ERR_TAMPER : rs;
+    }
+}
+
+static int resolve_paths(const char *path, const struct audit_options *opt, char *seal_path, char *verifier_path)
+{
+    int r;
+    if ((r = opt->seal_path ? path_with(seal_path, AUDIT_PATH_MAX, opt->seal_path, "")
+                            : path_with(seal_path, AUDIT_PATH_MAX, path, ".seal")) != 0 ||
+        (r = opt->verifier_path ? path_with(verifier_path, AUDIT_PATH_MAX, opt->verifier_path, "")
+                                : path_with(verifier_path, AUDIT_PATH_MAX, path, ".verifier")) != 0)
+        return r;
+    return 0;
+}
+
+static struct audit *audit_alloc(const struct audit_options *opt)
+{
     struct audit *a = calloc(1, sizeof(*a));
     if (a == NULL)
-        return MAMORI_ERR_NOMEM;
+        return NULL;
     pthread_mutex_init(&a->mu, NULL);
-    a->signer = signer;
     a->every = opt->checkpoint_every ? opt->checkpoint_every : AUDIT_CHECKPOINT_EVERY;
     a->seconds = opt->checkpoint_seconds ? opt->checkpoint_seconds : AUDIT_CHECKPOINT_SECONDS;
     snprintf(a->process, sizeof(a->process), "%s", opt->process ? opt->process : "audit");
     buf_init(&a->details, AUDIT_DETAILS_MAX + 1);
     buf_init(&a->canon, AUDIT_ENTRY_MAX);
+    return a;
+}
+
+int audit_open_ex(const char *path, const struct audit_options *opt, struct keys *signer, struct audit **ret)
+{
+    static const struct audit_options defaults = {0};
+    char seal_path[AUDIT_PATH_MAX], verifier_path[AUDIT_PATH_MAX];
+    uint64_t count = 0;
+    int r;
+    if (path == NULL || signer == NULL || ret == NULL)
+        return MAMORI_ERR_INVAL;
+    if (opt == NULL)
+        opt = &defaults;
+    if ((r = resolve_paths(path, opt, seal_path, verifier_path)) != 0)
+        return r;
+    struct audit *a = audit_alloc(opt);
+    if (a == NULL)
+        return MAMORI_ERR_NOMEM;
+    a->signer = signer;
     r = MAMORI_ERR_DB;
     if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) !=
             SQLITE_OK ||
@@ -674,32 +777,50 @@ int audit_open_ex(const char *path, const struct audit_options *opt, struct keys
                            "INSERT INTO audit_checkpoint(size,root,time_ns,sig,tag,frontier) VALUES(?,?,?,?,?,?)",
                            -1, &a->ins_ckpt, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(a->db, "SELECT coalesce(max(seq) + 1, 0) FROM audit", -1, &a->next_seq, NULL) !=
-            SQLITE_OK ||
-        sqlite3_prepare_v2(a->db, "SELECT count(*), coalesce(max(seq) + 1, 0) FROM audit", -1, &st, NULL) !=
-            SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW)
+            SQLITE_OK)
         goto fail;
-    count = (uint64_t)sqlite3_column_int64(st, 0);
-    next = (uint64_t)sqlite3_column_int64(st, 1);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (count != next) {
-        r = MAMORI_ERR_TAMPER; /* a hole in the sequence */
-        goto fail;
-    }
-    /* the seal first: a log cut back is reported as such whoever opens it */
     snprintf(a->seal_path, sizeof(a->seal_path), "%s", seal_path);
-    if ((r = open_seal(a, seal_path, verifier_path, count)) != 0 || (r = check_signer(a)) != 0 ||
-        (r = load_tree(a, count)) != 0)
+    if ((r = open_check_locked(a, seal_path, verifier_path, &count)) != 0)
         goto fail;
+    /* its own transaction: begin_tx catches up with appends made meanwhile */
     struct audit_actor self = {.process = a->process};
     if ((r = audit_event(a, &self, "audit.start", F_INT("pid", getpid()), F_INT("entries", (int64_t)count))) != 0)
         goto fail;
     *ret = a;
     return 0;
 fail:
-    sqlite3_finalize(st);
     a->signer = NULL;
+    audit_close(a);
+    return r;
+}
+
+int audit_open_ro(const char *path, const struct audit_options *opt, struct audit **ret)
+{
+    static const struct audit_options defaults = {0};
+    char seal_path[AUDIT_PATH_MAX], verifier_path[AUDIT_PATH_MAX];
+    int r;
+    if (path == NULL || ret == NULL)
+        return MAMORI_ERR_INVAL;
+    if (opt == NULL)
+        opt = &defaults;
+    if ((r = resolve_paths(path, opt, seal_path, verifier_path)) != 0)
+        return r;
+    if (access(path, F_OK) != 0)
+        return MAMORI_ERR_NOTFOUND;
+    struct audit *a = audit_alloc(opt);
+    if (a == NULL)
+        return MAMORI_ERR_NOMEM;
+    a->read_only = true;
+    r = MAMORI_ERR_DB;
+    if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_busy_timeout(a->db, 5000) != SQLITE_OK)
+        goto fail;
+    snprintf(a->seal_path, sizeof(a->seal_path), "%s", seal_path);
+    if ((r = open_check_ro(a, seal_path)) != 0)
+        goto fail;
+    *ret = a;
+    return 0;
+fail:
     audit_close(a);
     return r;
 }

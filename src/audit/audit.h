@@ -56,6 +56,17 @@ int audit_open_ex(const char *path, const struct audit_options *opt, struct keys
 /* audit_open_ex with default options and the signer key file "<path>.key"
  * (created on first use, 0600). Callers that only record events use this. */
 int audit_open(const char *path, struct audit **ret);
+/* Open an existing log for reading only (counters, status, CLI readers): the
+ * same checks as audit_open_ex — MAMORI_ERR_TAMPER when the seal state is
+ * ahead of the entries, missing for a non-empty log, the sequence has a hole
+ * or the entries do not match the last signed checkpoint — but nothing is
+ * written: no audit.start/stop, no seal persist, no signer needed. Safe while
+ * writers in other processes append (never a false alarm: docs/audit.md,
+ * "Concurrency"). Only audit_count, audit_size and audit_close are useful on
+ * it; appends, batches, checkpoints and rotation return MAMORI_ERR_STATE.
+ * opt may be NULL (only opt->seal_path is used). MAMORI_ERR_NOTFOUND when
+ * there is no log at path. */
+int audit_open_ro(const char *path, const struct audit_options *opt, struct audit **ret);
 /* Record "audit.stop", sign a final checkpoint, close; NULL-safe. */
 void audit_close(struct audit *a);
 

@@ -33,10 +33,15 @@ static int audit_count_main(const char *config, const char *ev)
         fprintf(stderr, "mamori-guard: %s: %s\n", config, mamori_strerror(r));
         return 1;
     }
-    r = audit_open(c.audit, &a);
+    /* read-only: a counter must not write to (or race) the daemon's log; it
+     * still reports a log that was tampered with */
+    r = audit_open_ro(c.audit, NULL, &a);
     if (r == 0) {
         r = audit_count(a, ev, &n);
         audit_close(a);
+    } else if (r == MAMORI_ERR_NOTFOUND) {
+        n = 0; /* no store yet: nothing recorded */
+        r = 0;
     }
     guardconf_free(&c);
     if (r) {

@@ -172,6 +172,17 @@ class Guard:
         except FileNotFoundError:
             return ""
 
+    def wait_alert(self, *needles, timeout=10.0):
+        """The alert text once it holds every needle (or at the timeout). The
+        guard writes the audit entry first and the alert line just after, so a
+        count seen in the audit log can precede its alert line."""
+        end = time.monotonic() + timeout
+        text = self.alerts_text()
+        while not all(n in text for n in needles) and time.monotonic() < end:
+            time.sleep(0.05)
+            text = self.alerts_text()
+        return text
+
     def hup(self):
         self.proc.send_signal(signal.SIGHUP)
 
@@ -343,11 +354,12 @@ def test_lc6_integrity_change_is_alerted(guard):
     with open(os.path.join(guard.inst, "app.conf"), "a") as f:
         f.write("setting=2\n")                             # an unexpected change
     assert guard.wait_count("integrity.changed", 1) >= 1
-    assert "app.conf" in guard.alerts_text()
+    assert "app.conf" in guard.wait_alert("app.conf")
     with open(os.path.join(guard.inst, "dropped.bin"), "w") as f:
         f.write("payload")                                 # a file nobody listed
     assert guard.wait_count("integrity.changed", 2) >= 2
-    assert "kind=extra" in guard.alerts_text() and "dropped.bin" in guard.alerts_text()
+    text = guard.wait_alert("kind=extra", "dropped.bin")
+    assert "kind=extra" in text and "dropped.bin" in text
     n = guard.count("integrity.check")
     guard.proc.send_signal(signal.SIGUSR1)                 # on demand
     assert guard.wait_count("integrity.check", n + 1) >= n + 1

@@ -8,9 +8,15 @@
  */
 #include "testutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -831,6 +837,234 @@ static void test_pol7_vkeys_file_hostile(void **state)
     free(dir);
 }
 
+static void read_file_bytes(const char *path, uint8_t *out, size_t cap, size_t *ret_n)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    *ret_n = fread(out, 1, cap, f);
+    fclose(f);
+}
+
+/* audit_open_ro (counters, CLI readers) still catches a cut log, a missing
+ * seal state and a hole, accepts the state a crash between COMMIT and seal
+ * persist leaves (key behind the entries) — and writes nothing at all. */
+static void test_pre1_read_only_open_detects_cut_and_writes_nothing(void **state)
+{
+    struct audit *a;
+    int64_t n;
+    uint8_t before[2048], after[2048];
+    size_t nb, na;
+    char q[200], seal[4400], old_seal[4500], cmd[9000];
+    (void)state;
+    /* an intact copy: opens, counts, refuses writes, leaves the files alone */
+    char *db = copy_db("ro_ok");
+    snprintf(seal, sizeof(seal), "%s.seal", db);
+    read_file_bytes(seal, before, sizeof(before), &nb);
+    assert_int_equal(audit_open_ro(db, NULL, &a), 0);
+    assert_int_equal(audit_count(a, NULL, &n), 0);
+    assert_int_equal((uint64_t)n, fx.total);
+    assert_int_equal(audit_size(a), fx.total);
+    assert_int_equal(audit_event(a, NULL, "test.write", F_INT("i", 1)), MAMORI_ERR_STATE);
+    assert_int_equal(audit_begin_batch(a), MAMORI_ERR_STATE);
+    assert_int_equal(audit_tick(a), 0);
+    audit_close(a);
+    assert_int_equal(audit_open_ro(db, NULL, &a), 0);
+    assert_int_equal(audit_count(a, NULL, &n), 0);
+    assert_int_equal((uint64_t)n, fx.total); /* no audit.start/stop were added */
+    audit_close(a);
+    read_file_bytes(seal, after, sizeof(after), &na);
+    assert_int_equal(na, nb);
+    assert_memory_equal(before, after, nb);
+
+    /* key behind the entries (crash after COMMIT, before the persist): fine
+     * for a reader, which does not hash it forward; the writer does */
+    char behind[4300];
+    snprintf(behind, sizeof(behind), "%s/ro_behind.db", fx.dir);
+    db = behind;
+    assert_int_equal(audit_open(db, &a), 0);
+    audit_close(a); /* 2 entries, key at epoch 2 */
+    snprintf(seal, sizeof(seal), "%s.seal", db);
+    snprintf(old_seal, sizeof(old_seal), "%s.old", seal);
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", seal, old_seal);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(audit_open(db, &a), 0); /* + audit.start */
+    assert_int_equal(audit_event(a, NULL, "test.write", F_INT("i", 1)), 0);
+    audit_close(a); /* + audit.stop: the key is 3 epochs on */
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", old_seal, seal);
+    assert_int_equal(system(cmd), 0);
+    read_file_bytes(seal, before, sizeof(before), &nb);
+    assert_int_equal(audit_open_ro(db, NULL, &a), 0);
+    assert_int_equal(audit_size(a), 5);
+    audit_close(a);
+    read_file_bytes(seal, after, sizeof(after), &na);
+    assert_int_equal(na, nb);
+    assert_memory_equal(before, after, nb);
+    uint8_t key[SEAL_KEY_LEN];
+    uint64_t epoch;
+    assert_int_equal(audit_open(db, &a), 0);
+    audit_close(a);
+    assert_int_equal(seal_read_state(seal, &epoch, key), 0);
+    sodium_memzero(key, sizeof(key));
+    assert_int_equal(epoch, 7); /* the writer caught up and persisted */
+
+    /* the last 5 entries cut: the key is ahead of the entries */
+    db = copy_db("ro_cut");
+    snprintf(q, sizeof(q), "DELETE FROM audit WHERE seq >= %llu", (unsigned long long)(fx.total - 5));
+    sql(db, q);
+    assert_int_equal(audit_open_ro(db, NULL, &a), MAMORI_ERR_TAMPER);
+    /* one entry in the middle removed: a hole */
+    db = copy_db("ro_hole");
+    sql(db, "DELETE FROM audit WHERE seq = 77");
+    assert_int_equal(audit_open_ro(db, NULL, &a), MAMORI_ERR_TAMPER);
+    /* the seal state deleted for a non-empty log */
+    db = copy_db("ro_noseal");
+    snprintf(seal, sizeof(seal), "%s.seal", db);
+    assert_int_equal(unlink(seal), 0);
+    assert_int_equal(audit_open_ro(db, NULL, &a), MAMORI_ERR_TAMPER);
+    assert_int_equal(access(seal, F_OK), -1); /* and not re-created */
+    /* no log at all */
+    snprintf(q, sizeof(q), "%s/none.db", fx.dir);
+    assert_int_equal(audit_open_ro(q, NULL, &a), MAMORI_ERR_NOTFOUND);
+    assert_int_equal(access(q, F_OK), -1);
+}
+
+/* ---- concurrent open (POL-7): no false tamper alarms ----
+ * A writer in another process (the daemon) appends while this process (a
+ * counter or the CLI) opens the same log again and again. Every open checks
+ * the seal state against the entries; an append landing between those reads
+ * must never look like tampering (a false alarm trains operators to ignore
+ * real ones). */
+
+#define CONC_OPENS 300
+#define CONC_CHILD_SECONDS 60 /* the writer stops by itself even if we die */
+
+/* The writer: appends singly or in batches of 1..16 until the parent closes
+ * the stop pipe. Tells the parent on ready_fd once it has written. Exit code:
+ * 0 ok, 10 + n for an error n (negated) of the writer itself. */
+static void conc_writer(const char *path, bool batches, int stop_fd, int ready_fd)
+{
+    struct audit *a;
+    struct audit_actor who = {.operator_id = "op-1", .role = "cashier", .process = "writer"};
+    time_t until = time(NULL) + CONC_CHILD_SECONDS;
+    int r = audit_open(path, &a);
+    bool told = false;
+    if (r != 0)
+        _exit(10 - r);
+    for (uint32_t i = 0; time(NULL) < until; i++) {
+        struct pollfd pfd = {.fd = stop_fd, .events = POLLIN};
+        if (poll(&pfd, 1, 0) > 0)
+            break; /* parent closed the pipe: stop */
+        if (batches) {
+            uint32_t n = 1 + randombytes_uniform(16);
+            if ((r = audit_begin_batch(a)) != 0)
+                break;
+            for (uint32_t j = 0; j < n && r == 0; j++)
+                r = audit_event(a, &who, "test.batch", F_INT("i", i), F_INT("j", j));
+            if (r != 0 || (r = audit_commit_batch(a)) != 0)
+                break;
+        } else if ((r = audit_event(a, &who, "test.write", F_INT("i", i))) != 0) {
+            break;
+        }
+        if (!told) {
+            told = write(ready_fd, "r", 1) == 1;
+        }
+    }
+    audit_close(a);
+    _exit(r == 0 ? 0 : 10 - r);
+}
+
+static void conc_run(bool batches, bool read_only)
+{
+    char *dir = testutil_tmpdir();
+    char path[4200], vk[4300], seal[4300];
+    int stop[2], ready[2], status;
+    int tamper = 0, other = 0, first_err = 0;
+    int64_t n, last_n = -1;
+    bool grew = false;
+    struct audit *a;
+    char c;
+    snprintf(path, sizeof(path), "%s/conc.db", dir);
+    snprintf(vk, sizeof(vk), "%s.verifier", path);
+    snprintf(seal, sizeof(seal), "%s.seal", path);
+    /* made before the fork, so both sides share one signer key file */
+    assert_int_equal(audit_open(path, &a), 0);
+    audit_close(a);
+    assert_int_equal(pipe(stop), 0);
+    assert_int_equal(pipe(ready), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(stop[1]);
+        close(ready[0]);
+        conc_writer(path, batches, stop[0], ready[1]);
+    }
+    close(stop[0]);
+    close(ready[1]);
+    assert_int_equal(read(ready[0], &c, 1), 1); /* the writer is writing */
+    for (int i = 0; i < CONC_OPENS; i++) {
+        int r = read_only ? audit_open_ro(path, NULL, &a) : audit_open(path, &a);
+        if (r == 0) {
+            r = audit_count(a, NULL, &n);
+            audit_close(a);
+            if (r == 0) {
+                grew |= last_n >= 0 && n > last_n;
+                last_n = n;
+            }
+        }
+        if (r == MAMORI_ERR_TAMPER)
+            tamper++;
+        else if (r != 0)
+            other++;
+        if (r != 0 && first_err == 0)
+            first_err = r;
+    }
+    close(stop[1]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    close(ready[0]);
+    if (tamper || other)
+        print_message("concurrent open (%s, %s): %d/%d false tamper, %d other errors (first %s)\n",
+                      batches ? "batches" : "single", read_only ? "read-only" : "writer", tamper, CONC_OPENS,
+                      other, mamori_strerror(first_err));
+    assert_int_equal(tamper, 0);
+    assert_int_equal(other, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(grew); /* the writer really appended between our opens */
+    /* and the log written from both sides still verifies end to end */
+    struct audit_vkeys keys;
+    struct audit_verify_result res;
+    struct audit_export_info info;
+    uint8_t *p;
+    size_t len;
+    assert_int_equal(audit_vkeys_load(vk, &keys), 0);
+    export_db(path, seal, &p, &len, &info);
+    assert_true(info.tail_sealed);
+    assert_int_equal(audit_bundle_verify(p, len, &keys, &res), 0);
+    assert_true(res.entries >= (uint64_t)last_n);
+    free(p);
+    testutil_rmtree(dir);
+    free(dir);
+}
+
+static void test_pol7_concurrent_open_never_false_tamper(void **state)
+{
+    (void)state;
+    conc_run(false, false);
+}
+
+static void test_pol7_concurrent_open_batches_never_false_tamper(void **state)
+{
+    (void)state;
+    conc_run(true, false);
+}
+
+static void test_pol7_concurrent_open_ro_never_false_tamper(void **state)
+{
+    (void)state;
+    conc_run(false, true);
+    conc_run(true, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -848,6 +1082,10 @@ int main(void)
         cmocka_unit_test(test_lc7_audit_key_rotation_followed_by_verifier),
         cmocka_unit_test(test_pol7_entry_decode_hostile),
         cmocka_unit_test(test_pol7_vkeys_file_hostile),
+        cmocka_unit_test(test_pre1_read_only_open_detects_cut_and_writes_nothing),
+        cmocka_unit_test(test_pol7_concurrent_open_never_false_tamper),
+        cmocka_unit_test(test_pol7_concurrent_open_batches_never_false_tamper),
+        cmocka_unit_test(test_pol7_concurrent_open_ro_never_false_tamper),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
