@@ -148,6 +148,7 @@ static int terminal_payload(struct session *s, struct buf *out)
         return MAMORI_ERR_NOMEM;
     r = msg_put_int(m, "v", 1);
     r = r ? r : msg_put_str(m, "terminal", s->cfg.terminal_id ? s->cfg.terminal_id : "");
+    r = r ? r : msg_put_int(m, "hb_ms", s->cfg.lim.hb_ms);
     r = r ? r : msg_cbor_write(m, out);
     cbor_decref(&m);
     return r;
@@ -376,8 +377,13 @@ static void terminal_hs(struct session *s, int64_t now, const uint8_t *f, size_t
 static void read_terminal_payload(struct session *s, const uint8_t *p, size_t n)
 {
     cbor_item_t *m = NULL;
+    int64_t hb;
     if (msg_cbor_parse(p, n, &m) == 0) {
         (void)msg_get_str(m, "terminal", s->terminal_id, sizeof(s->terminal_id));
+        /* The terminal's heartbeat interval wins, so both sides are in step
+         * (authenticated: this payload is encrypted and bound to the handshake). */
+        if (msg_get_int(m, "hb_ms", &hb) == 0 && hb >= SESSION_HB_MIN_MS && hb <= SESSION_HB_MAX_MS)
+            s->cfg.lim.hb_ms = hb;
         cbor_decref(&m);
     }
 }

@@ -45,6 +45,8 @@
 #define SESSION_OUT_MAX         (1u << 20) /* pending output before sends fail (backpressure) */
 #define SESSION_REASON_LEN      96
 #define SESSION_TERMINAL_ID_MAX 64
+#define SESSION_HB_MIN_MS       100 /* heartbeat interval a terminal may announce */
+#define SESSION_HB_MAX_MS       60000
 
 /* Frame types (first byte of every frame payload). */
 #define SESSION_FT_HS     0x01

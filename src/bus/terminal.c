@@ -18,6 +18,7 @@
 #include "bus/devwatch.h"
 #include "bus/msgjson.h"
 #include "common/hex.h"
+#include "common/sandbox.h"
 #include "mamori/err.h"
 
 const char terminal_default_config[] =
@@ -36,7 +37,10 @@ const char terminal_default_config[] =
     "rekey_ms = 3600000\n"
     "ca_pub_file = manufacturer-ca.pub\n"
     "[ctl]\n"
-    "socket = ctl.sock\n";
+    "socket = ctl.sock\n"
+    "[sandbox]\n"
+    "; after setup: only the state dir, serial lines, listener dirs and system files\n"
+    "enabled = true\n";
 
 struct trec {
     uint64_t seq;
@@ -369,4 +373,54 @@ struct bus *terminal_bus(struct terminal *t)
 struct devapi *terminal_devapi(struct terminal *t)
 {
     return t->api;
+}
+
+int terminal_restrict(struct terminal *t, char *err, size_t errlen)
+{
+    /* After setup terminald reaches only its state directory, its serial
+     * lines, the directories of unix listeners outside the state directory,
+     * [sandbox] rw/ro extra paths, and the read-only system files. */
+    const char *rw[SANDBOX_MAX_PATHS], *ro[SANDBOX_MAX_PATHS];
+    char dirs[BUS_MAX_LISTEN][TERMINAL_PATH_MAX];
+    size_t nrw = 0, nro = 0;
+    bool on = true;
+    int r;
+    if ((r = config_get_bool(t->cfg, "sandbox", "enabled", true, &on)) != 0) {
+        snprintf(err, errlen, "%s", config_error(t->cfg));
+        return r;
+    }
+    if (!on)
+        return 0;
+    rw[nrw++] = t->dir;
+    for (size_t i = 0; i < BUS_MAX_LISTEN && t->listen_specs[i][0]; i++) {
+        const char *s = t->listen_specs[i];
+        if (strncmp(s, "serial:", 7) == 0) {
+            rw[nrw++] = s + 7;
+        } else if (strncmp(s, "unix:", 5) == 0) {
+            char *slash;
+            snprintf(dirs[i], sizeof(dirs[i]), "%s", s + 5);
+            slash = strrchr(dirs[i], '/');
+            if (slash != NULL && slash != dirs[i]) {
+                *slash = '\0';
+                rw[nrw++] = dirs[i];
+            }
+        }
+    }
+    {
+        const char *extra_rw = config_get_str(t->cfg, "sandbox", "rw", NULL);
+        const char *extra_ro = config_get_str(t->cfg, "sandbox", "ro", NULL);
+        static const char *const sys[] = {"/usr", "/lib", "/lib64", "/etc"};
+        if (extra_rw && nrw < SANDBOX_MAX_PATHS - 4)
+            rw[nrw++] = extra_rw;
+        for (size_t i = 0; i < 4; i++)
+            ro[nro++] = sys[i];
+        if (extra_ro)
+            ro[nro++] = extra_ro;
+    }
+    r = sandbox_restrict(rw, nrw, ro, nro);
+    if (r == MAMORI_ERR_UNSUPPORTED)
+        return 0; /* best effort on kernels without Landlock */
+    if (r != 0)
+        snprintf(err, errlen, "cannot restrict the process (Landlock)");
+    return r;
 }

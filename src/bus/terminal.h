@@ -44,5 +44,8 @@ struct bus *terminal_bus(struct terminal *t);
  * attach callbacks; add listeners with devapi_observe() rather than
  * bus_on_event(), which would take them away from it. */
 struct devapi *terminal_devapi(struct terminal *t);
+/* Restrict the process after setup (Landlock, src/common/sandbox.h) unless
+ * [sandbox] enabled = false; [sandbox] rw / ro add one path each. */
+int terminal_restrict(struct terminal *t, char *err, size_t errlen);
 
 #endif

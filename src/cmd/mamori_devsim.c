@@ -8,6 +8,7 @@
  * SPEC: unix:PATH | tcp:127.0.0.1:PORT | serial:/dev/pts/N
  */
 #include <getopt.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,12 +20,13 @@
 
 #include "bus/ctl.h"
 #include "bus/devrun.h"
+#include "common/sandbox.h"
 #include "common/secmem.h"
 #include "mamori/err.h"
 
 static const char usage[] =
     "usage: mamori-devsim --kind K --state DIR --connect SPEC [--ctl PATH] [--hb-ms N]\n"
-    "                     [--max-runtime S]\n"
+    "                     [--max-runtime S] [--no-sandbox]\n"
     "       mamori-devsim init --kind K --state DIR [--serial S]\n"
     "       mamori-devsim ctl --ctl PATH WORDS...\n"
     "SPEC: unix:PATH | tcp:127.0.0.1:PORT | serial:/dev/pts/N\n"
@@ -94,20 +96,16 @@ static int do_ctl(int argc, char **argv)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"kind", required_argument, NULL, 'k'},
-        {"state", required_argument, NULL, 's'},
-        {"connect", required_argument, NULL, 'c'},
-        {"ctl", required_argument, NULL, 'C'},
-        {"hb-ms", required_argument, NULL, 'b'},
-        {"max-runtime", required_argument, NULL, 'm'},
-        {"serial", required_argument, NULL, 'S'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"kind", required_argument, NULL, 'k'},    {"state", required_argument, NULL, 's'},
+        {"connect", required_argument, NULL, 'c'}, {"ctl", required_argument, NULL, 'C'},
+        {"hb-ms", required_argument, NULL, 'b'},   {"max-runtime", required_argument, NULL, 'm'},
+        {"serial", required_argument, NULL, 'S'},  {"help", no_argument, NULL, 'h'},
+        {"no-sandbox", no_argument, NULL, 'N'},    {NULL, 0, NULL, 0},
     };
     struct devrun_opts o = {0};
     const char *serial = NULL;
     long max_runtime = 0;
-    bool init = false;
+    bool init = false, sandboxed = true;
     struct evloop *l = NULL;
     struct devrun *d = NULL;
     char err[512];
@@ -142,6 +140,9 @@ int main(int argc, char **argv)
             break;
         case 'S':
             serial = optarg;
+            break;
+        case 'N':
+            sandboxed = false;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -179,9 +180,29 @@ int main(int argc, char **argv)
         return 1;
     }
     {
+        /* From here on the simulator reaches only its own state directory,
+         * its line and the system's read-only files (a compromised device
+         * cannot read another device's keys). Sockets are already open. */
+        static const char *const ro[] = {"/usr", "/lib", "/lib64", "/etc"};
+        const char *rw[3];
+        size_t nrw = 0;
+        char ctldir[512];
         struct rlimit nocore = {0, 0};
         (void)setrlimit(RLIMIT_CORE, &nocore);
         (void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        rw[nrw++] = o.state_dir;
+        if (strncmp(o.connect, "serial:", 7) == 0)
+            rw[nrw++] = o.connect + 7;
+        if (o.ctl_path) {
+            snprintf(ctldir, sizeof(ctldir), "%s", o.ctl_path);
+            rw[nrw++] = dirname(ctldir);
+        }
+        r = sandboxed ? sandbox_restrict(rw, nrw, ro, sizeof(ro) / sizeof(ro[0])) : 0;
+        if (r != 0 && r != MAMORI_ERR_UNSUPPORTED) {
+            fprintf(stderr, "mamori-devsim: cannot restrict itself: %s\n", mamori_strerror(r));
+            devrun_close(d);
+            return 1;
+        }
     }
     if (max_runtime > 0)
         (void)evloop_timer(l, max_runtime * 1000, on_deadline, NULL, NULL);

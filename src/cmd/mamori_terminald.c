@@ -111,6 +111,12 @@ int main(int argc, char **argv)
         return r == MAMORI_ERR_CONFIG ? 2 : 1;
     }
     restrict_self();
+    if ((r = terminal_restrict(t, err, sizeof(err))) != 0) {
+        fprintf(stderr, "mamori-terminald: %s: %s\n", err, mamori_strerror(r));
+        terminal_close(t);
+        evloop_free(l);
+        return 1;
+    }
     if (max_runtime > 0)
         (void)evloop_timer(l, max_runtime * 1000, on_deadline, NULL, NULL);
     log_info("terminald.ready", F_STR("state", state));

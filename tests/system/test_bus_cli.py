@@ -86,3 +86,23 @@ def test_dev6_tcp_loopback_transport(tmp_path, procs, mamori):
     assert wait_for(lambda: rig.attached("SC-TCP") and rig.attached("LD-UNIX"))
     rig.dctl("sc", "scan", "4901234567894")
     assert wait_for(lambda: rig.events("scanner.data", "SC-TCP"))
+
+
+def test_pol8_2_unplug_replug_and_tamper_passthrough(tmp_path, procs, mamori):
+    rig = Rig(tmp_path, procs, mamori)
+    rig.start_terminal()
+    rig.make_device("pp", "pinpad", serial="PP-1")
+    rig.start_device("pp")
+    assert wait_for(lambda: rig.attached("PP-1"))
+    rig.dctl("pp", "unplug")
+    det = wait_for(lambda: rig.events("detach", "PP-1"))
+    assert det and det[0]["body"]["reason"] == "closed"
+    assert rig.dstatus("pp")["unplugged"]
+    rig.dctl("pp", "replug")
+    assert wait_for(lambda: len(rig.events("attach", "PP-1")) == 2)
+    assert rig.audit_count("device.detach") == 1 and rig.audit_count("device.attach") == 2
+    # "tamper" is the firmware's own physical-world verb: passed through unchanged
+    out = rig.dctl("pp", "tamper")
+    assert "keys erased" in out
+    assert wait_for(lambda: [e for e in rig.events("pinpad.status", "PP-1") if e["body"].get("tampered")])
+    assert any(r["event"] == "device.unplugged" for r in rig.dlog("pp"))

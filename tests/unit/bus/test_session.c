@@ -359,6 +359,35 @@ static void test_heartbeat_and_timeout(void **state)
     teardown_pair(&p);
 }
 
+static void test_device_adopts_terminal_heartbeat(void **state)
+{
+    struct pair p;
+    uint8_t tpub[32];
+    open_kk(&p, FRAME_STREAM);
+    keys_dh_public(p.tk, tpub);
+    start(&p, tpub, 0);
+    /* the terminal announces 700 ms; the device was configured with 2000 */
+    session_free(p.term.s);
+    struct session_limits tl;
+    session_limits_default(&tl);
+    tl.hb_ms = 700;
+    struct session_cfg tc = {.role = SESSION_TERMINAL,
+                             .framing = FRAME_STREAM,
+                             .transport = "unix",
+                             .keys = p.tk,
+                             .lim = tl,
+                             .on_event = on_ev,
+                             .ctx = &p.term,
+                             .terminal_id = "T1",
+                             .lookup = lookup,
+                             .admit = admit};
+    assert_int_equal(session_new(&tc, 0, &p.term.s), 0);
+    pump(&p, 0);
+    assert_int_equal(p.dev.open, 1);
+    assert_int_equal(session_next_tick(p.dev.s, 0), 700);
+    teardown_pair(&p);
+}
+
 static void test_handshake_timeout(void **state)
 {
     struct pair p;
@@ -485,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_replayed_kk_first_message_does_not_attach),
         cmocka_unit_test(test_rekey_in_step),
         cmocka_unit_test(test_heartbeat_and_timeout),
+        cmocka_unit_test(test_device_adopts_terminal_heartbeat),
         cmocka_unit_test(test_handshake_timeout),
         cmocka_unit_test(test_flood_throttled_then_dropped),
         cmocka_unit_test(test_oversize_message_dropped),
