@@ -653,7 +653,7 @@ int session_feed(struct session *s, int64_t now_ms, const uint8_t *p, size_t n)
         size_t chunk = n - off > FRAME_READ_CHUNK ? FRAME_READ_CHUNK : n - off;
         const uint8_t *f;
         size_t fn;
-        int r;
+        int r = 0; /* gcc -fsanitize: maybe-uninitialized (false positive) */
         if (frame_dec_feed(&s->dec, p + off, chunk) != 0) {
             die(s, "protocol: input overflow");
             break;

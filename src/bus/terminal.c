@@ -424,3 +424,7 @@ int terminal_restrict(struct terminal *t, char *err, size_t errlen)
         snprintf(err, errlen, "cannot restrict the process (Landlock)");
     return r;
 }
+/* For the register hosted by mamori-terminald (src/pos/service.h). */
+struct config *terminal_config(struct terminal *t) { return t->cfg; }
+struct audit *terminal_audit(struct terminal *t) { return t->audit; }
+const char *terminal_dir(const struct terminal *t) { return t->dir; }

@@ -47,5 +47,9 @@ struct devapi *terminal_devapi(struct terminal *t);
 /* Restrict the process after setup (Landlock, src/common/sandbox.h) unless
  * [sandbox] enabled = false; [sandbox] rw / ro add one path each. */
 int terminal_restrict(struct terminal *t, char *err, size_t errlen);
+/* What the register hosted in the daemon also uses (src/pos/service.h). */
+struct config *terminal_config(struct terminal *t);
+struct audit *terminal_audit(struct terminal *t);
+const char *terminal_dir(const struct terminal *t);
 
 #endif

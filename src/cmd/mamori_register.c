@@ -17,6 +17,7 @@
 
 #include "bus/terminal.h"
 #include "cmd/cmd.h"
+#include "cmd/register_client.h"
 #include "mamori/err.h"
 #include "pos/posterm.h"
 
@@ -27,6 +28,8 @@ static const char USAGE[] =
     "                       [--script FILE [--keep-going] [--echo]]\n"
     "                       [--state TERMINAL_DIR [--config FILE]]\n"
     "                       [--api SOCKET [--max-runtime SECONDS]]\n"
+    "       mamori register --socket TERMINALD_STATE/pos.sock [--script FILE] [--json]\n"
+    "                       (console of the register in mamori-terminald; see --socket --help)\n"
     "Runs the register console (type `help`). DIR (default ./register) holds journal.db,\n"
     "audit.db, devices.state and datakey. --items defaults to $MAMORI_ITEMS_DB or items.db,\n"
     "--operators to DIR/operators.db. A script line starting with '!' must be refused.\n"
@@ -80,6 +83,8 @@ static int serve(struct evloop *loop, struct posterm *p, const char *api, long m
 
 int cmd_register(int argc, char **argv)
 {
+    if (register_client_wanted(argc, argv)) /* the register in mamori-terminald */
+        return register_client_main(argc, argv);
     struct posterm_config pc = {
         .dir = "register", .items_db = getenv("MAMORI_ITEMS_DB"), .terminal = "T01",
         .issuer = "mamori ストア", .regno = "T1234567890123", .store_no = 1, .terminal_no = 1,

@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "mamori/err.h"
+#include "pos/service.h"
 
 static const char usage[] =
     "usage: mamori-terminald --state DIR [--config FILE] [--max-runtime SECONDS]\n"
@@ -65,6 +66,7 @@ int main(int argc, char **argv)
     long max_runtime = 0;
     struct evloop *l = NULL;
     struct terminal *t = NULL;
+    struct pos_service *pos = NULL;
     char err[512];
     sigset_t mask;
     int c, sfd, r;
@@ -110,6 +112,15 @@ int main(int argc, char **argv)
         evloop_free(l);
         return r == MAMORI_ERR_CONFIG ? 2 : 1;
     }
+    /* The register (OPS-1..6) with its API socket in the state directory. */
+    if ((r = pos_service_start(l, terminal_devapi(t), terminal_config(t), terminal_dir(t),
+                               terminal_audit(t), &pos, err, sizeof(err))) != 0) {
+        fprintf(stderr, "mamori-terminald: register: %s%s%s\n", err, err[0] ? ": " : "",
+                mamori_strerror(r));
+        terminal_close(t);
+        evloop_free(l);
+        return r == MAMORI_ERR_CONFIG ? 2 : 1;
+    }
     restrict_self();
     if ((r = terminal_restrict(t, err, sizeof(err))) != 0) {
         fprintf(stderr, "mamori-terminald: %s: %s\n", err, mamori_strerror(r));
@@ -123,6 +134,7 @@ int main(int argc, char **argv)
     printf("ready\n");
     fflush(stdout);
     r = evloop_run(l);
+    pos_service_stop(pos);
     terminal_close(t);
     evloop_del_fd(l, sfd);
     close(sfd);

@@ -1,0 +1,392 @@
+/*
+ * demo_register.c: owns the register part of the demo: building a terminal
+ * state directory with the register (vendor CA, operators, item master, eight
+ * enrolled simulated devices), starting the processes, driving a day through
+ * the console (`mamori register --socket --script`) and the devices' control
+ * sockets (the shopper's hands), and printing the decoded receipts and the Z
+ * report. Every process it starts has --max-runtime and is stopped here.
+ */
+#include "cmd/demo_register.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cmd/regclient.h"
+
+#define DR_PATH_MAX 1024
+#define DR_OUT_MAX (256 * 1024)
+#define DR_KINDS 8
+#define DR_RUNTIME "240"
+#define DR_WAIT_MS 20000
+
+static const char *const dr_kinds[DR_KINDS] = {"scanner", "scale",       "drawer",      "changer",
+                                                "printer", "linedisplay", "custdisplay", "keyboard"};
+
+struct dr {
+    const char *bindir;
+    char dir[DR_PATH_MAX];
+    char term[DR_PATH_MAX];
+    char sock[DR_PATH_MAX];
+    pid_t tpid;
+    pid_t dpid[DR_KINDS];
+    int failures;
+    char *out;
+};
+
+/* snprintf that reports truncation (paths here are far below the limits). */
+__attribute__((format(printf, 3, 4))) static int pathf(char *out, size_t cap, const char *f, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, f);
+    n = vsnprintf(out, cap, f, ap);
+    va_end(ap);
+    return n;
+}
+
+static int64_t ms_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void nap(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void step(struct dr *r, int ok, const char *what)
+{
+    printf("  [%s] %s\n", ok ? "ok" : "FAILED", what);
+    fflush(stdout);
+    if (!ok)
+        r->failures++;
+}
+
+/* Start bindir/argv[0]; stdin from input; stdout to *ret_fd (or /dev/null). */
+static pid_t start(struct dr *r, const char *const *argv, const char *input, int *ret_fd)
+{
+    int in[2], out[2];
+    char exe[DR_PATH_MAX];
+    pid_t pid;
+    if (pathf(exe, sizeof(exe), "%s/%s", r->bindir, argv[0]) >= (int)sizeof(exe) ||
+        pipe2(in, O_CLOEXEC) != 0)
+        return -1;
+    if (pipe2(out, O_CLOEXEC) != 0) {
+        close(in[0]);
+        close(in[1]);
+        return -1;
+    }
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(in[0], 0);
+        dup2(ret_fd ? out[1] : devnull, 1);
+        dup2(devnull, 2);
+        execv(exe, (char *const *)(uintptr_t)argv);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    if (pid > 0 && input && write(in[1], input, strlen(input)) < 0)
+        (void)0;
+    close(in[1]);
+    if (ret_fd && pid > 0)
+        *ret_fd = out[0];
+    else
+        close(out[0]);
+    return pid;
+}
+
+/* Run to completion; stdout into r->out. Exit status or -1. */
+static int run(struct dr *r, const char *const *argv, const char *input)
+{
+    int fd = -1, st;
+    size_t n = 0;
+    int64_t end = ms_now() + 120000;
+    pid_t pid = start(r, argv, input, &fd);
+    if (pid < 0)
+        return -1;
+    while (n + 1 < DR_OUT_MAX) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int left = (int)(end - ms_now());
+        ssize_t k;
+        if (left <= 0 || poll(&p, 1, left) <= 0)
+            break;
+        if ((k = read(fd, r->out + n, DR_OUT_MAX - 1 - n)) <= 0)
+            break;
+        n += (size_t)k;
+    }
+    r->out[n] = '\0';
+    close(fd);
+    if (ms_now() >= end)
+        kill(pid, SIGKILL);
+    if (waitpid(pid, &st, 0) != pid)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static pid_t start_ready(struct dr *r, const char *const *argv)
+{
+    char buf[256];
+    size_t n = 0;
+    int fd = -1;
+    int64_t end = ms_now() + DR_WAIT_MS;
+    pid_t pid = start(r, argv, NULL, &fd);
+    if (pid < 0)
+        return -1;
+    while (n + 1 < sizeof(buf)) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int left = (int)(end - ms_now());
+        ssize_t k;
+        if (left <= 0 || poll(&p, 1, left) <= 0 || (k = read(fd, buf + n, sizeof(buf) - 1 - n)) <= 0)
+            break;
+        n += (size_t)k;
+        buf[n] = '\0';
+        if (strstr(buf, "ready")) {
+            close(fd);
+            return pid;
+        }
+    }
+    close(fd);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+static int dctl(struct dr *r, const char *kind, const char *w1, const char *w2, const char *w3)
+{
+    char sock[DR_PATH_MAX];
+    pathf(sock, sizeof(sock), "%s/dev-%s/ctl.sock", r->dir, kind);
+    const char *argv[] = {"mamori-devsim", "ctl", "--ctl", sock, w1, w2, w3, NULL};
+    return run(r, argv, NULL);
+}
+
+static bool all_devices(struct dr *r)
+{
+    json_t *j = NULL, *d;
+    int status = 0;
+    bool ok = true;
+    if (regclient_call(r->sock, "GET", "/v1/state?devices=1", NULL, 3000, &status, &j) != 0)
+        return false;
+    d = json_object_get(j, "devices");
+    for (int i = 0; i < DR_KINDS; i++)
+        ok = ok && json_is_true(json_object_get(d, dr_kinds[i]));
+    json_decref(j);
+    return status == 200 && ok;
+}
+
+static int setup(struct dr *r, const char *datadir)
+{
+    static const char *const ops[][3] = {{"maint", "maintainer", "maint-pw-1"},
+                                         {"boss", "manager", "boss-pw-1"},
+                                         {"kenji", "cashier", "kenji-pw-1"},
+                                         {"yumi", "checker", "yumi-pw-1"}};
+    char vendor[DR_PATH_MAX], ca[DR_PATH_MAX], db[DR_PATH_MAX], p[DR_PATH_MAX], q[DR_PATH_MAX];
+    int ok = 1;
+    pathf(vendor, sizeof(vendor), "%s/vendor", r->dir);
+    pathf(ca, sizeof(ca), "%s/ca.pub", vendor);
+    {
+        const char *a[] = {"mamori", "vendor", "init", "--dir", vendor, NULL};
+        const char *b[] = {"mamori", "devices", "trust-ca", "--state", r->term, "--ca-pub", ca, NULL};
+        ok = run(r, a, NULL) == 0 && run(r, b, NULL) == 0;
+    }
+    pathf(db, sizeof(db), "%s/operators.db", r->term);
+    for (size_t i = 0; ok && i < sizeof(ops) / sizeof(ops[0]); i++) {
+        char pw[64];
+        const char *a[] = {"mamori", "operator", "add", "--db", db, "--id", ops[i][0], "--name",
+                           ops[i][0], "--role", ops[i][1], NULL};
+        pathf(pw, sizeof(pw), "%s\n", ops[i][2]);
+        ok = run(r, a, pw) == 0;
+    }
+    step(r, ok, "terminal state: manufacturer CA trusted; maintainer, manager, cashier and checker "
+                "accounts (Argon2id)");
+    pathf(p, sizeof(p), "%s/items.csv", datadir);
+    pathf(q, sizeof(q), "%s/items.db", r->term);
+    {
+        const char *a[] = {"mamori", "items", "import", p, "--db", q, NULL};
+        step(r, run(r, a, NULL) == 0, "item master imported into the terminal (data/items.csv)");
+    }
+    ok = 1;
+    for (int i = 0; ok && i < DR_KINDS; i++) {
+        char st[DR_PATH_MAX], id[DR_PATH_MAX], cert[DR_PATH_MAX];
+        pathf(st, sizeof(st), "%s/dev-%s", r->dir, dr_kinds[i]);
+        pathf(id, sizeof(id), "%s/identity.json", st);
+        pathf(cert, sizeof(cert), "%s/device.cert", st);
+        const char *a[] = {"mamori-devsim", "init", "--kind", dr_kinds[i], "--state", st, NULL};
+        const char *b[] = {"mamori", "vendor", "issue", "--dir", vendor, "--identity", id, "--out",
+                           cert, NULL};
+        const char *c[] = {"mamori", "devices", "enrol", "--state", r->term, "--cert", cert,
+                           "--kind", dr_kinds[i], "--maintainer", "maint", "--manager", "boss",
+                           NULL};
+        ok = run(r, a, NULL) == 0 && run(r, b, NULL) == 0 &&
+             run(r, c, "maint-pw-1\nboss-pw-1\n") == 0;
+    }
+    step(r, ok, "8 register devices enrolled under dual control (scanner, scale, drawer, changer, "
+                "printer, line display, customer display, keyboard)");
+    return r->failures;
+}
+
+static const char day_script[] =
+    "# two-person register: checker yumi registers, cashier kenji takes payment\n"
+    "signon2 yumi kenji\nyumi-pw-1\nkenji-pw-1\n"
+    "open 30000\n"
+    "4901234001077\n"
+    "qty 2\nscan 4901234001145\n"
+    "weigh 2000000000060\n"
+    "scan 2112002515005\n"
+    "!scan 4901234001078\n"
+    "scan 4901234002968\n"
+    "subtotal\n"
+    "age\n"
+    "gift 1000 G-0001\n"
+    "coupon 291001701002612314\n"
+    "points 9876543210123456\n"
+    "cash\n"
+    "# a second sale: redeem points, keyed cash\n"
+    "scan 4901234001213\n"
+    "points 9876543210123456\n"
+    "redeem 20\n"
+    "cash 1000\n"
+    "# a return against receipt 1, approved by the manager\n"
+    "!return 1\n"
+    "return 1 @boss\nboss-pw-1\n"
+    "!retline 1 5\n"
+    "retline 1 1\n"
+    "refund\n"
+    "xreport\n"
+    "zreport\n";
+
+/* The shopper: inserts a 5000-yen note once the change machine takes cash;
+ * answers "yes" on the customer display when asked. */
+static pid_t shopper(struct dr *r)
+{
+    pid_t pid;
+    fflush(stdout);
+    pid = fork();
+    if (pid != 0)
+        return pid;
+    int64_t end = ms_now() + 60000;
+    bool paid = false, answered = false;
+    while (ms_now() < end && !(paid && answered)) {
+        if (!answered && dctl(r, "custdisplay", "yes", NULL, NULL) == 0 &&
+            strstr(r->out, "answered") != NULL)
+            answered = true;
+        if (!paid && dctl(r, "changer", "insert", "5000", NULL) == 0 &&
+            strncmp(r->out, "deposit", 7) == 0)
+            paid = true;
+        nap(200);
+    }
+    _exit(paid && answered ? 0 : 1);
+}
+
+static void stop_all(struct dr *r)
+{
+    if (r->tpid > 0) {
+        kill(r->tpid, SIGTERM);
+        waitpid(r->tpid, NULL, 0);
+    }
+    for (int i = 0; i < DR_KINDS; i++)
+        if (r->dpid[i] > 0) {
+            kill(r->dpid[i], SIGTERM);
+            waitpid(r->dpid[i], NULL, 0);
+        }
+}
+
+int demo_register(const char *bindir, const char *dir, const char *datadir)
+{
+    struct dr r;
+    char script[DR_PATH_MAX], roll[DR_PATH_MAX], bus[DR_PATH_MAX];
+    int rc, st;
+    pid_t sh;
+    memset(&r, 0, sizeof(r));
+    r.bindir = bindir;
+    if ((r.out = malloc(DR_OUT_MAX)) == NULL)
+        return 1;
+    pathf(r.dir, sizeof(r.dir), "%s/register", dir);
+    pathf(r.term, sizeof(r.term), "%s/term", r.dir);
+    pathf(r.sock, sizeof(r.sock), "%s/pos.sock", r.term);
+    printf("---- the register (issue 3) in mamori-terminald, devices on the secure bus ----\n");
+    if (mkdir(r.dir, 0700) != 0 || mkdir(r.term, 0700) != 0 || setup(&r, datadir) != 0)
+        goto out;
+    {
+        const char *a[] = {"mamori-terminald", "--state", r.term, "--max-runtime", DR_RUNTIME, NULL};
+        r.tpid = start_ready(&r, a);
+    }
+    pathf(bus, sizeof(bus), "unix:%s/bus.sock", r.term);
+    for (int i = 0; r.tpid > 0 && i < DR_KINDS; i++) {
+        char st_dir[DR_PATH_MAX];
+        pathf(st_dir, sizeof(st_dir), "%s/dev-%s", r.dir, dr_kinds[i]);
+        const char *a[] = {"mamori-devsim", "--kind", dr_kinds[i], "--state", st_dir, "--connect",
+                           bus, "--max-runtime", DR_RUNTIME, NULL};
+        r.dpid[i] = start_ready(&r, a);
+    }
+    {
+        int64_t end = ms_now() + DR_WAIT_MS;
+        bool ok = false;
+        while (r.tpid > 0 && !(ok = all_devices(&r)) && ms_now() < end)
+            nap(100);
+        step(&r, ok, "mamori-terminald runs the register; its devices attached (Noise KK sessions); "
+                     "API on a unix socket");
+        if (!ok)
+            goto out;
+    }
+    step(&r, dctl(&r, "scale", "weight", "352", "stable") == 0,
+         "scale: 352 g of mikan, stable (an unstable reading is refused)");
+    pathf(script, sizeof(script), "%s/day.txt", r.dir);
+    {
+        FILE *f = fopen(script, "we");
+        if (f == NULL || fputs(day_script, f) < 0 || fclose(f) != 0) {
+            step(&r, 0, "write the console script");
+            goto out;
+        }
+    }
+    sh = shopper(&r);
+    {
+        const char *a[] = {"mamori", "register", "--socket", r.sock, "--script", script, NULL};
+        printf("  the console script (mamori register --socket %s --script day.txt;\n"
+               "  passwords in scripts are for demos only):\n", r.sock);
+        rc = run(&r, a, NULL);
+        fputs(r.out, stdout);
+        step(&r, rc == 0, "two-person sale: JAN, quantity, weighed, price-embedded, age confirmed on "
+                          "the customer display, gift + coupon + points + cash through the change "
+                          "machine; points redeemed; return with the manager's approval; X and Z");
+    }
+    if (sh > 0) {
+        st = 0;
+        waitpid(sh, &st, 0);
+        step(&r, WIFEXITED(st) && WEXITSTATUS(st) == 0,
+             "the shopper answered on the customer display and paid into the change machine");
+    }
+    dctl(&r, "linedisplay", "show", NULL, NULL);
+    printf("  line display now: %s", r.out);
+    pathf(roll, sizeof(roll), "%s/dev-printer/fw/printer.out", r.dir);
+    {
+        const char *a[] = {"mamori", "receipt", "decode", roll, NULL};
+        rc = run(&r, a, NULL);
+        printf("---- receipts and reports as printed (decoded from the printer device's ESC/POS "
+               "bytes) ----\n%s", r.out);
+        step(&r, rc == 0 && strstr(r.out, "登録番号") != NULL && strstr(r.out, "お釣") != NULL,
+             "receipts decoded from what the printer device received");
+    }
+out:
+    stop_all(&r);
+    free(r.out);
+    return r.failures;
+}

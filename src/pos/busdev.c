@@ -1,0 +1,445 @@
+/*
+ * busdev.c: owns the register's device handles on the UPOS device API
+ * (open/claim/enable by kind, re-enable after detach), the translation of
+ * the pos_devices port into device requests (docs/protocol.md, Device
+ * classes), the waits for the shopper (customer display answer, change
+ * machine deposit) and the delivery of scanner and keyboard input. It does
+ * not own transactions, idempotency keys (the engine chooses and journals
+ * them) or device firmware.
+ */
+#include "pos/busdev.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/devapi.h"
+#include "common/evloop.h"
+#include "devices/devbody.h"
+#include "mamori/err.h"
+
+enum { K_PRINTER, K_LINEDISP, K_CUSTDISP, K_DRAWER, K_CHANGER, K_SCALE, K_SCANNER, K_KEYBOARD,
+       K_COUNT };
+
+static const char *const kind_names[K_COUNT] = {"printer", "linedisplay", "custdisplay", "drawer",
+                                                "changer", "scale",       "scanner",     "keyboard"};
+/* Kinds whose DataEvents the register consumes. */
+static const bool kind_input[K_COUNT] = {false, false, true, false, true, false, true, true};
+
+struct busdev {
+    struct evloop *l;
+    struct devapi *api;
+    struct busdev_config cfg;
+    struct devapi_dev *h[K_COUNT];
+    struct pos_devices port;
+    uint64_t tick;
+    busdev_input_fn input;
+    busdev_note_fn note;
+    void *ctx;
+    /* customer display question */
+    int64_t cid;
+    bool answered, answer;
+    /* change machine deposit in progress */
+    int64_t dep_amount;
+    int64_t dep_last_ms;
+};
+
+static int kind_index(const char *kind)
+{
+    for (int i = 0; i < K_COUNT; i++)
+        if (kind != NULL && strcmp(kind, kind_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* MAMORI_ERR_* for a failed devapi call. */
+static int dev_err(struct devapi_dev *d, int rc)
+{
+    int e;
+    if (rc == OPOS_SUCCESS)
+        return 0;
+    /* Not attached, or not (yet) claimed and enabled after a reattach: the
+     * outcome is "not sent"; the engine retries with the same key. */
+    if (rc == OPOS_E_OFFLINE || rc == OPOS_E_NOHARDWARE || rc == OPOS_E_CLOSED ||
+        rc == OPOS_E_NOEXIST || rc == OPOS_E_DISABLED || rc == OPOS_E_NOTCLAIMED ||
+        rc == OPOS_E_CLAIMED)
+        return MAMORI_ERR_OFFLINE;
+    if (rc == OPOS_E_TIMEOUT && d != NULL && devapi_error(d) == MAMORI_ERR_TIMEOUT)
+        return MAMORI_ERR_TIMEOUT;
+    e = d != NULL ? devapi_error(d) : 0;
+    return e < 0 ? e : MAMORI_ERR_INTERNAL;
+}
+
+static void on_data(void *ctx, struct devapi_dev *d, const char *type, const cbor_item_t *body)
+{
+    struct busdev *b = ctx;
+    char text[BUSDEV_INPUT_MAX];
+    int64_t v;
+    bool yes;
+    int k = kind_index(devapi_kind(d));
+    (void)devapi_set_data_event_enabled(d, true); /* UPOS: re-arm after each DataEvent */
+    if (k == K_SCANNER && strcmp(type, "scanner.data") == 0) {
+        if (devbody_get_str(body, "data", text, sizeof(text)) == 0 && b->input != NULL)
+            b->input(b->ctx, "scanner", text);
+    } else if (k == K_KEYBOARD && strcmp(type, "keyboard.key") == 0) {
+        if (devbody_get_str(body, "key", text, sizeof(text)) == 0 && b->input != NULL)
+            b->input(b->ctx, "keyboard", text);
+    } else if (k == K_CUSTDISP && strcmp(type, "custdisplay.answer") == 0) {
+        if (devbody_get_int(body, "cid", 0, INT64_MAX, &v) == 0 &&
+            devbody_get_bool(body, "answer", &yes) == 0 && v == b->cid && !b->answered) {
+            b->answered = true;
+            b->answer = yes;
+        }
+    } else if (k == K_CHANGER && strcmp(type, "changer.deposit") == 0) {
+        if (devbody_get_int(body, "amount", 0, INT64_MAX, &v) == 0) {
+            b->dep_amount = v;
+            b->dep_last_ms = evloop_now_ms();
+        }
+    }
+}
+
+static void on_status(void *ctx, struct devapi_dev *d, int status, const char *type,
+                      const cbor_item_t *body)
+{
+    struct busdev *b = ctx;
+    char what[64];
+    (void)body;
+    if (b->note == NULL)
+        return;
+    if (status == OPOS_SUE_POWER_OFF_OFFLINE)
+        snprintf(what, sizeof(what), "offline");
+    else if (status == OPOS_SUE_POWER_ONLINE)
+        snprintf(what, sizeof(what), "online");
+    else
+        snprintf(what, sizeof(what), "%.40s %d", type ? type : "status", status);
+    b->note(b->ctx, devapi_kind(d), what);
+}
+
+static void ensure_one(struct busdev *b, int k)
+{
+    struct devapi_listener l = {.ctx = b, .data = on_data, .status = on_status};
+    struct devapi_dev *d = b->h[k];
+    if (d == NULL) {
+        if (devapi_open(b->api, kind_names[k], &l, &d) != OPOS_SUCCESS)
+            return; /* no device of this kind enrolled (yet) */
+        b->h[k] = d;
+    }
+    if (devapi_power_state(d) == OPOS_PS_OFF_OFFLINE)
+        return;
+    if (!devapi_claimed(d) && k != K_DRAWER && devapi_claim(d, 0) != OPOS_SUCCESS)
+        return;
+    if (!devapi_enabled(d) && devapi_set_enabled(d, true) != OPOS_SUCCESS)
+        return;
+    if (kind_input[k] && !devapi_data_event_enabled(d))
+        (void)devapi_set_data_event_enabled(d, true);
+}
+
+void busdev_ensure(struct busdev *b)
+{
+    for (int k = 0; k < K_COUNT; k++)
+        ensure_one(b, k);
+    /* The engine copies the port when the register starts: a change machine
+     * counts when one is enrolled (offline means retry, not "use the drawer"). */
+    b->port.has_changer = b->h[K_CHANGER] != NULL;
+}
+
+bool busdev_ready(const struct busdev *b, const char *kind)
+{
+    int k = kind_index(kind);
+    struct devapi_dev *d = k >= 0 ? b->h[k] : NULL;
+    return d != NULL && devapi_enabled(d) && devapi_power_state(d) != OPOS_PS_OFF_OFFLINE;
+}
+
+static void on_tick(struct evloop *l, void *ctx)
+{
+    struct busdev *b = ctx;
+    busdev_ensure(b);
+    (void)evloop_timer(l, BUSDEV_TICK_MS, on_tick, b, &b->tick);
+}
+
+/* Send a request to the device of kind k; *ret_reply optional. */
+static int req(struct busdev *b, int k, const char *type, cbor_item_t *body, int timeout_ms,
+               cbor_item_t **ret_reply)
+{
+    struct devapi_dev *d;
+    int rc;
+    ensure_one(b, k);
+    d = b->h[k];
+    if (d == NULL) {
+        if (body)
+            cbor_decref(&body);
+        return MAMORI_ERR_OFFLINE;
+    }
+    rc = devapi_request(d, type, body, timeout_ms > 0 ? timeout_ms : b->cfg.request_ms, ret_reply);
+    return dev_err(b->h[k], rc);
+}
+
+/* ------------------------------------------------------------------ port */
+
+static int p_print(void *ctx, const uint8_t *bytes, size_t n)
+{
+    struct busdev *b = ctx;
+    int rc = 0;
+    if (n > POSDEV_PRINT_MAX)
+        return MAMORI_ERR_TOOBIG;
+    for (size_t off = 0; rc == 0 && off < n; off += BUSDEV_PRINT_CHUNK) {
+        size_t len = n - off < BUSDEV_PRINT_CHUNK ? n - off : BUSDEV_PRINT_CHUNK;
+        cbor_item_t *m = devbody_new();
+        if (m == NULL || devbody_put_bytes(m, "data", bytes + off, len)) {
+            if (m)
+                cbor_decref(&m);
+            return MAMORI_ERR_NOMEM;
+        }
+        rc = req(b, K_PRINTER, "printer.print", m, 0, NULL);
+    }
+    return rc;
+}
+
+static cbor_item_t *lines_body(const char *l1, const char *l2)
+{
+    cbor_item_t *m = devbody_new(), *a = cbor_new_definite_array(2);
+    if (m == NULL || a == NULL ||
+        !cbor_array_push(a, cbor_move(cbor_build_string(l1 ? l1 : ""))) ||
+        !cbor_array_push(a, cbor_move(cbor_build_string(l2 ? l2 : ""))) ||
+        devbody_put_item(m, "lines", a)) {
+        if (m)
+            cbor_decref(&m);
+        return NULL;
+    }
+    return m;
+}
+
+static int p_display(void *ctx, const char *l1, const char *l2)
+{
+    struct busdev *b = ctx;
+    int r1 = 0, r2 = 0;
+    cbor_item_t *m;
+    /* Displays are optional: a register without one still sells. */
+    if (b->h[K_LINEDISP] != NULL || (ensure_one(b, K_LINEDISP), b->h[K_LINEDISP] != NULL)) {
+        if ((m = lines_body(l1, l2)) == NULL)
+            return MAMORI_ERR_NOMEM;
+        r1 = req(b, K_LINEDISP, "linedisplay.text", m, 0, NULL);
+    }
+    if (b->h[K_CUSTDISP] != NULL) {
+        if ((m = lines_body(l1, l2)) == NULL)
+            return MAMORI_ERR_NOMEM;
+        r2 = req(b, K_CUSTDISP, "custdisplay.text", m, 0, NULL);
+    }
+    return r1 ? r1 : r2;
+}
+
+static int p_confirm(void *ctx, const char *prompt, bool *ret_yes)
+{
+    struct busdev *b = ctx;
+    cbor_item_t *m = devbody_new(), *reply = NULL;
+    int64_t cid, deadline;
+    int rc;
+    if (m == NULL || devbody_put_str(m, "prompt", prompt)) {
+        if (m)
+            cbor_decref(&m);
+        return MAMORI_ERR_NOMEM;
+    }
+    if ((rc = req(b, K_CUSTDISP, "custdisplay.confirm", m, 0, &reply)) == MAMORI_ERR_BUSY) {
+        /* a question left open (e.g. by a crash): withdraw it and ask again */
+        (void)req(b, K_CUSTDISP, "custdisplay.cancel", NULL, 0, NULL);
+        if ((m = devbody_new()) == NULL || devbody_put_str(m, "prompt", prompt)) {
+            if (m)
+                cbor_decref(&m);
+            return MAMORI_ERR_NOMEM;
+        }
+        rc = req(b, K_CUSTDISP, "custdisplay.confirm", m, 0, &reply);
+    }
+    if (rc != 0)
+        return rc;
+    rc = devbody_get_int(reply, "cid", 1, INT64_MAX, &cid);
+    cbor_decref(&reply);
+    if (rc != 0)
+        return MAMORI_ERR_PROTO;
+    b->cid = cid;
+    b->answered = false;
+    deadline = evloop_now_ms() + b->cfg.confirm_ms;
+    while (!b->answered && evloop_now_ms() < deadline)
+        if (evloop_run_once(b->l, 50) < 0)
+            break;
+    b->cid = 0;
+    if (!b->answered) {
+        (void)req(b, K_CUSTDISP, "custdisplay.cancel", NULL, 0, NULL);
+        return MAMORI_ERR_TIMEOUT;
+    }
+    *ret_yes = b->answer;
+    return 0;
+}
+
+static int p_drawer(void *ctx, const char *idem)
+{
+    struct busdev *b = ctx;
+    cbor_item_t *m = devbody_new();
+    if (m == NULL || devbody_put_str(m, "txn", idem) || devbody_put_str(m, "tender", "") ||
+        devbody_put_str(m, "idem", idem)) {
+        if (m)
+            cbor_decref(&m);
+        return MAMORI_ERR_NOMEM;
+    }
+    return req(b, K_DRAWER, "drawer.open", m, 0, NULL);
+}
+
+static int deposit_end(struct busdev *b, const char *idem, int64_t *ret_counted)
+{
+    cbor_item_t *m = devbody_new(), *reply = NULL;
+    int64_t amount;
+    int rc;
+    if (m == NULL || devbody_put_str(m, "idem", idem) || devbody_put_str(m, "txn", idem) ||
+        devbody_put_str(m, "action", "keep")) {
+        if (m)
+            cbor_decref(&m);
+        return MAMORI_ERR_NOMEM;
+    }
+    if ((rc = req(b, K_CHANGER, "changer.deposit_end", m, 0, &reply)) != 0)
+        return rc;
+    rc = devbody_get_int(reply, "amount", 0, INT64_MAX, &amount);
+    cbor_decref(&reply);
+    if (rc != 0)
+        return MAMORI_ERR_PROTO;
+    *ret_counted = amount;
+    return 0;
+}
+
+static int p_deposit(void *ctx, const char *idem, int64_t want, int64_t *ret_counted)
+{
+    struct busdev *b = ctx;
+    cbor_item_t *m;
+    int64_t start, now;
+    int rc;
+    /* A retry of a finished deposit replays its reply; a deposit left open by
+     * a crash is ended with what the shopper had inserted. */
+    if (b->h[K_CHANGER] == NULL)
+        ensure_one(b, K_CHANGER);
+    if (b->h[K_CHANGER] != NULL && devapi_request(b->h[K_CHANGER], "changer.status", NULL,
+                                                  b->cfg.request_ms, &m) == OPOS_SUCCESS) {
+        bool depositing = false;
+        (void)devbody_get_bool(m, "depositing", &depositing);
+        cbor_decref(&m);
+        if (depositing)
+            return deposit_end(b, idem, ret_counted);
+    }
+    rc = deposit_end(b, idem, ret_counted);
+    if (rc != MAMORI_ERR_STATE)
+        return rc; /* replayed (0), or the device is not there */
+    if ((m = devbody_new()) == NULL || devbody_put_str(m, "txn", idem)) {
+        if (m)
+            cbor_decref(&m);
+        return MAMORI_ERR_NOMEM;
+    }
+    if ((rc = req(b, K_CHANGER, "changer.deposit_begin", m, 0, NULL)) != 0)
+        return rc;
+    b->dep_amount = 0;
+    start = b->dep_last_ms = evloop_now_ms();
+    for (;;) {
+        now = evloop_now_ms();
+        if (b->dep_amount >= want || now - start >= b->cfg.deposit_max_ms ||
+            (b->dep_amount > 0 && now - b->dep_last_ms >= b->cfg.deposit_idle_ms) ||
+            (b->dep_amount == 0 && now - start >= b->cfg.deposit_idle_ms * 3))
+            break;
+        if (evloop_run_once(b->l, 50) < 0)
+            break;
+    }
+    return deposit_end(b, idem, ret_counted);
+}
+
+static int p_dispense(void *ctx, const char *idem, int64_t amount)
+{
+    struct busdev *b = ctx;
+    cbor_item_t *m = devbody_new();
+    if (m == NULL || devbody_put_int(m, "amount", amount) || devbody_put_str(m, "idem", idem) ||
+        devbody_put_str(m, "txn", idem)) {
+        if (m)
+            cbor_decref(&m);
+        return MAMORI_ERR_NOMEM;
+    }
+    return req(b, K_CHANGER, "changer.dispense", m, 0, NULL);
+}
+
+static int p_scale(void *ctx, int32_t *ret_grams, bool *ret_stable)
+{
+    struct busdev *b = ctx;
+    cbor_item_t *reply = NULL;
+    int64_t g;
+    bool stable = false;
+    int rc = req(b, K_SCALE, "scale.read", NULL, 0, &reply);
+    if (rc == MAMORI_ERR_AGAIN) { /* UPOS E_TIMEOUT: no stable weight */
+        *ret_grams = 0;
+        *ret_stable = false;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    rc = devbody_get_int(reply, "weight_g", 0, INT32_MAX, &g);
+    if (rc == 0)
+        rc = devbody_get_bool(reply, "stable", &stable);
+    cbor_decref(&reply);
+    if (rc != 0)
+        return MAMORI_ERR_PROTO;
+    *ret_grams = (int32_t)g;
+    *ret_stable = stable;
+    return 0;
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+int busdev_new(struct evloop *l, struct devapi *api, const struct busdev_config *cfg,
+               struct busdev **ret)
+{
+    struct busdev *b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return MAMORI_ERR_NOMEM;
+    b->l = l;
+    b->api = api;
+    if (cfg != NULL)
+        b->cfg = *cfg;
+    if (b->cfg.request_ms <= 0)
+        b->cfg.request_ms = 3000;
+    if (b->cfg.confirm_ms <= 0)
+        b->cfg.confirm_ms = 30000;
+    if (b->cfg.deposit_idle_ms <= 0)
+        b->cfg.deposit_idle_ms = 10000;
+    if (b->cfg.deposit_max_ms <= 0)
+        b->cfg.deposit_max_ms = 120000;
+    b->port.ctx = b;
+    b->port.print = p_print;
+    b->port.display = p_display;
+    b->port.confirm = p_confirm;
+    b->port.drawer_open = p_drawer;
+    b->port.changer_deposit = p_deposit;
+    b->port.changer_dispense = p_dispense;
+    b->port.scale_read = p_scale;
+    busdev_ensure(b);
+    if (evloop_timer(l, BUSDEV_TICK_MS, on_tick, b, &b->tick) != 0) {
+        free(b);
+        return MAMORI_ERR_LIMIT;
+    }
+    *ret = b;
+    return 0;
+}
+
+void busdev_free(struct busdev *b)
+{
+    if (b == NULL)
+        return;
+    evloop_timer_cancel(b->l, b->tick);
+    for (int k = 0; k < K_COUNT; k++)
+        if (b->h[k] != NULL)
+            (void)devapi_close(b->h[k]);
+    free(b);
+}
+
+const struct pos_devices *busdev_port(struct busdev *b)
+{
+    return &b->port;
+}
+
+void busdev_on_input(struct busdev *b, busdev_input_fn fn, busdev_note_fn note, void *ctx)
+{
+    b->input = fn;
+    b->note = note;
+    b->ctx = ctx;
+}

@@ -1,0 +1,68 @@
+/*
+ * busdev: the register's device port (posdev.h struct pos_devices) over the
+ * UnifiedPOS device API of the bus (bus/devapi.h), as mamori-terminald uses
+ * it (OPS-1 scanner/scale/keyboard input, OPS-2 cash commands with
+ * idempotency keys, OPS-6 receipt printer and displays, DEV-4/DEV-5 devices
+ * only through the authenticated bus).
+ *
+ * Devices are opened by kind (the first enrolled device of each kind),
+ * claimed and enabled; a periodic tick re-opens, re-claims and re-enables
+ * them after a detach, so the port follows the hardware as it comes and
+ * goes. Every call is synchronous (devapi_request runs the bus's event loop
+ * until the reply), so it must be called on the bus's loop thread.
+ *
+ *   printer      printer.print {data: ESC/POS bytes} (split at BUSDEV_PRINT_CHUNK)
+ *   display      linedisplay.text and custdisplay.text {lines: [l1, l2]}
+ *   confirm      custdisplay.confirm {prompt} then waits for custdisplay.answer
+ *   drawer_open  drawer.open {txn, tender, idem}
+ *   deposit      changer.deposit_end {idem} first (a retry replays the first
+ *                reply); otherwise deposit_begin, wait for changer.deposit
+ *                events until the amount is reached or the shopper stops,
+ *                then deposit_end {idem}
+ *   dispense     changer.dispense {amount, idem}
+ *   scale_read   scale.read: only a stable reading is returned as stable
+ * Scanner data and keyboard keys are delivered to the input callback.
+ */
+#ifndef MAMORI_POS_BUSDEV_H
+#define MAMORI_POS_BUSDEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pos/posdev.h"
+
+struct bus;
+struct devapi;
+struct evloop;
+struct busdev;
+
+#define BUSDEV_PRINT_CHUNK 60000     /* bytes per printer.print (device max 65,536) */
+#define BUSDEV_INPUT_MAX 256         /* scanner label / key name bytes incl. NUL */
+#define BUSDEV_TICK_MS 250           /* re-open / re-enable period */
+
+struct busdev_config {
+    int request_ms;          /* per device request; 0: 3000 */
+    int confirm_ms;          /* shopper's answer on the customer display; 0: 30000 */
+    int deposit_idle_ms;     /* deposit ends after this long without an insert; 0: 10000 */
+    int deposit_max_ms;      /* and at the latest after this; 0: 120000 */
+};
+
+/* Input from the scanner ("scanner", label) or the keyboard ("keyboard", key
+ * name). Runs on the loop thread; data borrowed for the call. */
+typedef void (*busdev_input_fn)(void *ctx, const char *kind, const char *data);
+/* A device event worth showing (attach/detach, drawer status, ...). */
+typedef void (*busdev_note_fn)(void *ctx, const char *kind, const char *what);
+
+int busdev_new(struct evloop *l, struct devapi *api, const struct busdev_config *cfg,
+               struct busdev **ret);
+void busdev_free(struct busdev *d);
+/* The port (borrowed from d; has_changer: a change machine is enrolled,
+ * decided when d is created). */
+const struct pos_devices *busdev_port(struct busdev *d);
+void busdev_on_input(struct busdev *d, busdev_input_fn fn, busdev_note_fn note, void *ctx);
+/* Open/claim/enable whatever is not yet (also done by the tick). */
+void busdev_ensure(struct busdev *d);
+/* Whether a device of kind is open, enabled and attached. */
+bool busdev_ready(const struct busdev *d, const char *kind);
+
+#endif

@@ -1,0 +1,419 @@
+/*
+ * service.c: owns the wiring of the register inside mamori-terminald: the
+ * [pos] configuration with embedded defaults, the state files (journal.db,
+ * items.db, operators.db, pos-data.key, pos.sock), the engine and its ports,
+ * recovery after a restart, and turning scanner and keyboard input into
+ * register operations (queued while the register is busy). The operations
+ * themselves belong to txn/tender/report, the HTTP surface to api.c, the
+ * devices to busdev.c.
+ */
+#include "pos/service.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "audit/audit.h"
+#include "common/config.h"
+#include "common/evloop.h"
+#include "mamori/err.h"
+#include "pos/api.h"
+#include "pos/busdev.h"
+#include "pos/journal.h"
+#include "pos/poswire.h"
+#include "pos/tender.h"
+#include "pos/txn.h"
+
+#define SVC_PATH_MAX 512
+#define SVC_INPUT_QUEUE 64      /* device inputs waiting while the register is busy */
+#define SVC_KEYBUF_MAX 24       /* digits keyed before a function key */
+#define SVC_RECOVER_MS 500      /* retry period for interrupted cash commands */
+#define SVC_RECOVER_TRIES 240   /* two minutes */
+
+const char pos_service_default_config[] =
+    "[pos]\n"
+    "; auto: run the register once STATE/items.db exists (mamori items import)\n"
+    "enabled = auto\n"
+    "api_socket = pos.sock\n"
+    "api_tcp_port = 0\n"
+    "journal = journal.db\n"
+    "items = items.db\n"
+    "operators = operators.db\n"
+    "data_key = pos-data.key\n"
+    "store_no = 1\n"
+    "terminal_no = 1\n"
+    "issuer_name = まもりマート\n"
+    "issuer_address = 東京都千代田区丸の内1-1-1\n"
+    "regno = T1234567890123\n"
+    "discount_limit_yen = 500\n"
+    "discount_limit_pct = 10\n"
+    "gift_gives_change = false\n"
+    "points_per_100yen = 1\n"
+    "rounding = down\n"
+    "request_ms = 3000\n"
+    "confirm_ms = 30000\n"
+    "deposit_idle_ms = 10000\n"
+    "deposit_max_ms = 120000\n";
+
+struct svc_input {
+    char kind[16];
+    char data[BUSDEV_INPUT_MAX];
+};
+
+struct pos_service {
+    struct evloop *l;
+    struct busdev *dev;
+    struct journal *journal;
+    struct items *items;
+    struct operators *ops;
+    struct poswire_catalog catalog;
+    struct txn_catalog cat;
+    struct txn_auth auth;
+    struct txn *txn;
+    struct api *api;
+    struct svc_input q[SVC_INPUT_QUEUE];
+    size_t qhead, qlen;
+    uint64_t qtimer;
+    uint64_t rtimer;          /* retry of interrupted cash commands */
+    int rtries;
+    char keybuf[SVC_KEYBUF_MAX];
+    int32_t keyqty;
+};
+
+static int in_dir(const char *dir, const char *name, char *out)
+{
+    int n = name[0] == '/' ? snprintf(out, SVC_PATH_MAX, "%s", name)
+                           : snprintf(out, SVC_PATH_MAX, "%s/%s", dir, name);
+    return n < 0 || n >= SVC_PATH_MAX ? MAMORI_ERR_TOOBIG : 0;
+}
+
+/* The data key for HIGH fields at rest: 32 random bytes, created 0600 once. */
+static int data_key(const char *path, uint8_t key[TXN_DATA_KEY_BYTES])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+    if (fd < 0 && errno == ENOENT) {
+        randombytes_buf(key, TXN_DATA_KEY_BYTES);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return MAMORI_ERR_IO;
+        n = write(fd, key, TXN_DATA_KEY_BYTES);
+        if (n != TXN_DATA_KEY_BYTES || fsync(fd) != 0) {
+            close(fd);
+            (void)unlink(path);
+            return MAMORI_ERR_IO;
+        }
+        close(fd);
+        return 0;
+    }
+    if (fd < 0)
+        return MAMORI_ERR_IO;
+    n = read(fd, key, TXN_DATA_KEY_BYTES);
+    close(fd);
+    return n == TXN_DATA_KEY_BYTES ? 0 : MAMORI_ERR_INVAL;
+}
+
+/* ------------------------------------------------------------ device input */
+
+static void note(struct pos_service *s, const char *type, json_t *data)
+{
+    api_event(s->api, type, data);
+}
+
+/* A keyboard key as a POS keyboard works: digits collect, a function key
+ * acts on them. */
+static int key_press(struct pos_service *s, const char *key)
+{
+    size_t n = strlen(s->keybuf);
+    int rc = 0;
+    if (strspn(key, "0123456789") == strlen(key)) {
+        if (n + strlen(key) >= sizeof(s->keybuf))
+            return MAMORI_ERR_TOOBIG;
+        strcat(s->keybuf, key);
+        return 0;
+    }
+    if (strcmp(key, "CLEAR") == 0) {
+        s->keybuf[0] = '\0';
+        s->keyqty = 0;
+        return 0;
+    }
+    if (strcmp(key, "QTY") == 0) {
+        long q = strtol(s->keybuf, NULL, 10);
+        s->keybuf[0] = '\0';
+        if (q < 1 || q > TXN_QTY_MAX)
+            return MAMORI_ERR_INVAL;
+        s->keyqty = (int32_t)q;
+        return 0;
+    }
+    if (strcmp(key, "ENTER") == 0)
+        rc = n ? txn_scan(s->txn, s->keybuf, s->keyqty ? s->keyqty : 1) : MAMORI_ERR_INVAL;
+    else if (strcmp(key, "PLU") == 0)
+        rc = n ? txn_plu(s->txn, s->keybuf, s->keyqty ? s->keyqty : 1) : MAMORI_ERR_INVAL;
+    else if (strcmp(key, "SUBTOTAL") == 0)
+        rc = txn_subtotal(s->txn);
+    else if (strcmp(key, "CASH") == 0)
+        rc = n ? tender_cash(s->txn, strtoll(s->keybuf, NULL, 10)) : tender_cash_deposit(s->txn);
+    else if (strcmp(key, "EATIN") == 0 || strcmp(key, "TAKEOUT") == 0)
+        rc = txn_set_eat_in(s->txn, key[0] == 'E');
+    else
+        rc = MAMORI_ERR_UNSUPPORTED; /* the other keys need the console (approvals) */
+    s->keybuf[0] = '\0';
+    s->keyqty = 0;
+    return rc;
+}
+
+static void handle_input(struct pos_service *s, const struct svc_input *in)
+{
+    int rc;
+    api_enter(s->api);
+    if (strcmp(in->kind, "scanner") == 0)
+        rc = txn_scan(s->txn, in->data, 1);
+    else
+        rc = key_press(s, in->data);
+    api_leave(s->api);
+    if (rc == 0)
+        note(s, "register", json_pack("{s:s,s:s,s:o}", "input", in->kind, "data", in->data,
+                                      "state", api_state_json(s->txn)));
+    else
+        note(s, "refused", json_pack("{s:s,s:s,s:i,s:s}", "input", in->kind, "data", in->data,
+                                     "code", rc, "message", txn_last_error(s->txn)));
+}
+
+static void drain(struct evloop *l, void *ctx)
+{
+    struct pos_service *s = ctx;
+    s->qtimer = 0;
+    while (s->qlen > 0) {
+        struct svc_input in;
+        if (api_busy(s->api)) {
+            (void)evloop_timer(l, 10, drain, s, &s->qtimer);
+            return;
+        }
+        in = s->q[s->qhead];
+        s->qhead = (s->qhead + 1) % SVC_INPUT_QUEUE;
+        s->qlen--;
+        handle_input(s, &in);
+    }
+}
+
+static void on_input(void *ctx, const char *kind, const char *data)
+{
+    struct pos_service *s = ctx;
+    struct svc_input *in;
+    if (s->qlen == SVC_INPUT_QUEUE) {
+        note(s, "refused", json_pack("{s:s,s:s}", "input", kind, "message", "input queue full"));
+        return;
+    }
+    in = &s->q[(s->qhead + s->qlen) % SVC_INPUT_QUEUE];
+    snprintf(in->kind, sizeof(in->kind), "%s", kind);
+    snprintf(in->data, sizeof(in->data), "%s", data);
+    s->qlen++;
+    /* Never re-enter the engine from inside a device call: run from a timer. */
+    if (s->qtimer == 0)
+        (void)evloop_timer(s->l, 0, drain, s, &s->qtimer);
+}
+
+static void on_note(void *ctx, const char *kind, const char *what)
+{
+    struct pos_service *s = ctx;
+    note(s, "device", json_pack("{s:s,s:s}", "kind", kind ? kind : "?", "status", what));
+}
+
+static json_t *devices_json(void *ctx)
+{
+    struct pos_service *s = ctx;
+    static const char *const kinds[] = {"printer", "linedisplay", "custdisplay", "drawer",
+                                        "changer", "scale",       "scanner",     "keyboard"};
+    json_t *o = json_object();
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        json_object_set_new(o, kinds[i], json_boolean(busdev_ready(s->dev, kinds[i])));
+    return o;
+}
+
+/* Cash commands interrupted by a crash are re-sent with their original keys
+ * once the cash devices are back (the device replays what it executed). */
+static void retry_recover(struct evloop *l, void *ctx)
+{
+    struct pos_service *s = ctx;
+    int rc;
+    s->rtimer = 0;
+    if (api_busy(s->api)) {
+        (void)evloop_timer(l, 50, retry_recover, s, &s->rtimer);
+        return;
+    }
+    api_enter(s->api);
+    rc = tender_recover(s->txn);
+    api_leave(s->api);
+    if (rc == 0) {
+        note(s, "recovered", json_pack("{s:s}", "cash_commands", "done"));
+        return;
+    }
+    if (++s->rtries < SVC_RECOVER_TRIES)
+        (void)evloop_timer(l, SVC_RECOVER_MS, retry_recover, s, &s->rtimer);
+    else
+        note(s, "recovered", json_pack("{s:s,s:i}", "cash_commands", "pending", "code", rc));
+}
+
+/* ----------------------------------------------------------------- config */
+
+#define GETI(key, dflt, lo, hi, dst)                                                    \
+    do {                                                                                \
+        int64_t v_;                                                                     \
+        if ((rc = config_get_int(cfg, "pos", key, dflt, lo, hi, &v_)) != 0)             \
+            goto cfgerr;                                                                \
+        dst = v_;                                                                       \
+    } while (0)
+
+int pos_service_start(struct evloop *l, struct devapi *devapi, struct config *cfg,
+                      const char *state_dir, struct audit *audit, struct pos_service **ret,
+                      char *err, size_t errlen)
+{
+    struct pos_service *s = NULL;
+    struct txn_config tc;
+    struct busdev_config bc = {0};
+    struct api_config ac = {0};
+    struct api_env env = {0};
+    char p[SVC_PATH_MAX], sock[SVC_PATH_MAX];
+    const char *str;
+    bool resumed = false;
+    int64_t port = 0;
+    int rc;
+    *ret = NULL;
+    /* enabled = auto (default): the register runs once an item master has
+     * been imported into the state directory; true: always; false: never. */
+    str = config_get_str(cfg, "pos", "enabled", "auto");
+    if (strcmp(str, "false") == 0 || strcmp(str, "no") == 0 || strcmp(str, "off") == 0)
+        return 0;
+    if (strcmp(str, "auto") == 0) {
+        if ((rc = in_dir(state_dir, config_get_str(cfg, "pos", "items", "items.db"), p)) != 0)
+            return rc;
+        if (access(p, F_OK) != 0)
+            return 0;
+    } else if (strcmp(str, "true") != 0 && strcmp(str, "yes") != 0 && strcmp(str, "on") != 0) {
+        snprintf(err, errlen, "%s: [pos] enabled: auto, true or false",
+                 config_where(cfg, "pos", "enabled") ? config_where(cfg, "pos", "enabled") : "");
+        return MAMORI_ERR_CONFIG;
+    }
+    if ((s = calloc(1, sizeof(*s))) == NULL)
+        return MAMORI_ERR_NOMEM;
+    s->l = l;
+    memset(&tc, 0, sizeof(tc));
+    snprintf(tc.terminal, sizeof(tc.terminal), "%s", config_get_str(cfg, "terminal", "id", "T1"));
+    GETI("store_no", 1, 0, 9999, tc.store_no);
+    GETI("terminal_no", 1, 0, 9999, tc.terminal_no);
+    GETI("discount_limit_yen", 500, 0, TAX_AMOUNT_MAX, tc.discount_limit_yen);
+    GETI("discount_limit_pct", 10, 0, 100, tc.discount_limit_pct);
+    GETI("points_per_100yen", 1, 0, 100, tc.points_per_100yen);
+    GETI("request_ms", 3000, 100, 600000, bc.request_ms);
+    GETI("confirm_ms", 30000, 100, 600000, bc.confirm_ms);
+    GETI("deposit_idle_ms", 10000, 100, 600000, bc.deposit_idle_ms);
+    GETI("deposit_max_ms", 120000, 100, 3600000, bc.deposit_max_ms);
+    GETI("api_tcp_port", 0, 0, 65535, port);
+    if ((rc = config_get_bool(cfg, "pos", "gift_gives_change", false, &tc.gift_gives_change)))
+        goto cfgerr;
+    if ((rc = tax_rounding_parse(config_get_str(cfg, "pos", "rounding", "down"), &tc.rounding))) {
+        snprintf(err, errlen, "%s: [pos] rounding: down, up or half-up",
+                 config_where(cfg, "pos", "rounding") ? config_where(cfg, "pos", "rounding") : "");
+        rc = MAMORI_ERR_CONFIG;
+        goto fail;
+    }
+    snprintf(tc.issuer_name, sizeof(tc.issuer_name), "%s",
+             config_get_str(cfg, "pos", "issuer_name", "まもりマート"));
+    snprintf(tc.issuer_address, sizeof(tc.issuer_address), "%s",
+             config_get_str(cfg, "pos", "issuer_address", "東京都千代田区丸の内1-1-1"));
+    str = config_get_str(cfg, "pos", "regno", "T1234567890123");
+    if (strlen(str) != 14 || str[0] != 'T' || strspn(str + 1, "0123456789") != 13) {
+        snprintf(err, errlen, "%s: [pos] regno must be T and 13 digits",
+                 config_where(cfg, "pos", "regno") ? config_where(cfg, "pos", "regno") : "");
+        rc = MAMORI_ERR_CONFIG;
+        goto fail;
+    }
+    snprintf(tc.regno, sizeof(tc.regno), "%s", str);
+    if ((rc = in_dir(state_dir, config_get_str(cfg, "pos", "data_key", "pos-data.key"), p)) ||
+        (rc = data_key(p, tc.data_key))) {
+        snprintf(err, errlen, "%s: cannot read or create the register's data key", p);
+        goto fail;
+    }
+    if ((rc = in_dir(state_dir, config_get_str(cfg, "pos", "journal", "journal.db"), p)) ||
+        (rc = journal_open(p, &s->journal))) {
+        snprintf(err, errlen, "%s: cannot open the journal", p);
+        goto fail;
+    }
+    if ((rc = in_dir(state_dir, config_get_str(cfg, "pos", "items", "items.db"), p)) ||
+        (rc = items_open(p, &s->items))) {
+        snprintf(err, errlen, "%s: cannot open the item master", p);
+        goto fail;
+    }
+    if ((rc = in_dir(state_dir, config_get_str(cfg, "pos", "operators", "operators.db"), p)) ||
+        (rc = operators_open(p, audit, &s->ops))) {
+        snprintf(err, errlen, "%s: cannot open the operator database", p);
+        goto fail;
+    }
+    if ((rc = busdev_new(l, devapi, &bc, &s->dev)) != 0)
+        goto fail;
+    busdev_on_input(s->dev, on_input, on_note, s);
+    s->catalog.items = s->items;
+    poswire_catalog(&s->catalog, &s->cat);
+    poswire_auth(s->ops, &s->auth);
+    rc = txn_new(&tc, s->journal, busdev_port(s->dev), &s->cat, &s->auth, audit, &s->txn);
+    sodium_memzero(tc.data_key, sizeof(tc.data_key));
+    if (rc != 0)
+        goto fail;
+    if ((rc = in_dir(state_dir, config_get_str(cfg, "pos", "api_socket", "pos.sock"), sock)))
+        goto fail;
+    ac.socket_path = sock;
+    ac.tcp_port = (int)port;
+    env.txn = s->txn;
+    env.journal = s->journal;
+    env.devices = devices_json;
+    env.ctx = s;
+    if ((rc = api_new(l, &ac, &env, &s->api)) != 0) {
+        snprintf(err, errlen, "%s: cannot serve the register API", sock);
+        goto fail;
+    }
+    /* Devices attach after the daemon is up; cash commands interrupted by a
+     * crash are finished by txn_recover with their original keys (the device
+     * replays a command it already executed). */
+    if ((rc = txn_recover(s->txn, &resumed)) == MAMORI_ERR_DB || rc == MAMORI_ERR_IO ||
+        rc == MAMORI_ERR_NOMEM) {
+        snprintf(err, errlen, "journal: cannot recover the open transaction");
+        goto fail;
+    }
+    note(s, "recovered", json_pack("{s:b,s:i}", "resumed", resumed, "code", rc));
+    if (rc != 0)
+        (void)evloop_timer(l, SVC_RECOVER_MS, retry_recover, s, &s->rtimer);
+    *ret = s;
+    return 0;
+cfgerr:
+    snprintf(err, errlen, "%s", config_error(cfg));
+    rc = MAMORI_ERR_CONFIG;
+    if (0) {
+fail:
+        ;
+    }
+    pos_service_stop(s);
+    return rc;
+}
+
+void pos_service_stop(struct pos_service *s)
+{
+    if (s == NULL)
+        return;
+    if (s->qtimer)
+        evloop_timer_cancel(s->l, s->qtimer);
+    if (s->rtimer)
+        evloop_timer_cancel(s->l, s->rtimer);
+    api_free(s->api);
+    txn_free(s->txn);
+    busdev_free(s->dev);
+    operators_free(s->ops);
+    items_free(s->items);
+    journal_close(s->journal);
+    free(s);
+}
