@@ -13,7 +13,9 @@
 
 #include <jansson.h>
 
+#include "audit/devlog.h"
 #include "bus/ctl.h"
+#include "bus/logsync.h"
 #include "bus/devapi.h"
 #include "bus/devwatch.h"
 #include "bus/msgjson.h"
@@ -36,6 +38,9 @@ const char terminal_default_config[] =
     "handshake_timeout_ms = 5000\n"
     "rekey_ms = 3600000\n"
     "ca_pub_file = manufacturer-ca.pub\n"
+    "[devlog]\n"
+    "; fetch the devices' signed logs every fetch_ms (and on attach); 0: only on attach/demand\n"
+    "fetch_ms = 30000\n"
     "[ctl]\n"
     "socket = ctl.sock\n"
     "[sandbox]\n"
@@ -66,6 +71,8 @@ struct terminal {
     int64_t started;
     struct devapi *api;     /* the UPOS device API: owns the bus's event/attach callbacks */
     struct devwatch *watch; /* "watch" control command (devwatch.h) */
+    struct devlog_store *devlog; /* devlog.db: the devices' own signed logs (POL-8(1)) */
+    struct logsync *logsync;     /* fetching them (logsync.h) */
 };
 
 static void record(struct terminal *t, const char *serial, const char *type, json_t *body)
@@ -184,6 +191,23 @@ static int ctl_cmd(void *ctx, int argc, char **argv, struct buf *out)
     }
     if (strcmp(argv[0], "request") == 0)
         return cmd_request(t, argc, argv, out);
+    if (strcmp(argv[0], "devlog-sync") == 0 && argc <= 2) {
+        /* devlog-sync [SERIAL]: fetch the device logs now. */
+        struct logsync_result res;
+        uint64_t problems = 0;
+        int r;
+        if (argc == 1) {
+            if ((r = logsync_fetch_all(t->logsync, &problems)) != 0)
+                return r;
+            return put_json_line(out, json_pack("{s:I}", "problems", (json_int_t)problems));
+        }
+        if ((r = logsync_fetch(t->logsync, argv[1], &res)) != 0)
+            return r;
+        return put_json_line(out, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "serial", argv[1], "fetched",
+                                            (json_int_t)res.fetched, "stored", (json_int_t)res.stored,
+                                            "problems", (json_int_t)res.problems, "position",
+                                            (json_int_t)res.position, "end", (json_int_t)res.end));
+    }
     if (strcmp(argv[0], "watch") == 0)
         return devwatch_ctl(t->watch, argc, argv, out);
     if (strcmp(argv[0], "disconnect") == 0 && argc == 2) {
@@ -331,6 +355,17 @@ int terminal_open(const char *state_dir, const char *config_path, struct evloop 
         (r = devapi_observe(t->api, on_event, on_attach, t)) != 0 ||
         (r = devwatch_new(t->bus, t->api, &t->watch)) != 0)
         goto fail;
+    {
+        struct logsync_config lc = {.loop = l, .bus = t->bus, .reg = t->reg, .audit = t->audit};
+        if ((r = config_get_int(t->cfg, "devlog", "fetch_ms", 30000, 0, 86400000, &lc.period_ms)) != 0)
+            goto cfgerr;
+        if ((r = in_dir(t, "devlog.db", p, sizeof(p))) || (r = devlog_store_open(p, t->audit, &t->devlog)))
+            goto fail;
+        lc.store = t->devlog;
+        if ((r = logsync_new(&lc, &t->logsync)) != 0 ||
+            (r = devapi_observe(t->api, NULL, logsync_on_attach, t->logsync)) != 0)
+            goto fail;
+    }
     if ((r = in_dir(t, config_get_str(t->cfg, "ctl", "socket", "ctl.sock"), p, sizeof(p))) ||
         (r = ctl_new(l, p, ctl_cmd, t, &t->ctl)) != 0) {
         snprintf(err, errlen, "%s: cannot open the control socket", p);
@@ -351,8 +386,10 @@ void terminal_close(struct terminal *t)
         return;
     ctl_free(t->ctl);
     devwatch_free(t->watch);
+    logsync_free(t->logsync);
     devapi_free(t->api);
     bus_free(t->bus);
+    devlog_store_close(t->devlog);
     registry_close(t->reg);
     audit_close(t->audit);
     keys_free(t->keys);
@@ -427,4 +464,6 @@ int terminal_restrict(struct terminal *t, char *err, size_t errlen)
 /* For the register hosted by mamori-terminald (src/pos/service.h). */
 struct config *terminal_config(struct terminal *t) { return t->cfg; }
 struct audit *terminal_audit(struct terminal *t) { return t->audit; }
+struct logsync *terminal_logsync(struct terminal *t) { return t->logsync; }
+struct devlog_store *terminal_devlog(struct terminal *t) { return t->devlog; }
 const char *terminal_dir(const struct terminal *t) { return t->dir; }

@@ -11,6 +11,7 @@
  *   audit-count EVENT            number of audit events with that name
  *   request SERIAL TYPE [JSON] [TIMEOUT_MS]   send a request, print the reply JSON
  *   disconnect SERIAL            drop the session of a device
+ *   devlog-sync [SERIAL]         fetch the device logs now (logsync.h); JSON result
  *   pubkey                       the terminal's bus public key (hex)
  *   status                       {"attached":N,"uptime_ms":...}
  *   stop                         stop the daemon
@@ -32,6 +33,8 @@ extern const char terminal_default_config[];
 
 struct terminal;
 struct devapi;
+struct logsync;
+struct devlog_store;
 
 /* Load config (defaults, then config_path if not NULL), open the state
  * directory (created 0700 if missing) and start the bus. On a config error
@@ -51,5 +54,8 @@ int terminal_restrict(struct terminal *t, char *err, size_t errlen);
 struct config *terminal_config(struct terminal *t);
 struct audit *terminal_audit(struct terminal *t);
 const char *terminal_dir(const struct terminal *t);
+/* The devices' signed logs: the fetcher and the store (STATE/devlog.db). */
+struct logsync *terminal_logsync(struct terminal *t);
+struct devlog_store *terminal_devlog(struct terminal *t);
 
 #endif
