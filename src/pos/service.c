@@ -8,6 +8,7 @@
  * devices to busdev.c.
  */
 #include "pos/service.h"
+#include "pos/zrecon.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,6 +85,9 @@ struct pos_service {
     int rtries;
     char keybuf[SVC_KEYBUF_MAX];
     int32_t keyqty;
+    struct zrecon_src zsrc; /* cash reconciliation at Z; zsrc.store NULL: none */
+    char terminal[64];
+    char audit_path[SVC_PATH_MAX];
 };
 
 static int in_dir(const char *dir, const char *name, char *out)
@@ -270,6 +274,23 @@ static void retry_recover(struct evloop *l, void *ctx)
         dst = v_;                                                                       \
     } while (0)
 
+/* The Z report's cash reconciliation (api_env.z_reconcile). */
+static json_t *z_reconcile(void *ctx, int64_t z_no)
+{
+    struct pos_service *s = ctx;
+    struct zrecon_result *res;
+    json_t *j;
+    int rc;
+    if (s->zsrc.store == NULL)
+        return NULL;
+    if ((res = calloc(1, sizeof(*res))) == NULL)
+        return NULL;
+    rc = zrecon_run(&s->zsrc, z_no, res);
+    j = rc == 0 ? zrecon_json(res) : json_pack("{s:s}", "error", mamori_strerror(rc));
+    free(res);
+    return j;
+}
+
 int pos_service_start(struct evloop *l, struct devapi *devapi, struct config *cfg,
                       const char *state_dir, struct audit *audit, struct pos_service **ret,
                       char *err, size_t errlen)
@@ -372,7 +393,10 @@ int pos_service_start(struct evloop *l, struct devapi *devapi, struct config *cf
     env.txn = s->txn;
     env.journal = s->journal;
     env.devices = devices_json;
+    env.z_reconcile = z_reconcile;
     env.ctx = s;
+    snprintf(s->terminal, sizeof(s->terminal), "%s", tc.terminal);
+    s->zsrc.audit = audit;
     if ((rc = api_new(l, &ac, &env, &s->api)) != 0) {
         snprintf(err, errlen, "%s: cannot serve the register API", sock);
         goto fail;
@@ -399,6 +423,20 @@ fail:
     }
     pos_service_stop(s);
     return rc;
+}
+
+void pos_service_set_cash_sources(struct pos_service *s, struct bus *bus, struct logsync *ls,
+                                  struct devlog_store *store, const char *audit_path)
+{
+    if (s == NULL)
+        return;
+    snprintf(s->audit_path, sizeof(s->audit_path), "%s", audit_path != NULL ? audit_path : "");
+    s->zsrc.journal = s->journal;
+    s->zsrc.terminal = s->terminal;
+    s->zsrc.bus = bus;
+    s->zsrc.logsync = ls;
+    s->zsrc.store = store;
+    s->zsrc.audit_path = s->audit_path[0] ? s->audit_path : NULL;
 }
 
 void pos_service_stop(struct pos_service *s)
