@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include <jansson.h>
 
@@ -73,6 +76,7 @@ struct terminal {
     struct devwatch *watch; /* "watch" control command (devwatch.h) */
     struct devlog_store *devlog; /* devlog.db: the devices' own signed logs (POL-8(1)) */
     struct logsync *logsync;     /* fetching them (logsync.h) */
+    bool started_recorded;       /* terminald.start recorded: record the stop too */
 };
 
 static void record(struct terminal *t, const char *serial, const char *type, json_t *body)
@@ -233,6 +237,56 @@ static int ctl_cmd(void *ctx, int argc, char **argv, struct buf *out)
     return MAMORI_ERR_UNSUPPORTED;
 }
 
+static const struct audit_actor term_actor = {.process = "mamori-terminald"};
+
+#define TERMINAL_CONFIG_MAX (1u << 20) /* configuration file hashed for the record */
+
+/* LC-5: every configuration change is an audit event. The configuration in
+ * force (defaults + file) is hashed at start; when the hash differs from the
+ * one seen at the previous start (STATE/config.seen), "config.changed" names
+ * both. "terminald.start" records the hash every time. */
+static void record_start(struct terminal *t, const char *config_path)
+{
+    uint8_t h[32];
+    char hex[65], old[65] = "", p[TERMINAL_PATH_MAX];
+    crypto_generichash_state st;
+    FILE *f;
+    crypto_generichash_init(&st, NULL, 0, sizeof(h));
+    crypto_generichash_update(&st, (const uint8_t *)terminal_default_config, strlen(terminal_default_config));
+    if (config_path != NULL && (f = fopen(config_path, "rbe")) != NULL) {
+        uint8_t buf[4096];
+        size_t k, total = 0;
+        while ((k = fread(buf, 1, sizeof(buf), f)) > 0 && total < TERMINAL_CONFIG_MAX) {
+            crypto_generichash_update(&st, buf, k);
+            total += k;
+        }
+        fclose(f);
+    }
+    crypto_generichash_final(&st, h, sizeof(h));
+    (void)hex_encode(hex, sizeof(hex), h, sizeof(h));
+    if (snprintf(p, sizeof(p), "%s/config.seen", t->dir) < (int)sizeof(p)) {
+        if ((f = fopen(p, "re")) != NULL) {
+            if (fgets(old, sizeof(old), f) == NULL)
+                old[0] = '\0';
+            fclose(f);
+        }
+        if (strcmp(old, hex) != 0) {
+            if (old[0] != '\0')
+                (void)audit_event(t->audit, &term_actor, "config.changed",
+                                  F_STR("path", config_path ? config_path : "<defaults>"), F_STR("old", old),
+                                  F_STR("new", hex));
+            if ((f = fopen(p, "we")) != NULL) {
+                fputs(hex, f);
+                (void)fflush(f);
+                (void)fsync(fileno(f));
+                fclose(f);
+            }
+        }
+    }
+    (void)audit_event(t->audit, &term_actor, "terminald.start", F_INT("pid", (int64_t)getpid()),
+                      F_STR("config", config_path ? config_path : "<defaults>"), F_STR("config_hash", hex));
+}
+
 static int in_dir(const struct terminal *t, const char *name, char *out, size_t cap)
 {
     int n = name[0] == '/' ? snprintf(out, cap, "%s", name)
@@ -308,6 +362,8 @@ int terminal_open(const char *state_dir, const char *config_path, struct evloop 
         goto fail;
     if ((r = in_dir(t, "audit.db", p, sizeof(p))) || (r = audit_open(p, &t->audit)))
         goto fail;
+    record_start(t, config_path);
+    t->started_recorded = true;
     if ((r = in_dir(t, "registry.db", p, sizeof(p))) ||
         (r = registry_open(p, t->audit, &t->reg)))
         goto fail;
@@ -385,6 +441,9 @@ void terminal_close(struct terminal *t)
     if (t == NULL)
         return;
     ctl_free(t->ctl);
+    if (t->started_recorded)
+        (void)audit_event(t->audit, &term_actor, "terminald.stop", F_INT("pid", (int64_t)getpid()),
+                          F_INT("uptime_ms", evloop_now_ms() - t->started));
     devwatch_free(t->watch);
     logsync_free(t->logsync);
     devapi_free(t->api);
