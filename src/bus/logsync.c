@@ -27,6 +27,18 @@ struct logsync {
 
 static const struct audit_actor ls_actor = {.process = "mamori-terminald"};
 
+/* The classes whose logs are fetched without being asked (issue 5: the
+ * drawer, change machine, PIN pad, MSR and IC card reader). */
+static const char *const log_kinds[] = {"drawer", "changer", "pinpad", "msr", "icreader"};
+
+static bool keeps_log(const char *kind)
+{
+    for (size_t i = 0; i < sizeof(log_kinds) / sizeof(log_kinds[0]); i++)
+        if (strcmp(kind, log_kinds[i]) == 0)
+            return true;
+    return false;
+}
+
 static void on_period(struct evloop *l, void *ctx);
 
 int logsync_new(const struct logsync_config *cfg, struct logsync **ret)
@@ -170,7 +182,7 @@ int logsync_fetch_all(struct logsync *ls, uint64_t *ret_problems)
     for (size_t i = 0; r == 0 && i < n; i++) {
         struct logsync_result res;
         int fr;
-        if (!d[i].attached)
+        if (!d[i].attached || !keeps_log(d[i].kind))
             continue;
         fr = logsync_fetch(ls, d[i].serial, &res);
         if (fr == 0)
@@ -214,7 +226,8 @@ void logsync_on_attach(void *ctx, const char *serial, bool attached, const char 
 {
     struct logsync *ls = ctx;
     (void)reason;
-    if (!attached || ls == NULL)
+    struct registry_device rd;
+    if (!attached || ls == NULL || registry_get(ls->c.reg, serial, &rd) != 0 || !keeps_log(rd.kind))
         return;
     for (size_t i = 0; i < ls->ndue; i++)
         if (strcmp(ls->due[i], serial) == 0)

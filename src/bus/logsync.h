@@ -11,6 +11,10 @@
  * reply) and every period_ms, and on demand (the Z report, the control
  * command "devlog-sync", `mamori devices log`).
  *
+ * Fetched by themselves (attach, period, logsync_fetch_all): the classes the
+ * guideline names as keeping logs (drawer, changer, pinpad, msr, icreader);
+ * any enrolled device on demand (logsync_fetch).
+ *
  * A device whose reply says its log ends at `end` but that returns nothing
  * from the terminal's position on is withholding entries: recorded once per
  * fetch as "devlog.withheld". A device without a log (UNSUPPORTED) is

@@ -227,7 +227,12 @@ int demo_audit(const char *bindir, const char *term, const char *devdir, const c
         printf("  an insider edits one byte of (a copy of) the database file at offset %ld\n", off);
         const char *v[] = {"mamori", "audit", "verify", "--db", tdb, "--keys", keys, NULL};
         rc = ok ? run(&d, v) : -1;
-        print_tail(&d, 2, "    ");
+        {
+            const char *at = strstr(d.out, "at entry");
+            const char *eol = at ? strchr(at, '\n') : NULL;
+            if (at != NULL)
+                printf("    mamori audit verify (exit %d): detected %.*s\n", rc, (int)(eol ? eol - at : (long)strlen(at)), at);
+        }
         step(&d, rc == 3 && strstr(d.out, "entry") != NULL,
              "mamori audit verify names the edited entry and exits 3");
     }
