@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/secmem.h"
 #include "mamori/err.h"
 
 static long long now_ms(void)
@@ -119,6 +120,8 @@ out:
     if (fd >= 0)
         close(fd);
     free(resp);
+    if (b != NULL)
+        secmem_wipe(b, bl); /* the body may carry passwords */
     free(b);
     return rc;
 }

@@ -79,13 +79,15 @@ static char *read_password(struct reg *r, const char *who)
     if (pw == NULL)
         return NULL;
     if (r->tty) {
-        fprintf(stderr, "password for %s: ", who);
-        fflush(stderr);
+        /* echo off first, then the prompt: nothing typed after the prompt is
+         * echoed, and nothing typed is thrown away (TCSANOW, not TCSAFLUSH) */
         if (tcgetattr(fileno(r->in), &old) == 0) {
             noecho = old;
             noecho.c_lflag &= ~(tcflag_t)ECHO;
-            restore = tcsetattr(fileno(r->in), TCSAFLUSH, &noecho) == 0;
+            restore = tcsetattr(fileno(r->in), TCSANOW, &noecho) == 0;
         }
+        fprintf(stderr, "password for %s: ", who);
+        fflush(stderr);
     }
     if (fgets(pw, REG_PW_MAX, r->in) == NULL) {
         secmem_free(pw);
@@ -94,10 +96,15 @@ static char *read_password(struct reg *r, const char *who)
         pw[strcspn(pw, "\r\n")] = '\0';
     }
     if (restore) {
-        tcsetattr(fileno(r->in), TCSAFLUSH, &old);
+        tcsetattr(fileno(r->in), TCSANOW, &old);
         fputc('\n', stderr);
     }
     return pw;
+}
+
+static const char *str_or(const json_t *v)
+{
+    return json_is_string(v) ? json_string_value(v) : "?";
 }
 
 static void print_yen(const char *label, json_t *v)
@@ -115,7 +122,7 @@ static void print_state(json_t *st, bool all_lines)
         for (size_t i = all_lines ? 0 : n - 1; i < n; i++) {
             json_t *l = json_array_get(lines, i);
             printf("  %2lld %s%s x%lld ¥%lld%s\n", (long long)json_integer_value(json_object_get(l, "no")),
-                   json_string_value(json_object_get(l, "name")),
+                   str_or(json_object_get(l, "name")),
                    json_is_true(json_object_get(l, "reduced")) ? "※" : "",
                    (long long)json_integer_value(json_object_get(l, "qty")),
                    (long long)json_integer_value(json_object_get(l, "amount")),
@@ -147,8 +154,8 @@ static int call(struct reg *r, const char *method, const char *path, json_t *bod
         free(s);
     }
     if (status != 200) {
-        printf("error: %s [%s %lld]\n", json_string_value(json_object_get(res, "message")),
-               json_string_value(json_object_get(res, "error")),
+        printf("error: %s [%s %lld]\n", str_or(json_object_get(res, "message")),
+               str_or(json_object_get(res, "error")),
                (long long)json_integer_value(json_object_get(res, "code")));
         rc = (int)json_integer_value(json_object_get(res, "code"));
         json_decref(res);
@@ -159,7 +166,7 @@ static int call(struct reg *r, const char *method, const char *path, json_t *bod
             printf("receipt No.%lld  change ¥%lld\n", (long long)json_integer_value(v),
                    (long long)json_integer_value(json_object_get(res, "change")));
         if ((v = json_object_get(res, "slip")))
-            printf("slip %s\n", json_string_value(v));
+            printf("slip %s\n", str_or(v));
         if ((v = json_object_get(res, "report")))
             printf("%s", json_string_value(json_object_get(v, "text")) ? json_string_value(json_object_get(v, "text")) : "");
         if ((v = json_object_get(res, "receipts"))) {
@@ -167,9 +174,9 @@ static int call(struct reg *r, const char *method, const char *path, json_t *bod
             json_t *x;
             json_array_foreach(v, i, x)
                 printf("  No.%lld %s ¥%lld %s\n", (long long)json_integer_value(json_object_get(x, "receipt")),
-                       json_string_value(json_object_get(x, "kind")),
+                       str_or(json_object_get(x, "kind")),
                        (long long)json_integer_value(json_object_get(x, "total")),
-                       json_string_value(json_object_get(x, "operator")));
+                       str_or(json_object_get(x, "operator")));
         }
         if ((v = json_object_get(res, "events"))) {
             size_t i;

@@ -715,6 +715,7 @@ struct api {
     char path[API_PATH_MAX];
     int depth;
     uint64_t timer;
+    uint64_t kick;      /* a soon-due MHD_run */
     struct { uint64_t seq; json_t *ev; } ring[API_EVENTS_MAX];
     uint64_t seq;
     struct conn *waiters[API_WAITERS_MAX];
@@ -834,11 +835,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (*upload_size > 0) {
         if (!k->toobig && k->n + *upload_size <= API_BODY_MAX) {
-            char *nb = realloc(k->body, k->n + *upload_size + 1);
-            if (nb == NULL)
+            /* one buffer of the limit: no realloc leaving copies of secrets */
+            if (k->body == NULL && (k->body = malloc(API_BODY_MAX + 1)) == NULL)
                 return MHD_NO;
-            memcpy(nb + k->n, upload, *upload_size);
-            k->body = nb;
+            memcpy(k->body + k->n, upload, *upload_size);
             k->n += *upload_size;
         } else {
             k->toobig = true; /* keep reading, answer 413 at the end */
@@ -904,16 +904,39 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     for (size_t i = 0; i < API_WAITERS_MAX; i++)
         if (a->waiters[i] == k)
             a->waiters[i] = NULL;
+    if (k->body != NULL)
+        secmem_wipe(k->body, k->n); /* may hold passwords or member numbers */
     free(k->body);
     free(k);
     *con_cls = NULL;
+}
+
+static void on_kick(struct evloop *l, void *ctx);
+
+/* Run one daemon; when MHD says more work is due soon (data already read,
+ * a response to send), come back after that instead of at the next tick. */
+static void run_one(struct api *a, int i)
+{
+    MHD_UNSIGNED_LONG_LONG to = 0;
+    (void)MHD_run(a->d[i]);
+    if (MHD_get_timeout(a->d[i], &to) == MHD_YES && to < 100 && a->kick == 0)
+        (void)evloop_timer(a->l, (int64_t)to, on_kick, a, &a->kick);
 }
 
 static void run_mhd(struct api *a)
 {
     for (int i = 0; i < API_DAEMONS; i++)
         if (a->d[i] != NULL)
-            (void)MHD_run(a->d[i]);
+            run_one(a, i);
+}
+
+static void on_kick(struct evloop *l, void *ctx)
+{
+    struct api *a = ctx;
+    (void)l;
+    a->kick = 0;
+    if (a->depth == 0)
+        run_mhd(a);
 }
 
 static void on_epoll(struct evloop *l, int fd, uint32_t ev, void *ctx)
@@ -929,7 +952,7 @@ static void on_epoll(struct evloop *l, int fd, uint32_t ev, void *ctx)
             a->parked[i] = true;
             return;
         }
-        (void)MHD_run(a->d[i]);
+        run_one(a, i);
     }
 }
 
@@ -960,6 +983,9 @@ void api_leave(struct api *a)
             a->parked[i] = false;
             (void)evloop_add_fd(a->l, a->epfd[i], EVLOOP_READ, on_epoll, a);
         }
+    /* serve what arrived meanwhile without waiting for the tick */
+    if (a->kick == 0)
+        (void)evloop_timer(a->l, 0, on_kick, a, &a->kick);
 }
 
 bool api_busy(const struct api *a)
@@ -1088,6 +1114,7 @@ void api_free(struct api *a)
     if (a == NULL)
         return;
     evloop_timer_cancel(a->l, a->timer);
+    evloop_timer_cancel(a->l, a->kick);
     for (int i = 0; i < API_DAEMONS; i++) {
         if (a->epfd[i] >= 0 && !a->parked[i])
             evloop_del_fd(a->l, a->epfd[i]);

@@ -96,6 +96,7 @@ class Register:
         self.dev = {}
         self.devproc = {}
         self.term = None
+        self.tmp.mkdir(parents=True, exist_ok=True)
         self.state.mkdir(mode=0o700)
         self.config = self.tmp / "terminal.ini"
         self.config.write_text("[pos]\nconfirm_ms = 8000\ndeposit_idle_ms = 700\n"

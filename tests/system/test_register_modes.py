@@ -251,3 +251,104 @@ def test_pol1_kill9_during_deposit_cash_exactly_once(tmp_path, procs):
     assert len(changer_log(r, "changer.dispense")) == 1
     _, j = r.api.get("/v1/journal?limit=10")
     assert [x["receipt"] for x in j["receipts"]] == [1]
+
+
+def test_ops1_register_config_and_loopback_tcp(tmp_path, procs):
+    """[pos] config: a bad value stops terminald with file:line; the API can
+    also listen on loopback TCP; without an item master the register is off
+    (enabled = auto)."""
+    import http.client
+    import socket
+    r = Register(tmp_path, procs, config_extra="regno = X123\n")
+    p = subprocess.run([prog("mamori-terminald"), "--state", r.state, "--config", r.config,
+                        "--max-runtime", "5"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and "terminal.ini:" in p.stderr and "regno" in p.stderr, p.stderr
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    r.config.write_text(r.config.read_text().replace("regno = X123\n", "") +
+                        "api_tcp_port = %d\n" % port)
+    r.start()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", "/v1/state")
+    resp = c.getresponse()
+    assert resp.status == 200 and json.loads(resp.read())["state"]["terminal"] == "T1"
+    r.kill9()
+    (r.state / "items.db").unlink()
+    r.start(wait_devices=False)
+    try:
+        r.api.get("/v1/state")
+        assert False, "the register must not run without an item master"
+    except OSError:
+        pass   # the stale socket of the killed daemon refuses connections
+
+
+def test_ops3_suspend_at_one_terminal_resume_at_another(tmp_path, procs):
+    """Two mamori-terminald (T1, T2) sharing one journal (the in-store form of
+    the payment station): a transaction suspended at T1 is resumed by its
+    slip at T2 and paid there, once."""
+    r1 = Register(tmp_path / "a", procs)
+    r2 = Register(tmp_path / "b", procs, kinds=["printer", "drawer"])
+    shared = r1.state / "journal.db"
+    # The stations share the journal and the store's data key (records are sealed).
+    r2.config.write_text("[terminal]\nid = T2\n[pos]\njournal = %s\nterminal_no = 2\n"
+                         "data_key = %s\n" % (shared, r1.state / "pos-data.key"))
+    r1.start()
+    r2.start()
+    r1.signon("kenji")
+    r2.signon("taro")
+    r1.api.post("/v1/scan", {"code": TEA})
+    r1.api.post("/v1/scan", {"code": SASHIMI})
+    _, j = r1.api.post("/v1/suspend")
+    slip = j["slip"]
+    _, j = r2.api.post("/v1/resume", {"slip": slip})
+    assert j["state"]["terminal"] == "T2" and j["state"]["total"] == 1660
+    _, j = r2.api.post("/v1/tender/cash", {"amount": 2000})
+    assert j["change"] == 340
+    # Resumed once: neither station can take the slip again.
+    for r in (r1, r2):
+        st, j = r.api.post("/v1/resume", {"slip": slip}, ok=False)
+        assert st in (400, 404, 409), j
+    assert "1,660" in r2.decode_receipts(r2.printer_out())
+
+
+def test_ops1_console_tty_password_not_echoed(tmp_path, procs):
+    """On a terminal the console asks for passwords without echo."""
+    import os
+    import pty
+    import select
+    import time
+    r = station(tmp_path, procs, op=None)
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(prog("mamori"), ["mamori", "register", "--socket", str(r.state / "pos.sock")])
+    out = b""
+
+    def read_until(token, timeout=10):
+        nonlocal out
+        end = time.time() + timeout
+        while token not in out and time.time() < end:
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    break
+        return token in out
+    try:
+        assert read_until(b"register> ")
+        os.write(fd, b"signon kenji\n")
+        assert read_until(b"password for kenji: ")
+        os.write(fd, PASSWORDS["kenji"].encode() + b"\n")
+        assert read_until(b"[idle] kenji")
+        os.write(fd, b"quit\n")
+        read_until(b"\x00", timeout=1)
+    finally:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+        os.waitpid(pid, 0)
+    assert b"signon kenji" in out          # the terminal echoes what is typed ...
+    assert PASSWORDS["kenji"].encode() not in out, out   # ... but not the password
+    assert r.api.state()["operator"] == "kenji"

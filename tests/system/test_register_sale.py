@@ -249,3 +249,26 @@ def test_ops6_event_stream_long_poll(tmp_path, procs):
     r.api.post("/v1/signon", {"id": "kenji", "password": PASSWORDS["kenji"]}, ok=False)
     _, j = r.api.get("/v1/events?since=0")
     assert PASSWORDS["kenji"] not in json.dumps(j, ensure_ascii=False)
+
+
+def test_ops1_keyboard_device_keys_in_code_qty_and_cash(tmp_path, procs):
+    """The POS keyboard device feeds the register: digits + ENTER keys in a
+    code, digits + QTY sets the quantity, SUBTOTAL, digits + CASH pays."""
+    r = sale_setup(tmp_path, procs)
+    r.ctl("keyboard", "type", "3")
+    r.ctl("keyboard", "key", "QTY")
+    r.ctl("keyboard", "type", TEA)
+    r.ctl("keyboard", "key", "ENTER")
+    assert wait_for(lambda: r.api.state().get("total") == 480, 10), r.api.state()
+    assert r.api.state()["lines"][0]["qty"] == 3
+    # A keyed code with a bad check digit is refused and changes nothing.
+    r.ctl("keyboard", "type", "4901234001078")
+    r.ctl("keyboard", "key", "ENTER")
+    time.sleep(0.5)
+    assert len(r.api.state()["lines"]) == 1
+    r.ctl("keyboard", "key", "SUBTOTAL")
+    assert wait_for(lambda: r.api.state().get("state") == "subtotal", 10)
+    r.ctl("keyboard", "type", "1000")
+    r.ctl("keyboard", "key", "CASH")
+    assert wait_for(lambda: r.api.state().get("last_receipt") == 1, 10), r.api.state()
+    assert r.api.state()["last_change"] == 520
