@@ -38,6 +38,7 @@
 #include "bus/ctl.h"
 #include "cmd/cmd.h"
 #include "cmd/demo_audit.h"
+#include "cmd/demo_pay.h"
 #include "cmd/demo_register.h"
 #include "common/buf.h"
 #include "mamori/err.h"
@@ -588,6 +589,10 @@ int cmd_demo(int argc, char **argv)
             check(&d, mkdir(work, 0700) == 0 && demo_audit(d.bindir, term, reg, work, env ? env : data) == 0,
                   "the audit trail: verified, one edited byte named, device log verified, planted cash "
                   "discrepancy reported");
+            /* issue 4: card payments (src/cmd/demo_pay.c) */
+            check(&d, demo_pay(d.bindir, d.dir, env ? env : data) == 0,
+                  "card payments: key ceremony, PIN, signature, e-money, refund by token, no card data on the "
+                  "controller");
         }
         say("summary: %lld device.attach, %lld device.detach, %lld device.refused, %lld device.enrol "
             "audit events",
@@ -597,7 +602,6 @@ int cmd_demo(int argc, char **argv)
     stop_all(&d);
     say("summary: %d/%d steps OK in %lld ms%s", d.steps - d.failures, d.steps,
         (long long)(now_ms() - t0), d.failures ? " -- SOME STEPS FAILED" : "");
-    say("not shown yet: card payments (issue 4)");
     if (keep)
         say("kept %s", d.dir);
     else

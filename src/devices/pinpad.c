@@ -215,6 +215,13 @@ static int pinpad_request(void *state, const char *type, const cbor_item_t *body
         if ((r = devinject_request(p->inj, p->key, p->dir, body, ret_reply)) == 0 &&
             devbody_get_str(*ret_reply, "kcv", kcv, sizeof(kcv)) == 0)
             (void)device_record_str(&p->io, "key.injected", "kcv", kcv); /* the KCV only */
+        if (r == 0 && p->tampered) {
+            /* keys injected again by the custodians: PIN entry is allowed again */
+            p->tampered = false;
+            (void)pinpad_save(p);
+            (void)devstate_note(p->dir, "pinpad.tamper_cleared", "keys_reinjected");
+            (void)device_record_str(&p->io, "pinpad.tamper_cleared", "action", "keys_reinjected");
+        }
         return r;
     }
     if (strcmp(type, "pinpad.status") != 0)
