@@ -642,6 +642,7 @@ int audit_open_ex(const char *path, const struct audit_options *opt, struct keys
     char seal_path[AUDIT_PATH_MAX], verifier_path[AUDIT_PATH_MAX];
     sqlite3_stmt *st = NULL;
     uint64_t count = 0, next = 0;
+    bool locked = false;
     int r;
     if (path == NULL || signer == NULL || ret == NULL)
         return MAMORI_ERR_INVAL;
@@ -676,8 +677,16 @@ int audit_open_ex(const char *path, const struct audit_options *opt, struct keys
         sqlite3_prepare_v2(a->db, "SELECT coalesce(max(seq) + 1, 0) FROM audit", -1, &a->next_seq, NULL) !=
             SQLITE_OK ||
         sqlite3_prepare_v2(a->db, "SELECT count(*), coalesce(max(seq) + 1, 0) FROM audit", -1, &st, NULL) !=
-            SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW)
+            SQLITE_OK)
+        goto fail;
+    /* Count the entries and read the seal state under the write lock: another
+     * process appending to the same log (daemon and CLI) commits before it
+     * persists its evolved key, so without the lock a key persisted after our
+     * count would look "ahead of the entries" (MAMORI_ERR_TAMPER). */
+    if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    locked = true;
+    if (sqlite3_step(st) != SQLITE_ROW)
         goto fail;
     count = (uint64_t)sqlite3_column_int64(st, 0);
     next = (uint64_t)sqlite3_column_int64(st, 1);
@@ -692,6 +701,11 @@ int audit_open_ex(const char *path, const struct audit_options *opt, struct keys
     if ((r = open_seal(a, seal_path, verifier_path, count)) != 0 || (r = check_signer(a)) != 0 ||
         (r = load_tree(a, count)) != 0)
         goto fail;
+    if (sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        r = MAMORI_ERR_DB;
+        goto fail;
+    }
+    locked = false;
     struct audit_actor self = {.process = a->process};
     if ((r = audit_event(a, &self, "audit.start", F_INT("pid", getpid()), F_INT("entries", (int64_t)count))) != 0)
         goto fail;
@@ -699,6 +713,8 @@ int audit_open_ex(const char *path, const struct audit_options *opt, struct keys
     return 0;
 fail:
     sqlite3_finalize(st);
+    if (locked)
+        (void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
     a->signer = NULL;
     audit_close(a);
     return r;
