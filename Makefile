@@ -34,8 +34,13 @@ $(BUILD_FUZZ)/build.ninja:
 fuzz-build: deps $(BUILD_FUZZ)/build.ninja
 	ninja -C $(BUILD_FUZZ)
 
+# The demo, then (as root) mamori-guard enforcing over an install of the demo's
+# programs: an unlisted program copied in is refused and recorded (POL-5).
 demo: build
 	./$(BUILD)/src/cmd/mamori demo
+	@d=$$(mktemp -d /tmp/mamori-demo-install.XXXXXX) && mkdir -p $$d/bin && \
+	    cp $(BUILD)/src/cmd/mamori $(BUILD)/src/cmd/mamori-terminald $(BUILD)/src/cmd/mamori-devsim $$d/bin/ && \
+	    MAMORI_BUILD=$(CURDIR)/$(BUILD) sh scripts/guard-demo.sh $$d; rc=$$?; rm -rf $$d; exit $$rc
 
 unit: build
 	$(MESON_TEST) -C $(BUILD) --suite unit

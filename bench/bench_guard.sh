@@ -17,7 +17,6 @@ BUILD=${BUILD:-build}
 ROUNDS=${ROUNDS:-5}
 N=${N:-2000}
 SPIN_US=${SPIN_US:-0}    # mamori-guard spin_us (docs/guard.md)
-KERNEL_CACHE=${KERNEL_CACHE:-no}   # mamori-guard kernel_cache (docs/guard.md §3)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/$BUILD
 MAMORI=$B/src/cmd/mamori
@@ -82,7 +81,6 @@ audit = $W/audit.db
 watch = $MNT
 alert_log = $W/alerts.log
 spin_us = $SPIN_US
-kernel_cache = $KERNEL_CACHE
 EOF
 
 # fapolicyd from Debian, permissive, trusting exactly the two programs.
@@ -185,7 +183,7 @@ done
 
 echo "# machine"
 lscpu | head -n 15 | sed 's/^/    /'
-echo "# kernel $(uname -r); fapolicyd $FAPO_VERSION ($FAPO); rounds=$ROUNDS n=$N per program per round; mamori-guard spin_us=$SPIN_US kernel_cache=$KERNEL_CACHE"
+echo "# kernel $(uname -r); fapolicyd $FAPO_VERSION ($FAPO); rounds=$ROUNDS n=$N per program per round; mamori-guard spin_us=$SPIN_US"
 echo
 echo "| program | condition | p50 µs (median of rounds) | p99 µs | added p50 µs vs none | added p99 µs vs none |"
 echo "|---|---|---|---|---|---|"

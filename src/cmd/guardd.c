@@ -363,7 +363,6 @@ static int setup(struct guardd *g)
         return r;
     enforcer_set_manifest(g->enf, g->cur->m);
     enforcer_set_spin(g->enf, (uint64_t)g->conf.spin_us * 1000u);
-    enforcer_set_kernel_cache(g->enf, g->conf.kernel_cache);
     if ((r = enforcer_open(g->enf))) {
         fprintf(stderr, "mamori-guard: fanotify: %s\n", strerror(errno));
         return r;

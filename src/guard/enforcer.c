@@ -35,9 +35,6 @@ struct enforcer {
     int perm_fd, notify_fd, integ_fd;
     size_t integ_dirs;
     uint64_t spin_ns;
-    bool kernel_cache;     /* ignore marks for FAN_OPEN_PERM on listed files */
-    bool last_listed;      /* the last decision found the file listed */
-    size_t ignore_marks;
     struct enforcer_stats st;
 };
 
@@ -160,41 +157,10 @@ int enforcer_watch_integrity(struct enforcer *e, const char *path)
     return 0;
 }
 
-static void ignore_flush(struct enforcer *e);
-
 void enforcer_set_manifest(struct enforcer *e, const struct manifest *m)
 {
     e->m = m;
-    ignore_flush(e); /* a file listed before may not be now */
     vcache_clear(e->cache); /* verdicts were relative to the old list */
-}
-
-void enforcer_set_kernel_cache(struct enforcer *e, bool on)
-{
-    e->kernel_cache = on;
-    if (!on && e->perm_fd >= 0)
-        (void)fanotify_mark(e->perm_fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
-}
-
-/* Drop every kernel-side ignore mark (inode marks; the mount marks stay). */
-static void ignore_flush(struct enforcer *e)
-{
-    if (e->perm_fd >= 0 && e->ignore_marks > 0)
-        (void)fanotify_mark(e->perm_fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
-    e->ignore_marks = 0;
-}
-
-/* The kernel stops sending FAN_OPEN_PERM for this inode until it is written
- * (the kernel clears the ignore mask on FS_MODIFY; we also remove it on
- * close-write and on reload). FAN_OPEN_EXEC_PERM is never ignored. */
-static void ignore_add(struct enforcer *e, int fd)
-{
-    if (e->ignore_marks >= ENFORCER_MAX_IGNORE_MARKS)
-        ignore_flush(e);
-    if (fanotify_mark(e->perm_fd, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | FAN_MARK_EVICTABLE, FAN_OPEN_PERM, fd,
-                      NULL) == 0 ||
-        fanotify_mark(e->perm_fd, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, FAN_OPEN_PERM, fd, NULL) == 0)
-        e->ignore_marks++;
 }
 
 void enforcer_set_spin(struct enforcer *e, uint64_t ns)
@@ -262,7 +228,6 @@ bool enforcer_decide(struct enforcer *e, int fd, bool exec, pid_t pid, struct gq
     int err = 0;
 
     *ret_record = false;
-    e->last_listed = false;
     e->st.decisions++;
     if (pid == e->self) { /* the guard's own reads: never wait on ourselves */
         e->st.self++;
@@ -308,7 +273,6 @@ bool enforcer_decide(struct enforcer *e, int fd, bool exec, pid_t pid, struct gq
             vcache_put(e->cache, &k, flags);
     }
     allow = (flags & VCACHE_LISTED) != 0;
-    e->last_listed = allow;
 decided:
     if (err != 0) {
         e->st.errors++;
@@ -365,17 +329,11 @@ int enforcer_handle_notify(struct enforcer *e)
         for (; FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
             if (md->mask & FAN_Q_OVERFLOW) {
                 vcache_clear(e->cache); /* lost invalidations: forget everything */
-                ignore_flush(e);
             }
             if (md->fd >= 0) {
                 struct stat st;
                 if (fstat(md->fd, &st) == 0)
                     vcache_invalidate(e->cache, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
-                /* A write through a shared mapping raises no FS_MODIFY, so the
-                 * kernel keeps the ignore mask: drop it at close-write. */
-                if (e->kernel_cache && e->ignore_marks > 0)
-                    (void)fanotify_mark(e->perm_fd, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK, FAN_OPEN_PERM, md->fd,
-                                        NULL);
                 close(md->fd);
             }
         }
@@ -446,10 +404,6 @@ int enforcer_handle_perm(struct enforcer *e)
             bool record;
             rec.have_sha = false;
             bool allow = enforcer_decide(e, md->fd, (md->mask & FAN_OPEN_EXEC_PERM) != 0, md->pid, &rec, &record);
-            /* Before answering, so the exec's own FAN_OPEN_PERM that follows is
-             * already suppressed. Only listed files: their opens are always allowed. */
-            if (e->kernel_cache && e->last_listed)
-                ignore_add(e, md->fd);
             struct fanotify_response resp = {.fd = md->fd, .response = allow ? FAN_ALLOW : FAN_DENY};
             /* Answer first: nothing below may delay the waiting process. */
             ssize_t w;

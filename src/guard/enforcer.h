@@ -70,8 +70,6 @@ void enforcer_set_mode(struct enforcer *e, enum guard_mode mode);
  * loads of a listed library) are not sent at all. Cleared by the kernel on a
  * write, by the guard on close-write, reload and overflow. Trade-off in
  * docs/guard.md §3. Off by default. */
-#define ENFORCER_MAX_IGNORE_MARKS 16384
-void enforcer_set_kernel_cache(struct enforcer *e, bool on);
 /* After a batch, keep polling the permission group for up to ns nanoseconds
  * before going back to sleep (0: never). Trades CPU for exec latency. */
 void enforcer_set_spin(struct enforcer *e, uint64_t ns);

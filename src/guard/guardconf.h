@@ -13,7 +13,6 @@
  *     watchdog_sec = 30            ; a decision stuck this long ends the daemon
  *     spin_us = 0                  ; busy-wait this long for the next event (latency vs CPU)
  *     allow_system_mounts = no     ; yes is needed to watch "/"
- *     kernel_cache = no            ; yes: kernel-side ignore marks for listed files
  *
  * Unknown keys are an error (a typo must not silently weaken the policy).
  */
@@ -46,7 +45,6 @@ struct guardconf {
     unsigned watchdog_sec;
     unsigned spin_us; /* busy-wait for the next event after a batch (0..1000) */
     bool allow_system_mounts;
-    bool kernel_cache; /* inode ignore marks for listed files (docs/guard.md §3) */
     int err_line; /* line of the first error, for the message */
 };
 

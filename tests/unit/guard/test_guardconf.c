@@ -21,13 +21,14 @@ static void test_valid_config_and_defaults(void **state)
     assert_false(c.allow_system_mounts);
     assert_true(c.max_hash_bytes > 0);
     guardconf_free(&c);
-    assert_false(c.kernel_cache); /* default: off (docs/guard.md §3) */
     assert_int_equal(c.spin_us, 0);
     guardconf_free(&c);
-    assert_int_equal(guardconf_parse(BASE "kernel_cache = yes\nspin_us = 50\n", &c), 0);
-    assert_true(c.kernel_cache);
+    assert_int_equal(guardconf_parse(BASE "spin_us = 50\n", &c), 0);
     assert_int_equal(c.spin_us, 50);
     guardconf_free(&c);
+    /* POL-5: the withdrawn kernel-side cache is refused, never silently ignored */
+    assert_int_equal(guardconf_parse(BASE "kernel_cache = yes\n", &c), MAMORI_ERR_CONFIG);
+    assert_int_equal(guardconf_parse(BASE "kernel_cache = no\n", &c), MAMORI_ERR_CONFIG);
     assert_int_equal(guardconf_parse(BASE "mode = detect\nwatchdog_sec = 5\n", &c), 0);
     assert_int_equal(c.mode, GUARD_DETECT);
     assert_int_equal(c.watchdog_sec, 5);
