@@ -284,6 +284,21 @@ size_t dukpt_aes_host_key_len(const struct dukpt_aes_host *h)
     return h->bdk_len;
 }
 
+int dukpt_aes_host_initial_key(struct dukpt_aes_host *h, const uint8_t ikid[static DUKPT_AES_IKID_LEN],
+                               uint8_t *ret_ik)
+{
+    uint8_t ik[DUKPT_AES_KEY_MAX];
+    int btype, r;
+    if (h == NULL || ikid == NULL || ret_ik == NULL)
+        return MAMORI_ERR_INVAL;
+    btype = dukpt_aes_type_for_len(h->bdk_len);
+    if ((r = derive_with(h->aes, h->bdk, h->bdk_len, DUKPT_USAGE_INITIAL, (enum dukpt_aes_key_type)btype, ikid,
+                         ik)) == 0)
+        memcpy(ret_ik, ik, h->bdk_len);
+    secmem_wipe(ik, sizeof(ik));
+    return r;
+}
+
 int dukpt_aes_host_working_key(struct dukpt_aes_host *h, const uint8_t ksn[static DUKPT_AES_KSN_LEN],
                                enum dukpt_aes_usage usage, enum dukpt_aes_key_type type, uint8_t *ret_key)
 {

@@ -92,6 +92,10 @@ int dukpt_aes_host_new_mode(const uint8_t *bdk, size_t bdk_len, int aesblk_mode,
 void dukpt_aes_host_free(struct dukpt_aes_host *h);
 /* Length of the host's BDK (16, 24 or 32). */
 size_t dukpt_aes_host_key_len(const struct dukpt_aes_host *h);
+/* BDK -> initial key for a device's initial key ID (the key injection
+ * facility issuing a device key); ret_ik gets dukpt_aes_host_key_len(h) bytes. */
+int dukpt_aes_host_initial_key(struct dukpt_aes_host *h, const uint8_t ikid[static DUKPT_AES_IKID_LEN],
+                               uint8_t *ret_ik);
 /* BDK -> initial key -> derivation key -> working key for ksn; ret_key gets
  * dukpt_aes_key_len(type) bytes. INVAL for an invalid counter. */
 int dukpt_aes_host_working_key(struct dukpt_aes_host *h, const uint8_t ksn[static DUKPT_AES_KSN_LEN],

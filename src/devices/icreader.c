@@ -35,7 +35,7 @@
 #define ICREADER_CARD_ID_MAX 20       /* digits of an e-money card id */
 #define ICREADER_BALANCE_MAX 200000   /* yen: the usual e-money card ceiling */
 
-enum ic_card { IC_NONE = 0, IC_EMONEY, IC_CREDIT };
+enum ic_card { IC_NONE = 0, IC_EMONEY, IC_CREDIT, IC_POINT };
 
 struct icreader {
     char dir[DEVSTATE_PATH_MAX];
@@ -89,7 +89,7 @@ static void icreader_eject(struct icreader *ic)
 {
     secmem_wipe(ic->credit_t2, sizeof(ic->credit_t2));
     ic->card = IC_NONE;
-    ic->card_id[0] = '\0';
+    secmem_wipe(ic->card_id, sizeof(ic->card_id)); /* a point card's member number is HIGH */
     ic->balance = ic->card_seq = 0;
 }
 
@@ -264,6 +264,21 @@ static int icreader_request(void *state, const char *type, const cbor_item_t *bo
         return body == NULL ? MAMORI_ERR_INVAL : icreader_pay(ic, body, ret_reply);
     if (strcmp(type, "icreader.read") == 0)
         return icreader_read_credit(ic, ret_reply);
+    if (strcmp(type, "icreader.point_read") == 0) {
+        /* A point card's member number (HIGH): only over the device's
+         * authenticated, encrypted session; the register encrypts it at once. */
+        cbor_item_t *pm;
+        if (ic->card != IC_POINT)
+            return MAMORI_ERR_NOTFOUND;
+        if ((pm = devbody_new()) == NULL || devbody_put_str(pm, "member", ic->card_id)) {
+            if (pm != NULL)
+                cbor_decref(&pm);
+            return MAMORI_ERR_NOMEM;
+        }
+        (void)devstate_note(ic->dir, "icreader.point_read", "member number read");
+        *ret_reply = pm;
+        return 0;
+    }
     if (strcmp(type, "icreader.key_inject") == 0)
         return body == NULL ? MAMORI_ERR_INVAL : devinject_request(ic->inj, ic->key, ic->dir, body, ret_reply);
     cbor_item_t *m = devbody_new();
@@ -277,7 +292,7 @@ static int icreader_request(void *state, const char *type, const cbor_item_t *bo
         if (devbody_put_int(m, "balance", ic->balance) || devbody_put_str(m, "card", mid))
             goto nomem;
     } else if (strcmp(type, "icreader.status") == 0) {
-        const char *what = ic->card == IC_EMONEY ? "emoney" : ic->card == IC_CREDIT ? "credit" : "none";
+        const char *what = ic->card == IC_EMONEY ? "emoney" : ic->card == IC_CREDIT ? "credit" : ic->card == IC_POINT ? "point" : "none";
         if (devbody_put_str(m, "card", what) || devbody_put_bool(m, "key", devkey_present(ic->key)) ||
             devbody_put_int(m, "payments", ic->payments))
             goto nomem;
@@ -296,7 +311,7 @@ nomem:
 
 static void icreader_emit_card(struct icreader *ic)
 {
-    const char *what = ic->card == IC_EMONEY ? "emoney" : ic->card == IC_CREDIT ? "credit" : "none";
+    const char *what = ic->card == IC_EMONEY ? "emoney" : ic->card == IC_CREDIT ? "credit" : ic->card == IC_POINT ? "point" : "none";
     cbor_item_t *ev = devbody_new();
     /* UPOS SC_SUE_NO_CARD=1, SC_SUE_CARD_PRESENT=2 */
     if (devbody_put_str(ev, "card", what) || devbody_put_int(ev, "status", ic->card ? 2 : 1)) {
@@ -361,7 +376,7 @@ static int icreader_control(void *state, int argc, char **argv, struct buf *answ
         return ri; /* "kbpk N HEX": a custodian at the device */
     if (argc == 1 && strcmp(argv[0], "status") == 0)
         return devctl_answer(answer, "icreader: card %s, key %s, %lld e-money payments",
-                             ic->card == IC_EMONEY ? "emoney" : ic->card == IC_CREDIT ? "credit" : "none",
+                             ic->card == IC_EMONEY ? "emoney" : ic->card == IC_CREDIT ? "credit" : ic->card == IC_POINT ? "point" : "none",
                              devkey_present(ic->key) ? "present" : "absent",
                              (long long)ic->payments);
     if (argc == 1 && strcmp(argv[0], "remove") == 0) {
@@ -371,6 +386,19 @@ static int icreader_control(void *state, int argc, char **argv, struct buf *answ
     }
     if ((argc == 3 || argc == 4) && strcmp(argv[0], "card") == 0 && strcmp(argv[1], "emoney") == 0)
         return icreader_insert_emoney(ic, argc, argv, answer);
+    if (argc == 3 && strcmp(argv[0], "card") == 0 && strcmp(argv[1], "point") == 0) {
+        size_t n = strlen(argv[2]);
+        if (n < 8 || n > ICREADER_CARD_ID_MAX || strspn(argv[2], "0123456789") != n) {
+            devctl_answer(answer, "usage: card point MEMBER(8-20 digits)");
+            return MAMORI_ERR_INVAL;
+        }
+        icreader_eject(ic);
+        memcpy(ic->card_id, argv[2], n + 1);
+        secmem_wipe(argv[2], n);
+        ic->card = IC_POINT;
+        icreader_emit_card(ic);
+        return devctl_answer(answer, "point card inserted");
+    }
     if (argc == 4 && strcmp(argv[0], "card") == 0 && strcmp(argv[1], "credit") == 0) {
         /* The chip's record as a track-2 image, checked with the same rules
          * (format, Luhn) a swiped track gets. */

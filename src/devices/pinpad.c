@@ -206,8 +206,17 @@ static int pinpad_request(void *state, const char *type, const cbor_item_t *body
             pinpad_end_session(p);
         return devbody_empty_reply(ret_reply);
     }
-    if (strcmp(type, "pinpad.key_inject") == 0)
-        return body == NULL ? MAMORI_ERR_INVAL : devinject_request(p->inj, p->key, p->dir, body, ret_reply);
+    if (strcmp(type, "pinpad.key_inject") == 0) {
+        if (body == NULL)
+            return MAMORI_ERR_INVAL;
+        if ((r = devinject_request(p->inj, p->key, p->dir, body, ret_reply)) == 0 && p->tampered) {
+            /* keys injected again by the custodians: PIN entry is allowed again */
+            p->tampered = false;
+            (void)pinpad_save(p);
+            (void)devstate_note(p->dir, "pinpad.tamper_cleared", "keys_reinjected");
+        }
+        return r;
+    }
     if (strcmp(type, "pinpad.status") != 0)
         return MAMORI_ERR_UNSUPPORTED;
     cbor_item_t *m = devbody_new();

@@ -207,3 +207,16 @@ int ceremony_wrap_initial_key(struct ceremony *c, const uint8_t *ik, size_t ik_l
     memcpy(ret_ik_kcv, kcv, sizeof(kcv));
     return 0;
 }
+
+int ceremony_with_kbpk(struct ceremony *c, ceremony_kbpk_fn fn, void *ctx)
+{
+    int r;
+    if (c == NULL || fn == NULL)
+        return MAMORI_ERR_INVAL;
+    if (!c->combined)
+        return MAMORI_ERR_STATE;
+    secmem_read(c->s);
+    r = fn(ctx, c->s->kbpk, c->len);
+    secmem_lock(c->s);
+    return r;
+}

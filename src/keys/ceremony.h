@@ -61,4 +61,11 @@ int ceremony_combine(struct ceremony *c, char ret_kcv[static CEREMONY_KCV_HEX]);
 int ceremony_wrap_initial_key(struct ceremony *c, const uint8_t *ik, size_t ik_len, char **ret_kb,
                               char ret_ik_kcv[static CEREMONY_KCV_HEX]);
 
+/* Hand the combined KBPK to fn for the duration of the call only (readable
+ * guarded memory, never copied out by the ceremony): the key injection flow
+ * passes it to the payment host's key injection facility, which wraps the
+ * device's initial key under it (src/keys/inject.h). STATE before combine. */
+typedef int (*ceremony_kbpk_fn)(void *ctx, const uint8_t *kbpk, size_t len);
+int ceremony_with_kbpk(struct ceremony *c, ceremony_kbpk_fn fn, void *ctx);
+
 #endif

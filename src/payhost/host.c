@@ -28,6 +28,8 @@
 #include "common/hex.h"
 #include "common/secmem.h"
 #include "crypto/dukpt.h"
+#include "crypto/kcv.h"
+#include "crypto/tr31.h"
 #include "devices/cardcrypt.h"
 #include "devices/track.h"
 #include "mamori/err.h"
@@ -666,5 +668,44 @@ int payhost_handle(struct payhost *h, const char *body, size_t len, struct buf *
                                    "installments", q->installments, "amount", (json_int_t)q->amount));
     secmem_free(q);
     secmem_wipe(&d, sizeof(d));
+    return r;
+}
+
+/* ---- key injection facility ---- */
+
+int payhost_issue_initial_key(struct payhost *h, const uint8_t ikid[static 8], const uint8_t *kbpk, size_t kbpk_len,
+                              char **ret_kb, char ret_kcv[static 7])
+{
+    uint8_t ksn[DUKPT_AES_KSN_LEN] = {0};
+    struct tr31_header th;
+    struct dukpt_aes_host *bdk;
+    uint8_t *ik = NULL;
+    char kcv[7], *kb = NULL;
+    size_t ik_len;
+    int r;
+    if (h == NULL || ikid == NULL || kbpk == NULL || ret_kb == NULL || ret_kcv == NULL ||
+        (kbpk_len != 16 && kbpk_len != 24 && kbpk_len != 32))
+        return MAMORI_ERR_INVAL;
+    memcpy(ksn, ikid, 8);
+    if ((bdk = bdk_for(h, ksn)) == NULL)
+        return MAMORI_ERR_NOTFOUND;
+    ik_len = dukpt_aes_host_key_len(bdk);
+    if ((ik = secmem_new(DUKPT_AES_KEY_MAX)) == NULL)
+        return MAMORI_ERR_NOMEM;
+    if ((r = dukpt_aes_host_initial_key(bdk, ikid, ik)) != 0 ||
+        (r = kcv_hex(SYMM_AES, ik, ik_len, KCV_LEN, kcv, sizeof(kcv))) != 0)
+        goto out;
+    memset(&th, 0, sizeof(th));
+    memcpy(th.usage, "B1", 3); /* initial DUKPT key */
+    th.algorithm = 'A';
+    th.mode = 'X';
+    memcpy(th.key_version, "00", 3);
+    th.exportability = 'N';
+    if ((r = tr31_wrap_d(kbpk, kbpk_len, &th, ik, ik_len, &kb)) != 0)
+        goto out;
+    *ret_kb = kb;
+    memcpy(ret_kcv, kcv, sizeof(kcv));
+out:
+    secmem_free(ik);
     return r;
 }

@@ -47,4 +47,13 @@ void payhost_close(struct payhost *h);
 int payhost_handle(struct payhost *h, const char *body, size_t len, struct buf *out, int *ret_status,
                    const char **ret_reason);
 
+/* Key injection facility (POL-8(3)): derive the DUKPT initial key of a
+ * device's initial key ID (first 4 bytes = BDK ID) from the BDK and return
+ * it only as a TR-31 version D key block (usage B1, AES) under the KBPK the
+ * two custodians formed, so the terminal never holds the BDK or the clear
+ * initial key. *ret_kb is malloc'd; ret_kcv gets the initial key's KCV (hex,
+ * 3 bytes). NOTFOUND for an unknown BDK ID. */
+int payhost_issue_initial_key(struct payhost *h, const uint8_t ikid[static 8], const uint8_t *kbpk, size_t kbpk_len,
+                              char **ret_kb, char ret_kcv[static 7]);
+
 #endif

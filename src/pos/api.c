@@ -28,6 +28,7 @@
 #include "common/secmem.h"
 #include "mamori/err.h"
 #include "pos/journal.h"
+#include "pos/paycard.h"
 #include "pos/tender.h"
 #include "pos/txnprint.h"
 
@@ -73,6 +74,10 @@ static const struct fdesc fields[] = {
     I("change_fund", API_F_FUND, fund, 0, TAX_AMOUNT_MAX),
     {"on", API_F_ON, T_BOOL, offsetof(struct api_req, on), 0, 0, 0},
     {"counts", API_F_COUNTS, T_COUNTS, 0, 0, 0, 0},
+    S("cvm", API_F_CVM, T_ID, cvm),
+    S("method", API_F_METHOD, T_ID, pmethod),
+    S("source", API_F_SOURCE, T_ID, psource),
+    I("count", API_F_PCOUNT, pcount, 2, 60),
 };
 #undef S
 #undef I
@@ -112,6 +117,10 @@ static const struct route routes[] = {
     {API_POINTS, "POST", "/v1/tender/points", API_F_POINTS, 0},
     {API_EXTERNAL, "POST", "/v1/tender/external", API_F_KIND | API_F_AMOUNT, 0},
     {API_REFUND_CASH, "POST", "/v1/refund/cash", 0, 0},
+    {API_CARD, "POST", "/v1/tender/card", API_F_AMOUNT, API_F_CVM | API_F_METHOD | API_F_PCOUNT | API_F_SOURCE},
+    {API_EMONEY, "POST", "/v1/tender/emoney", API_F_AMOUNT, 0},
+    {API_REFUND_EXTERNAL, "POST", "/v1/refund/external", API_F_KIND, 0},
+    {API_MEMBER_IC, "POST", "/v1/member/ic", 0, 0},
     {API_SUSPEND, "POST", "/v1/suspend", 0, 0},
     {API_RESUME, "POST", "/v1/resume", API_F_SLIP, 0},
     {API_RETURN, "POST", "/v1/return", API_F_RECEIPT, MGR},
@@ -580,6 +589,39 @@ int api_exec(const struct api_env *env, const struct api_req *r, json_t **ret_re
     case API_POINTS: rc = tender_points(t, r->points); break;
     case API_EXTERNAL: rc = tender_external(t, r->kind, r->amount); break;
     case API_REFUND_CASH: rc = tender_refund_cash(t); break;
+    case API_CARD: {
+        const struct tender_kind *k = txn_find_kind(t, "card");
+        if (k == NULL) {
+            rc = MAMORI_ERR_NOTFOUND;
+            *ret_msg = "no card tender ([pay] payhost_url)";
+            break;
+        }
+        rc = paycard_next(k->ctx, (r->have & API_F_CVM) ? r->cvm : NULL, (r->have & API_F_METHOD) ? r->pmethod : NULL,
+                          (r->have & API_F_PCOUNT) ? (int)r->pcount : 0, (r->have & API_F_SOURCE) ? r->psource : NULL);
+        if (rc != 0) {
+            *ret_msg = "cvm: pin|signature; method: lump|installments (count 2-60)|revolving|bonus";
+            break;
+        }
+        if ((rc = tender_external(t, "card", r->amount)) != 0 && paycard_last_reason(k->ctx)[0])
+            *ret_msg = paycard_last_reason(k->ctx);
+        break;
+    }
+    case API_EMONEY: {
+        const struct tender_kind *k = txn_find_kind(t, "emoney");
+        if ((rc = tender_external(t, "emoney", r->amount)) != 0 && k != NULL && paycard_last_reason(k->ctx)[0])
+            *ret_msg = paycard_last_reason(k->ctx);
+        break;
+    }
+    case API_REFUND_EXTERNAL: rc = tender_refund_external(t, r->kind); break;
+    case API_MEMBER_IC: {
+        const struct tender_kind *k = txn_find_kind(t, "card");
+        if (k == NULL) {
+            rc = MAMORI_ERR_NOTFOUND;
+            *ret_msg = "no IC reader tenders ([pay] payhost_url)";
+        } else if ((rc = paycard_point_card(k->ctx, t)) != 0 && paycard_last_reason(k->ctx)[0])
+            *ret_msg = paycard_last_reason(k->ctx);
+        break;
+    }
     case API_SUSPEND:
         if ((rc = txn_suspend(t, slip)) == 0)
             extra = json_pack("{s:s}", "slip", slip);

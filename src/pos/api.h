@@ -52,6 +52,7 @@ enum api_op {
     API_PICKUP, API_PAID_IN, API_PAID_OUT, API_CHANGE_FUND, API_NO_SALE, API_DECLARE,
     API_REPORT_X, API_REPORT_Z, API_REPRINT,
     API_STATE, API_JOURNAL_SHOW, API_JOURNAL_SEARCH, API_EVENTS,
+    API_CARD, API_EMONEY, API_REFUND_EXTERNAL, API_MEMBER_IC, /* issue 4: pos/paycard.h */
     API_OP_COUNT
 };
 
@@ -74,6 +75,8 @@ struct api_req {
     int64_t dept, price, qty, line, amount, percent, receipt, points, fund;
     bool on;
     int64_t counts[REPORT_DENOMS];
+    char cvm[12], pmethod[16], psource[12]; /* card tender options (paycard_next) */
+    int64_t pcount;
 };
 
 /* Field bits of struct api_req.have. */
@@ -85,6 +88,7 @@ enum {
     API_F_DEPT = 1u << 14, API_F_PRICE = 1u << 15, API_F_QTY = 1u << 16, API_F_LINE = 1u << 17,
     API_F_AMOUNT = 1u << 18, API_F_PERCENT = 1u << 19, API_F_RECEIPT = 1u << 20,
     API_F_POINTS = 1u << 21, API_F_FUND = 1u << 22, API_F_ON = 1u << 23, API_F_COUNTS = 1u << 24,
+    API_F_CVM = 1u << 25, API_F_METHOD = 1u << 26, API_F_PCOUNT = 1u << 27, API_F_SOURCE = 1u << 28,
 };
 
 struct api_req *api_req_new(void);

@@ -27,6 +27,7 @@
 #include "pos/api.h"
 #include "pos/busdev.h"
 #include "pos/journal.h"
+#include "pos/paycard.h"
 #include "pos/poskeys.h"
 #include "pos/poswire.h"
 #include "pos/tender.h"
@@ -77,6 +78,7 @@ struct pos_service {
     struct txn_catalog cat;
     struct txn_auth auth;
     struct txn *txn;
+    struct paycard *pay; /* card and e-money tenders ([pay] payhost_url) */
     struct api *api;
     struct svc_input q[SVC_INPUT_QUEUE];
     size_t qhead, qlen;
@@ -254,6 +256,44 @@ static void retry_recover(struct evloop *l, void *ctx)
         dst = v_;                                                                       \
     } while (0)
 
+/* Card and e-money tenders (issue 4) when [pay] names the payment host:
+ * payhost_url (https://127.0.0.1:PORT/v1/authorize), payhost_cert (its
+ * certificate, pinned), db (pay.db), input_ms, http_ms. */
+static int start_pay(struct pos_service *s, struct evloop *l, struct devapi *devapi, struct config *cfg,
+                     const char *state_dir, struct audit *audit, const char *terminal, char *err, size_t errlen)
+{
+    struct paycard_config pc = {0};
+    char db[SVC_PATH_MAX], cert[SVC_PATH_MAX];
+    int64_t v;
+    int rc;
+    pc.url = config_get_str(cfg, "pay", "payhost_url", NULL);
+    if (pc.url == NULL)
+        return 0;
+    if ((rc = in_dir(state_dir, config_get_str(cfg, "pay", "db", "pay.db"), db)) ||
+        (rc = in_dir(state_dir, config_get_str(cfg, "pay", "payhost_cert", "payhost.pem"), cert)))
+        return rc;
+    pc.db_path = db;
+    pc.cert_path = cert;
+    pc.terminal = terminal;
+    if ((rc = config_get_int(cfg, "pay", "input_ms", 60000, 100, 600000, &v)) != 0)
+        goto cfgerr;
+    pc.input_ms = (int)v;
+    if ((rc = config_get_int(cfg, "pay", "http_ms", 15000, 100, 120000, &v)) != 0)
+        goto cfgerr;
+    pc.http_ms = (int)v;
+    if ((rc = paycard_new(l, devapi, audit, &pc, &s->pay)) != 0) {
+        snprintf(err, errlen, "[pay]: cannot start the card tenders (%s, %s)", pc.url, cert);
+        return rc;
+    }
+    if ((rc = txn_add_tender_kind(s->txn, paycard_kind_card(s->pay))) != 0 ||
+        (rc = txn_add_tender_kind(s->txn, paycard_kind_emoney(s->pay))) != 0)
+        return rc;
+    return 0;
+cfgerr:
+    snprintf(err, errlen, "%s", config_error(cfg));
+    return MAMORI_ERR_CONFIG;
+}
+
 int pos_service_start(struct evloop *l, struct devapi *devapi, struct config *cfg,
                       const char *state_dir, struct audit *audit, struct pos_service **ret,
                       char *err, size_t errlen)
@@ -348,6 +388,8 @@ int pos_service_start(struct evloop *l, struct devapi *devapi, struct config *cf
     sodium_memzero(tc.data_key, sizeof(tc.data_key));
     if (rc != 0)
         goto fail;
+    if ((rc = start_pay(s, l, devapi, cfg, state_dir, audit, tc.terminal, err, errlen)) != 0)
+        goto fail;
     if ((rc = in_dir(state_dir, config_get_str(cfg, "pos", "api_socket", "pos.sock"), sock)))
         goto fail;
     ac.socket_path = sock;
@@ -395,6 +437,7 @@ void pos_service_stop(struct pos_service *s)
         evloop_timer_cancel(s->l, s->rtimer);
     api_free(s->api);
     txn_free(s->txn);
+    paycard_free(s->pay);
     busdev_free(s->dev);
     operators_free(s->ops);
     items_free(s->items);

@@ -12,6 +12,7 @@
 
 #include "mamori/err.h"
 #include "pos/journal.h"
+#include "pos/paycard.h"
 #include "pos/receipt.h"
 
 static enum receipt_tender_kind kind_of(const struct txn_tender *d)
@@ -41,6 +42,9 @@ int txnprint_render(const struct txn_config *cfg, const struct txn_rec *r,
 {
     struct receipt_line *lines = calloc(r->n_lines ? r->n_lines : 1, sizeof(*lines));
     struct receipt_tender tenders[TXN_TENDERS_MAX];
+    struct {
+        char host[24], approval[8], last4[5], method[16];
+    } card[TXN_TENDERS_MAX];
     struct receipt_discount disc[1];
     struct receipt_model m;
     size_t nl = 0, nt = 0;
@@ -67,6 +71,13 @@ int txnprint_render(const struct txn_config *cfg, const struct txn_rec *r,
         memset(&tenders[nt], 0, sizeof(tenders[nt]));
         tenders[nt].kind = kind_of(d);
         tenders[nt].amount = abs64(d->received ? d->received : d->amount);
+        if (tenders[nt].kind == RECEIPT_TENDER_CARD &&
+            paycard_ref_parse(d->ref, card[nt].host, card[nt].approval, card[nt].last4, card[nt].method) == 0) {
+            /* issue 4: only the last 4 digits, the approval code and the payment method */
+            tenders[nt].card_last4 = strspn(card[nt].last4, "0123456789") == 4 ? card[nt].last4 : NULL;
+            tenders[nt].approval = card[nt].approval;
+            tenders[nt].method = paycard_method_ja(card[nt].method);
+        }
         nt++;
     }
     if (tot->tax.discount > 0) {

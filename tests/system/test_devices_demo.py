@@ -16,6 +16,9 @@ def test_dev6_demo_runs_end_to_end(tmp_path):
     assert "FAIL" not in r.stdout
     assert re.search(r"summary: (\d+)/\1 steps OK", r.stdout), r.stdout
     assert "OK   the register: a day of sales" in r.stdout  # demo_register.c (issue 3)
+    # issue 4: the card payment part ran and its scan found no card data on the controller
+    assert "OK   card payments" in r.stdout
+    assert "[ok] no PAN, track data or PIN digits anywhere in terminald" in r.stdout
     assert "line display now shows: linedisplay: 4901085089347 | SCAN #1" in r.stdout
     assert not d.exists()  # cleaned up
 

@@ -16,7 +16,7 @@ static const char *const kinds[] = {"scanner", "msr",     "pinpad",      "icread
 static const char *const types[] = {
     "scanner.status", "msr.status", "msr.key_inject", "pinpad.begin", "pinpad.end",
     "pinpad.status", "pinpad.key_inject", "icreader.emoney_pay", "icreader.emoney_balance",
-    "icreader.read", "icreader.status", "icreader.key_inject", "scale.read", "scale.status",
+    "icreader.read", "icreader.status", "icreader.key_inject", "icreader.point_read", "scale.read", "scale.status",
     "drawer.open", "drawer.status", "changer.deposit_begin", "changer.deposit_end",
     "changer.dispense", "changer.counts", "changer.status", "printer.print", "printer.status",
     "linedisplay.text", "linedisplay.clear", "linedisplay.status", "custdisplay.text",
