@@ -12,14 +12,9 @@
 #include <cbor.h>
 #include <sqlite3.h>
 
+#include "common/cborsafe.h"
 #include "mamori/err.h"
 
-/* libcbor's cbor_is_null/cbor_is_bool assert (abort) on a float item: test
- * the simple value only after checking it is one. */
-static bool simple_is(const cbor_item_t *it, uint8_t v)
-{
-    return cbor_isa_float_ctrl(it) && cbor_float_get_width(it) == CBOR_FLOAT_0 && cbor_ctrl_value(it) == v;
-}
 
 static bool text_is(const cbor_item_t *it, const char *s)
 {
@@ -52,7 +47,7 @@ static int denom_of(const cbor_item_t *k)
 
 static int get_ref(const cbor_item_t *v, struct devcash_fact *f)
 {
-    if (simple_is(v, CBOR_CTRL_NULL))
+    if (cborsafe_simple_is(v, CBOR_CTRL_NULL))
         return 0;
     if (!cbor_isa_string(v) || !cbor_string_is_definite(v) || cbor_string_length(v) == 0 ||
         cbor_string_length(v) > DEVCASH_REF_MAX || memchr(cbor_string_handle(v), 0, cbor_string_length(v)) != NULL)
@@ -140,9 +135,9 @@ int devcash_classify(const char *event, const uint8_t *details, size_t n, struct
             if (get_ref(p[i].value, &f) != 0)
                 goto out;
         } else if (f.kind == DEVCASH_OPEN && text_is(p[i].key, "manual")) {
-            if (simple_is(p[i].value, CBOR_CTRL_TRUE))
+            if (cborsafe_simple_is(p[i].value, CBOR_CTRL_TRUE))
                 f.manual = 1;
-            else if (simple_is(p[i].value, CBOR_CTRL_FALSE))
+            else if (cborsafe_simple_is(p[i].value, CBOR_CTRL_FALSE))
                 f.manual = 0;
             else
                 goto out;

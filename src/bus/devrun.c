@@ -18,12 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
 
 #include "audit/audit.h"
+#include "audit/devlogfile.h"
 #include "bus/cert.h"
 #include "bus/ctl.h"
 #include "bus/session.h"
@@ -47,6 +49,7 @@ struct devrun {
     struct transport_addr addr;
     struct keys *keys;
     struct audit *audit;
+    struct devlog_file *log; /* the signed device log (io.record) */
     struct ctl *ctl;
     uint8_t cert[CERT_MAX];
     size_t cert_len;
@@ -227,6 +230,85 @@ static void flush(struct devrun *d)
     }
 }
 
+/* ---------- device log (POL-8(1)) ---------- */
+
+#define DEVRUN_LOG_FETCH_MAX 256      /* entries in one log_fetch reply */
+#define DEVRUN_LOG_FETCH_BYTES 40000u /* entry bytes in one reply (< MSG_MAX_BYTES) */
+
+static int io_record(void *ctx, const char *event, cbor_item_t *details)
+{
+    struct devrun *d = ctx;
+    struct buf enc;
+    struct timespec ts;
+    int r = 0;
+    buf_init(&enc, DEVLOG_DETAILS_MAX);
+    if (details != NULL)
+        r = msg_cbor_write(details, &enc);
+    if (r == 0) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        r = devlog_file_append(d->log, event, buf_ptr(&enc), buf_remaining(&enc),
+                               (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    }
+    buf_free(&enc);
+    if (details != NULL)
+        cbor_decref(&details);
+    return r;
+}
+
+static int fetch_put(void *ctx, uint64_t seq, const uint8_t *entry, size_t n)
+{
+    cbor_item_t *arr = ctx, *bs = cbor_build_bytestring(entry, n);
+    bool ok = bs != NULL && cbor_array_push(arr, bs);
+    (void)seq;
+    if (bs != NULL)
+        cbor_decref(&bs);
+    return ok ? 0 : MAMORI_ERR_NOMEM;
+}
+
+/* "KIND.log_fetch" {from_seq, max} -> {entries: [bytes...], next, end}
+ * (docs/protocol.md): the runner answers it for every class. */
+static int log_fetch(struct devrun *d, const cbor_item_t *body, cbor_item_t **ret_reply)
+{
+    int64_t from = 0, max = DEVRUN_LOG_FETCH_MAX;
+    uint64_t next = 0;
+    cbor_item_t *arr, *reply;
+    int r;
+    if (body != NULL) {
+        r = msg_get_int(body, "from_seq", &from);
+        if ((r != 0 && r != MAMORI_ERR_NOTFOUND) || from < 0)
+            return MAMORI_ERR_INVAL;
+        r = msg_get_int(body, "max", &max);
+        if ((r != 0 && r != MAMORI_ERR_NOTFOUND) || max < 1)
+            return MAMORI_ERR_INVAL;
+    }
+    if (max > DEVRUN_LOG_FETCH_MAX)
+        max = DEVRUN_LOG_FETCH_MAX;
+    arr = cbor_new_definite_array((size_t)max);
+    if (arr == NULL)
+        return MAMORI_ERR_NOMEM;
+    r = devlog_file_read(d->log, (uint64_t)from, (size_t)max, DEVRUN_LOG_FETCH_BYTES, fetch_put, arr, &next);
+    if (r != 0) {
+        cbor_decref(&arr);
+        return r;
+    }
+    reply = msg_body_new();
+    if (reply == NULL || msg_put_item(reply, "entries", arr) != 0 ||
+        msg_put_int(reply, "next", (int64_t)next) != 0 ||
+        msg_put_int(reply, "end", (int64_t)devlog_file_next_seq(d->log)) != 0) {
+        if (reply != NULL)
+            cbor_decref(&reply);
+        return MAMORI_ERR_NOMEM;
+    }
+    *ret_reply = reply;
+    return 0;
+}
+
+static bool is_log_fetch(const struct devrun *d, const char *type)
+{
+    size_t k = strlen(d->cls->kind);
+    return strncmp(type, d->cls->kind, k) == 0 && strcmp(type + k, ".log_fetch") == 0;
+}
+
 static void on_session(void *ctx, struct session *s, const struct session_ev *ev)
 {
     struct devrun *d = ctx;
@@ -248,7 +330,10 @@ static void on_session(void *ctx, struct session *s, const struct session_ev *ev
         int r;
         if (m->has_ref)
             return; /* the device sends no requests; stray replies are ignored */
-        r = d->cls->request(d->fw, m->type, m->body, &reply);
+        if (is_log_fetch(d, m->type))
+            r = log_fetch(d, m->body, &reply);
+        else
+            r = d->cls->request(d->fw, m->type, m->body, &reply);
         if (r == 0)
             (void)session_reply(s, evloop_now_ms(), m->id, "ok", reply);
         else
@@ -582,6 +667,11 @@ int devrun_open(const struct devrun_opts *o, struct evloop *l, struct devrun **r
     (void)path_in(d, "device-audit.db", p, sizeof(p));
     if ((r = audit_open(p, &d->audit)) != 0)
         goto fail;
+    (void)path_in(d, "devlog.bin", p, sizeof(p));
+    if ((r = devlog_file_open(p, d->serial, d->keys, &d->log)) != 0) {
+        snprintf(err, errlen, "%s: cannot open the device log", p);
+        goto fail;
+    }
     (void)path_in(d, "fw", p, sizeof(p));
     if (mkdir(p, 0700) != 0 && errno != EEXIST) {
         r = MAMORI_ERR_IO;
@@ -589,6 +679,7 @@ int devrun_open(const struct devrun_opts *o, struct evloop *l, struct devrun **r
     }
     d->io.ctx = d;
     d->io.emit = io_emit;
+    d->io.record = io_record;
     if ((r = d->cls->create(p, &d->io, &d->fw)) != 0) {
         snprintf(err, errlen, "firmware '%s' failed to start", o->kind);
         goto fail;
@@ -621,6 +712,7 @@ void devrun_close(struct devrun *d)
     if (d->fw && d->cls)
         d->cls->destroy(d->fw);
     audit_close(d->audit);
+    devlog_file_close(d->log);
     keys_free(d->keys);
     free(d);
 }

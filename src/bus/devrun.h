@@ -12,6 +12,9 @@
  *   device.cert       manufacturer certificate (mamori vendor issue --out)
  *   paired.pub        the pinned terminal key (hex), absent when unpaired
  *   device-audit.db   the device's own records (pairing, resets, refusals)
+ *   devlog.bin        the signed hash-chained device log (POL-8(1), firmware's
+ *                     device_record; src/audit/devlogfile.h), read by the
+ *                     terminal with "KIND.log_fetch" (answered here for every class)
  *   fw/               the firmware's own state (device_class create)
  *
  * Control verbs handled here: status, unplug, replug, reset, log [N],

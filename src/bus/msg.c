@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cborsafe.h"
 #include "mamori/err.h"
 
 /* ---------- pre-scan ---------- */
@@ -528,10 +529,7 @@ int msg_get_bool(const cbor_item_t *map, const char *key, bool *ret)
     const cbor_item_t *v = msg_get(map, key);
     if (v == NULL)
         return MAMORI_ERR_NOTFOUND;
-    if (!cbor_isa_float_ctrl(v) || !cbor_is_bool(v))
-        return MAMORI_ERR_INVAL;
-    *ret = cbor_get_bool(v);
-    return 0;
+    return cborsafe_get_bool(v, ret);
 }
 
 int msg_make_error(struct msg *m, uint64_t id, uint64_t ref, int code, const char *text)

@@ -10,6 +10,7 @@
 
 #include "bus/msg.h"
 #include "common/hex.h"
+#include "common/cborsafe.h"
 #include "mamori/err.h"
 
 static json_t *from(const cbor_item_t *it, int depth)
@@ -81,8 +82,9 @@ static json_t *from(const cbor_item_t *it, int depth)
         return j;
     case CBOR_TYPE_FLOAT_CTRL:
         if (cbor_float_ctrl_is_ctrl(it)) {
-            if (cbor_is_bool(it))
-                return json_boolean(cbor_get_bool(it));
+            bool b;
+            if (cborsafe_get_bool(it, &b) == 0)
+                return json_boolean(b);
             return json_null();
         }
         return json_real(cbor_float_get_float(it));

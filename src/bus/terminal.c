@@ -10,10 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include <jansson.h>
 
+#include "audit/devlog.h"
 #include "bus/ctl.h"
+#include "bus/logsync.h"
 #include "bus/devapi.h"
 #include "bus/devwatch.h"
 #include "bus/msgjson.h"
@@ -36,6 +41,9 @@ const char terminal_default_config[] =
     "handshake_timeout_ms = 5000\n"
     "rekey_ms = 3600000\n"
     "ca_pub_file = manufacturer-ca.pub\n"
+    "[devlog]\n"
+    "; fetch the devices' signed logs every fetch_ms (and on attach); 0: only on attach/demand\n"
+    "fetch_ms = 30000\n"
     "[ctl]\n"
     "socket = ctl.sock\n"
     "[sandbox]\n"
@@ -66,6 +74,9 @@ struct terminal {
     int64_t started;
     struct devapi *api;     /* the UPOS device API: owns the bus's event/attach callbacks */
     struct devwatch *watch; /* "watch" control command (devwatch.h) */
+    struct devlog_store *devlog; /* devlog.db: the devices' own signed logs (POL-8(1)) */
+    struct logsync *logsync;     /* fetching them (logsync.h) */
+    bool started_recorded;       /* terminald.start recorded: record the stop too */
 };
 
 static void record(struct terminal *t, const char *serial, const char *type, json_t *body)
@@ -184,6 +195,23 @@ static int ctl_cmd(void *ctx, int argc, char **argv, struct buf *out)
     }
     if (strcmp(argv[0], "request") == 0)
         return cmd_request(t, argc, argv, out);
+    if (strcmp(argv[0], "devlog-sync") == 0 && argc <= 2) {
+        /* devlog-sync [SERIAL]: fetch the device logs now. */
+        struct logsync_result res;
+        uint64_t problems = 0;
+        int r;
+        if (argc == 1) {
+            if ((r = logsync_fetch_all(t->logsync, &problems)) != 0)
+                return r;
+            return put_json_line(out, json_pack("{s:I}", "problems", (json_int_t)problems));
+        }
+        if ((r = logsync_fetch(t->logsync, argv[1], &res)) != 0)
+            return r;
+        return put_json_line(out, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "serial", argv[1], "fetched",
+                                            (json_int_t)res.fetched, "stored", (json_int_t)res.stored,
+                                            "problems", (json_int_t)res.problems, "position",
+                                            (json_int_t)res.position, "end", (json_int_t)res.end));
+    }
     if (strcmp(argv[0], "watch") == 0)
         return devwatch_ctl(t->watch, argc, argv, out);
     if (strcmp(argv[0], "disconnect") == 0 && argc == 2) {
@@ -207,6 +235,56 @@ static int ctl_cmd(void *ctx, int argc, char **argv, struct buf *out)
         return buf_put_bytes(out, "stopping\n", 9);
     }
     return MAMORI_ERR_UNSUPPORTED;
+}
+
+static const struct audit_actor term_actor = {.process = "mamori-terminald"};
+
+#define TERMINAL_CONFIG_MAX (1u << 20) /* configuration file hashed for the record */
+
+/* LC-5: every configuration change is an audit event. The configuration in
+ * force (defaults + file) is hashed at start; when the hash differs from the
+ * one seen at the previous start (STATE/config.seen), "config.changed" names
+ * both. "terminald.start" records the hash every time. */
+static void record_start(struct terminal *t, const char *config_path)
+{
+    uint8_t h[32];
+    char hex[65], old[65] = "", p[TERMINAL_PATH_MAX];
+    crypto_generichash_state st;
+    FILE *f;
+    crypto_generichash_init(&st, NULL, 0, sizeof(h));
+    crypto_generichash_update(&st, (const uint8_t *)terminal_default_config, strlen(terminal_default_config));
+    if (config_path != NULL && (f = fopen(config_path, "rbe")) != NULL) {
+        uint8_t buf[4096];
+        size_t k, total = 0;
+        while ((k = fread(buf, 1, sizeof(buf), f)) > 0 && total < TERMINAL_CONFIG_MAX) {
+            crypto_generichash_update(&st, buf, k);
+            total += k;
+        }
+        fclose(f);
+    }
+    crypto_generichash_final(&st, h, sizeof(h));
+    (void)hex_encode(hex, sizeof(hex), h, sizeof(h));
+    if (snprintf(p, sizeof(p), "%s/config.seen", t->dir) < (int)sizeof(p)) {
+        if ((f = fopen(p, "re")) != NULL) {
+            if (fgets(old, sizeof(old), f) == NULL)
+                old[0] = '\0';
+            fclose(f);
+        }
+        if (strcmp(old, hex) != 0) {
+            if (old[0] != '\0')
+                (void)audit_event(t->audit, &term_actor, "config.changed",
+                                  F_STR("path", config_path ? config_path : "<defaults>"), F_STR("old", old),
+                                  F_STR("new", hex));
+            if ((f = fopen(p, "we")) != NULL) {
+                fputs(hex, f);
+                (void)fflush(f);
+                (void)fsync(fileno(f));
+                fclose(f);
+            }
+        }
+    }
+    (void)audit_event(t->audit, &term_actor, "terminald.start", F_INT("pid", (int64_t)getpid()),
+                      F_STR("config", config_path ? config_path : "<defaults>"), F_STR("config_hash", hex));
 }
 
 static int in_dir(const struct terminal *t, const char *name, char *out, size_t cap)
@@ -266,6 +344,8 @@ int terminal_open(const char *state_dir, const char *config_path, struct evloop 
         goto fail;
     if ((r = in_dir(t, "audit.db", p, sizeof(p))) || (r = audit_open(p, &t->audit)))
         goto fail;
+    record_start(t, config_path);
+    t->started_recorded = true;
     if ((r = in_dir(t, "registry.db", p, sizeof(p))) ||
         (r = registry_open(p, t->audit, &t->reg)))
         goto fail;
@@ -313,6 +393,17 @@ int terminal_open(const char *state_dir, const char *config_path, struct evloop 
         (r = devapi_observe(t->api, on_event, on_attach, t)) != 0 ||
         (r = devwatch_new(t->bus, t->api, &t->watch)) != 0)
         goto fail;
+    {
+        struct logsync_config lc = {.loop = l, .bus = t->bus, .reg = t->reg, .audit = t->audit};
+        if ((r = config_get_int(t->cfg, "devlog", "fetch_ms", 30000, 0, 86400000, &lc.period_ms)) != 0)
+            goto cfgerr;
+        if ((r = in_dir(t, "devlog.db", p, sizeof(p))) || (r = devlog_store_open(p, t->audit, &t->devlog)))
+            goto fail;
+        lc.store = t->devlog;
+        if ((r = logsync_new(&lc, &t->logsync)) != 0 ||
+            (r = devapi_observe(t->api, NULL, logsync_on_attach, t->logsync)) != 0)
+            goto fail;
+    }
     if ((r = in_dir(t, config_get_str(t->cfg, "ctl", "socket", "ctl.sock"), p, sizeof(p))) ||
         (r = ctl_new(l, p, ctl_cmd, t, &t->ctl)) != 0) {
         snprintf(err, errlen, "%s: cannot open the control socket", p);
@@ -332,9 +423,14 @@ void terminal_close(struct terminal *t)
     if (t == NULL)
         return;
     ctl_free(t->ctl);
+    if (t->started_recorded)
+        (void)audit_event(t->audit, &term_actor, "terminald.stop", F_INT("pid", (int64_t)getpid()),
+                          F_INT("uptime_ms", evloop_now_ms() - t->started));
     devwatch_free(t->watch);
+    logsync_free(t->logsync);
     devapi_free(t->api);
     bus_free(t->bus);
+    devlog_store_close(t->devlog);
     registry_close(t->reg);
     audit_close(t->audit);
     keys_free(t->keys);
@@ -357,10 +453,6 @@ struct devapi *terminal_devapi(struct terminal *t)
     return t->api;
 }
 
-/* For the register hosted by mamori-terminald (src/pos/service.h). */
-struct config *terminal_config(struct terminal *t) { return t->cfg; }
-struct audit *terminal_audit(struct terminal *t) { return t->audit; }
-const char *terminal_dir(const struct terminal *t) { return t->dir; }
 int terminal_restrict(struct terminal *t, char *err, size_t errlen)
 {
     /* After setup terminald reaches only its state directory, its serial
@@ -410,3 +502,9 @@ int terminal_restrict(struct terminal *t, char *err, size_t errlen)
         snprintf(err, errlen, "cannot restrict the process (Landlock)");
     return r;
 }
+/* For the register hosted by mamori-terminald (src/pos/service.h). */
+struct config *terminal_config(struct terminal *t) { return t->cfg; }
+struct audit *terminal_audit(struct terminal *t) { return t->audit; }
+struct logsync *terminal_logsync(struct terminal *t) { return t->logsync; }
+struct devlog_store *terminal_devlog(struct terminal *t) { return t->devlog; }
+const char *terminal_dir(const struct terminal *t) { return t->dir; }

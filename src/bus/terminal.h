@@ -11,6 +11,7 @@
  *   audit-count EVENT            number of audit events with that name
  *   request SERIAL TYPE [JSON] [TIMEOUT_MS]   send a request, print the reply JSON
  *   disconnect SERIAL            drop the session of a device
+ *   devlog-sync [SERIAL]         fetch the device logs now (logsync.h); JSON result
  *   pubkey                       the terminal's bus public key (hex)
  *   status                       {"attached":N,"uptime_ms":...}
  *   stop                         stop the daemon
@@ -32,6 +33,8 @@ extern const char terminal_default_config[];
 
 struct terminal;
 struct devapi;
+struct logsync;
+struct devlog_store;
 
 /* Load config (defaults, then config_path if not NULL), open the state
  * directory (created 0700 if missing) and start the bus. On a config error
@@ -44,12 +47,15 @@ struct bus *terminal_bus(struct terminal *t);
  * attach callbacks; add listeners with devapi_observe() rather than
  * bus_on_event(), which would take them away from it. */
 struct devapi *terminal_devapi(struct terminal *t);
+/* Restrict the process after setup (Landlock, src/common/sandbox.h) unless
+ * [sandbox] enabled = false; [sandbox] rw / ro add one path each. */
+int terminal_restrict(struct terminal *t, char *err, size_t errlen);
 /* What the register hosted in the daemon also uses (src/pos/service.h). */
 struct config *terminal_config(struct terminal *t);
 struct audit *terminal_audit(struct terminal *t);
 const char *terminal_dir(const struct terminal *t);
-/* Restrict the process after setup (Landlock, src/common/sandbox.h) unless
- * [sandbox] enabled = false; [sandbox] rw / ro add one path each. */
-int terminal_restrict(struct terminal *t, char *err, size_t errlen);
+/* The devices' signed logs: the fetcher and the store (STATE/devlog.db). */
+struct logsync *terminal_logsync(struct terminal *t);
+struct devlog_store *terminal_devlog(struct terminal *t);
 
 #endif

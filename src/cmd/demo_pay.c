@@ -309,8 +309,9 @@ static int start_host(struct dp *r)
         return -1;
     fprintf(f,
             "[pay]\npayhost_url = https://127.0.0.1:%d/v1/authorize\npayhost_cert = %s/cert.pem\ninput_ms = 20000\n"
-            "[keys]\npayhost_state = %s\npayhost_prog = %s/mamori-payhost\nreinject_days = 365\n",
-            r->port, r->host, r->host, r->bindir);
+            "[keys]\npayhost_state = %s\npayhost_prog = %s/mamori-payhost\nreinject_days = 365\n"
+            "[sandbox]\n; terminald reads the pinned host certificate after it restricts itself\nro = %s/cert.pem\n",
+            r->port, r->host, r->host, r->bindir, r->host);
     return fclose(f) == 0 ? 0 : -1;
 }
 

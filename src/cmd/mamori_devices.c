@@ -6,6 +6,9 @@
  *   mamori devices enrol    --state D --cert FILE --kind K --maintainer ID --manager ID
  *                           [--password-fd N]
  *   mamori devices remove   --state D --serial S --maintainer ID --manager ID [--password-fd N]
+ *   mamori devices log SERIAL --state D [--verify] [--export FILE] [--no-sync] [--json]
+ *                           the device's own signed log as fetched by the terminal (POL-8(1));
+ *                           --verify checks it with only the certificate's log key (exit 3)
  *
  * enrol and remove need dual control: the maintainer's password and then the
  * manager's, one line each, from stdin (or --password-fd N); never on the
@@ -24,6 +27,7 @@
 #include "bus/ctl.h"
 #include "bus/registry.h"
 #include "cmd/cmd.h"
+#include "cmd/devices_log.h"
 #include "common/hex.h"
 #include "common/secmem.h"
 #include "mamori/err.h"
@@ -38,14 +42,16 @@ static const char usage_text[] =
     "                               [--password-fd N]\n"
     "       mamori devices remove   --state D --serial S --maintainer ID --manager ID\n"
     "                               [--password-fd N]\n"
+    "       mamori devices log SERIAL --state D [--verify] [--export FILE] [--no-sync] [--json]\n"
     "enrol/remove read the maintainer's then the manager's password, one line each,\n"
     "from stdin or file descriptor N.\n"
-    "exit: 0 ok, 1 failure, 2 usage, 3 certificate not from the trusted CA, 4 refused\n";
+    "exit: 0 ok, 1 failure, 2 usage, 3 certificate not from the trusted CA (log: device log\n"
+    "does not verify), 4 refused\n";
 
 struct dopts {
-    const char *state, *cert, *kind, *maint, *mgr, *serial, *ca_pub;
+    const char *state, *cert, *kind, *maint, *mgr, *serial, *ca_pub, *export_path;
     int pwfd;
-    bool json;
+    bool json, verify, no_sync;
 };
 
 static int spath(char *out, const char *dir, const char *name)
@@ -243,6 +249,9 @@ int cmd_devices(int argc, char **argv)
         {"password-fd", required_argument, NULL, 'p'},
         {"ca-pub", required_argument, NULL, 'a'},
         {"json", no_argument, NULL, 'j'},
+        {"verify", no_argument, NULL, 'v'},
+        {"export", required_argument, NULL, 'e'},
+        {"no-sync", no_argument, NULL, 'n'},
         {NULL, 0, NULL, 0},
     };
     struct dopts o = {.pwfd = -1};
@@ -286,11 +295,23 @@ int cmd_devices(int argc, char **argv)
         case 'j':
             o.json = true;
             break;
+        case 'v':
+            o.verify = true;
+            break;
+        case 'e':
+            o.export_path = optarg;
+            break;
+        case 'n':
+            o.no_sync = true;
+            break;
         default:
             fputs(usage_text, stderr);
             return EXIT_USAGE;
         }
     }
+    if (strcmp(sub, "log") == 0 && o.state != NULL && (optind == argc - 1 || (optind == argc && o.serial)))
+        return devices_log_run(o.state, optind == argc - 1 ? argv[optind] : o.serial, o.verify, o.export_path,
+                               !o.no_sync, o.json);
     if (o.state == NULL || optind != argc) {
         fputs(usage_text, stderr);
         return EXIT_USAGE;

@@ -167,6 +167,8 @@ static int call(struct reg *r, const char *method, const char *path, json_t *bod
             printf("slip %s\n", str_or(v));
         if ((v = json_object_get(res, "report")))
             printf("%s", json_string_value(json_object_get(v, "text")) ? json_string_value(json_object_get(v, "text")) : "");
+        if ((v = json_object_get(res, "reconciliation")) && json_string_value(json_object_get(v, "text")))
+            printf("%s", json_string_value(json_object_get(v, "text"))); /* Z: cash reconciliation (issue 5) */
         if ((v = json_object_get(res, "receipts"))) {
             size_t i;
             json_t *x;

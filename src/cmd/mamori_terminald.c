@@ -102,6 +102,12 @@ int main(int argc, char **argv)
         evloop_free(l);
         return r == MAMORI_ERR_CONFIG ? 2 : 1;
     }
+    if (pos != NULL) {
+        /* Cash reconciliation at the Z report (issue 5). */
+        char ap[1024];
+        snprintf(ap, sizeof(ap), "%s/audit.db", terminal_dir(t));
+        pos_service_set_cash_sources(pos, terminal_bus(t), terminal_logsync(t), terminal_devlog(t), ap);
+    }
     restrict_self();
     if ((r = terminal_restrict(t, err, sizeof(err))) != 0) {
         fprintf(stderr, "mamori-terminald: %s: %s\n", err, mamori_strerror(r));

@@ -7,7 +7,10 @@
  * deposit_end), dispensing change (greedy by denomination, refused whole when
  * the cassettes cannot make it), idempotency of the money-moving commands
  * (a retry with the same idem gets the first answer and never pays twice), and
- * the device's own record of every deposit and dispense in device.log. State
+ * the device's own record of every deposit and dispense: an entry in its
+ * signed hash-chained log (device_record, POL-8(1); details {ref, txn,
+ * amount, denoms} as src/audit/devcash.h reads them) written before the
+ * cassettes change, plus a plain line in device.log. State
  * is saved before each answer, so a crash never loses or repeats a payout.
  * Does not own change computation (the register decides the amount).
  */
@@ -204,6 +207,24 @@ static void note_counts(struct changer *ch, const char *event, const char *who, 
     (void)devstate_note(ch->dir, event, note);
 }
 
+/* The signed log entry of a cash movement: {"ref": idem, "txn", "amount",
+ * "denoms": {denomination: pieces}, "forced": true for a payout nobody
+ * commanded}. 0 only when durable. */
+static int changer_record(struct changer *ch, const char *event, const char *idem, const char *txn,
+                          int64_t amount, const int64_t c[CHANGER_NDENOM], bool forced)
+{
+    cbor_item_t *m = devbody_new();
+    if (m == NULL || (idem != NULL && devbody_put_str(m, "ref", idem)) ||
+        (txn != NULL && txn[0] != '\0' && devbody_put_str(m, "txn", txn)) ||
+        devbody_put_int(m, "amount", amount) || devbody_put_item(m, "denoms", counts_map(c, false)) ||
+        (forced && devbody_put_bool(m, "forced", true))) {
+        if (m != NULL)
+            cbor_decref(&m);
+        return MAMORI_ERR_NOMEM;
+    }
+    return device_record(&ch->io, event, m);
+}
+
 /* Take plan out of the cassettes and save; undone in memory if saving fails. */
 static int changer_pay(struct changer *ch, const int64_t plan[CHANGER_NDENOM], int64_t amount)
 {
@@ -257,6 +278,8 @@ static int changer_dispense(struct changer *ch, const cbor_item_t *body, cbor_it
         return MAMORI_ERR_STATE;
     if ((r = changer_plan(ch->counts, amount, plan)))
         return r; /* refused whole: nothing paid */
+    if ((r = changer_record(ch, "changer.dispense", idem, txn, amount, plan, false)))
+        return r; /* no payout without its log entry */
     reply = devbody_new();
     if (devbody_put_int(reply, "amount", amount) ||
         devbody_put_item(reply, "counts", counts_map(plan, false)) ||
@@ -306,6 +329,8 @@ static int changer_deposit_end(struct changer *ch, const cbor_item_t *body,
     memcpy(was, ch->counts, sizeof(was));
     memcpy(got, ch->deposit, sizeof(got));
     int64_t amount = sum_of(got);
+    if ((r = changer_record(ch, keep ? "changer.deposit" : "changer.repay", idem, txn, amount, got, false)))
+        return r;
     reply = devbody_new();
     if (devbody_put_int(reply, "amount", amount) ||
         devbody_put_item(reply, "counts", counts_map(got, false)) ||
@@ -445,16 +470,23 @@ static int changer_control(void *state, int argc, char **argv, struct buf *answe
             devctl_answer(answer, "cannot make %lld yen", (long long)amount);
             return r;
         }
+        if ((r = changer_record(ch, "changer.dispense", NULL, NULL, amount, plan, true)))
+            return r;
         if ((r = changer_pay(ch, plan, amount)))
             return r;
         note_counts(ch, "changer.dispense", "force", amount, plan, NULL);
         return devctl_answer(answer, "force-dispensed %lld yen", (long long)amount);
     }
     if (argc == 1 && strcmp(argv[0], "refill") == 0) {
+        int64_t add[CHANGER_NDENOM] = {0};
         memcpy(was, ch->counts, sizeof(was));
         for (int i = 0; i < CHANGER_NDENOM; i++)
             if (ch->counts[i] < changer_fill[i])
-                ch->counts[i] = changer_fill[i];
+                add[i] = changer_fill[i] - ch->counts[i];
+        if ((r = changer_record(ch, "changer.refill", NULL, NULL, sum_of(add), add, false)))
+            return r;
+        for (int i = 0; i < CHANGER_NDENOM; i++)
+            ch->counts[i] += add[i];
         if ((r = changer_save(ch))) {
             memcpy(ch->counts, was, sizeof(was));
             return r;

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "common/cborsafe.h"
 #include "mamori/err.h"
 
 static bool key_is(const cbor_item_t *k, const char *key, size_t keylen)
@@ -126,10 +127,7 @@ int devbody_get_bool(const cbor_item_t *map, const char *key, bool *ret)
     const cbor_item_t *v = devbody_find(map, key);
     if (v == NULL)
         return MAMORI_ERR_NOTFOUND;
-    if (!cbor_isa_float_ctrl(v) || !cbor_is_bool(v))
-        return MAMORI_ERR_INVAL;
-    *ret = cbor_get_bool(v);
-    return 0;
+    return cborsafe_get_bool(v, ret);
 }
 
 cbor_item_t *devbody_new(void)

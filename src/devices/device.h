@@ -23,7 +23,19 @@ struct device_io {
     /* Send an unsolicited event (e.g. "scanner.data") to the terminal.
      * Takes ownership of body (a CBOR map, may be NULL). 0 or MAMORI_ERR_OFFLINE. */
     int (*emit)(void *ctx, const char *type, cbor_item_t *body);
+    /* Append an entry to the device's own signed hash-chained log (POL-8(1),
+     * src/audit/devlog.h): event name (e.g. "changer.dispense") and details
+     * (a CBOR map or NULL; takes ownership). Returns 0 only when the entry is
+     * durable, so firmware calls it before the action and its reply and
+     * refuses the action when it fails. Details never hold a PIN or clear
+     * card data (masked PAN, KCV at most). May be NULL (nothing recorded). */
+    int (*record)(void *ctx, const char *event, cbor_item_t *details);
 };
+
+/* io->record if the runner provides one (0 otherwise); takes details. */
+int device_record(const struct device_io *io, const char *event, cbor_item_t *details);
+/* device_record with details {key: value} (key NULL: an empty map). */
+int device_record_str(const struct device_io *io, const char *event, const char *key, const char *value);
 
 struct device_class {
     const char *kind;      /* "scanner", "msr", ... as given to mamori-devsim --kind */

@@ -4,8 +4,9 @@
  * Owns: the open/closed state, drawer.open with its idempotency key (a retry
  * after a lost reply is answered again and never opens twice), the physical
  * world's actions (close by hand, open with the physical key), and the
- * device's own record of every open in device.log (signed hash-chained logs
- * replace that record with issue 5). Does not own who may command it: the
+ * device's own record of every open: an entry in its signed hash-chained log
+ * (device_record, POL-8(1)) written before the drawer opens, plus a plain
+ * line in device.log. Does not own who may command it: the
  * runner accepts commands only from the paired terminal.
  */
 #include <stdio.h>
@@ -135,6 +136,18 @@ static int drawer_open(struct drawer *d, const cbor_item_t *body, cbor_item_t **
     }
     if (r != MAMORI_ERR_NOTFOUND)
         return r;
+    /* The signed log entry first: no open without its record (POL-8(1)). */
+    {
+        cbor_item_t *det = devbody_new();
+        if (devbody_put_str(det, "ref", idem) || devbody_put_str(det, "txn", txn) ||
+            devbody_put_str(det, "tender", tender) || devbody_put_bool(det, "manual", false)) {
+            if (det != NULL)
+                cbor_decref(&det);
+            return MAMORI_ERR_NOMEM;
+        }
+        if ((r = device_record(&d->io, "drawer.open", det)))
+            return r;
+    }
     bool was_open = d->open;
     d->open = true;
     d->opens++;
@@ -205,10 +218,21 @@ static int drawer_control(void *state, int argc, char **argv, struct buf *answer
             return r;
         }
         (void)devstate_note(d->dir, "drawer.close", "by=hand");
+        (void)device_record_str(&d->io, "drawer.close", "by", "hand");
         drawer_emit_status(d, "hand");
         return devctl_answer(answer, "closed");
     }
     if (strcmp(argv[0], "open-by-key") == 0) {
+        cbor_item_t *det = devbody_new();
+        if (devbody_put_bool(det, "manual", true)) {
+            if (det != NULL)
+                cbor_decref(&det);
+            return MAMORI_ERR_NOMEM;
+        }
+        /* The key opens the drawer whatever the firmware does; the record is
+         * best effort here (a failure is answered, the drawer is open). */
+        if ((r = device_record(&d->io, "drawer.open", det)))
+            devctl_answer(answer, "log failed: %s; ", mamori_strerror(r));
         bool was_open = d->open;
         d->open = true;
         d->manual_opens++;

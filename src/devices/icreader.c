@@ -207,6 +207,13 @@ static int icreader_pay(struct icreader *ic, const cbor_item_t *body, cbor_item_
     snprintf(note, sizeof(note), "card=%s amount=%lld balance_after=%lld idem=%s", mid,
              (long long)amount, (long long)ic->balance, idem);
     (void)devstate_note(ic->dir, "icreader.emoney_pay", note);
+    {
+        cbor_item_t *det = devbody_new();
+        if (det != NULL && devbody_put_str(det, "ref", idem) == 0 && devbody_put_int(det, "amount", amount) == 0)
+            (void)device_record(&ic->io, "icreader.emoney_pay", det);
+        else if (det != NULL)
+            cbor_decref(&det);
+    }
     *ret_reply = reply;
     return 0;
 fail:
@@ -245,6 +252,7 @@ static int icreader_read_credit(struct icreader *ic, cbor_item_t **ret_reply)
             r = MAMORI_ERR_NOMEM;
         } else {
             (void)devstate_note(ic->dir, "icreader.card_read", rd.masked_pan);
+            (void)device_record_str(&ic->io, "icreader.card_read", "masked_pan", rd.masked_pan);
             *ret_reply = m;
         }
     }
@@ -279,8 +287,16 @@ static int icreader_request(void *state, const char *type, const cbor_item_t *bo
         *ret_reply = pm;
         return 0;
     }
-    if (strcmp(type, "icreader.key_inject") == 0)
-        return body == NULL ? MAMORI_ERR_INVAL : devinject_request(ic->inj, ic->key, ic->dir, body, ret_reply);
+    if (strcmp(type, "icreader.key_inject") == 0) {
+        char kcv[32];
+        int ri;
+        if (body == NULL)
+            return MAMORI_ERR_INVAL;
+        if ((ri = devinject_request(ic->inj, ic->key, ic->dir, body, ret_reply)) == 0 &&
+            devbody_get_str(*ret_reply, "kcv", kcv, sizeof(kcv)) == 0)
+            (void)device_record_str(&ic->io, "key.injected", "kcv", kcv);
+        return ri;
+    }
     cbor_item_t *m = devbody_new();
     if (strcmp(type, "icreader.emoney_balance") == 0) {
         if (ic->card != IC_EMONEY) {

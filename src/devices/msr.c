@@ -139,6 +139,7 @@ static int msr_read(struct msr *m, const char *t1, const char *t2, struct buf *a
     m->reads++;
     (void)msr_save(m);
     (void)devstate_note(m->dir, "msr.read", rd.masked_pan);
+    (void)device_record_str(&m->io, "msr.read", "masked_pan", rd.masked_pan);
     if (r != 0)
         devctl_answer(answer, "read %s but not delivered: %s", rd.masked_pan, mamori_strerror(r));
     else
@@ -175,8 +176,15 @@ static int msr_request(void *state, const char *type, const cbor_item_t *body,
     int r;
     if ((r = devbody_check(body)))
         return r;
-    if (strcmp(type, "msr.key_inject") == 0)
-        return body == NULL ? MAMORI_ERR_INVAL : devinject_request(m->inj, m->key, m->dir, body, ret_reply);
+    if (strcmp(type, "msr.key_inject") == 0) {
+        char kcv[32];
+        if (body == NULL)
+            return MAMORI_ERR_INVAL;
+        if ((r = devinject_request(m->inj, m->key, m->dir, body, ret_reply)) == 0 &&
+            devbody_get_str(*ret_reply, "kcv", kcv, sizeof(kcv)) == 0)
+            (void)device_record_str(&m->io, "key.injected", "kcv", kcv);
+        return r;
+    }
     if (strcmp(type, "msr.status") != 0)
         return MAMORI_ERR_UNSUPPORTED;
     cbor_item_t *s = devbody_new();

@@ -178,6 +178,8 @@ static int pinpad_begin(struct pinpad *p, const cbor_item_t *body)
         return MAMORI_ERR_STATE;
     if (p->active)
         return MAMORI_ERR_BUSY;
+    if ((r = device_record_str(&p->io, "pinpad.session", "state", "begin")))
+        return r; /* no PIN session without its log entry (never the PIN) */
     p->active = true;
     p->amount = amount;
     p->pin_len = 0;
@@ -207,13 +209,18 @@ static int pinpad_request(void *state, const char *type, const cbor_item_t *body
         return devbody_empty_reply(ret_reply);
     }
     if (strcmp(type, "pinpad.key_inject") == 0) {
+        char kcv[32];
         if (body == NULL)
             return MAMORI_ERR_INVAL;
-        if ((r = devinject_request(p->inj, p->key, p->dir, body, ret_reply)) == 0 && p->tampered) {
+        if ((r = devinject_request(p->inj, p->key, p->dir, body, ret_reply)) == 0 &&
+            devbody_get_str(*ret_reply, "kcv", kcv, sizeof(kcv)) == 0)
+            (void)device_record_str(&p->io, "key.injected", "kcv", kcv); /* the KCV only */
+        if (r == 0 && p->tampered) {
             /* keys injected again by the custodians: PIN entry is allowed again */
             p->tampered = false;
             (void)pinpad_save(p);
             (void)devstate_note(p->dir, "pinpad.tamper_cleared", "keys_reinjected");
+            (void)device_record_str(&p->io, "pinpad.tamper_cleared", "action", "keys_reinjected");
         }
         return r;
     }
@@ -264,6 +271,7 @@ static int pinpad_enter(struct pinpad *p, struct buf *answer)
         return r;
     }
     (void)devstate_note(p->dir, "pinpad.session", "pin_block_sent");
+    (void)device_record_str(&p->io, "pinpad.session", "state", "pin_block_sent");
     return devctl_answer(answer, "PIN block sent");
 }
 
@@ -297,6 +305,7 @@ static int pinpad_swipe(struct pinpad *p, const char *t1, const char *t2, struct
     track_data_wipe(&td);
     p->card = true;
     (void)devstate_note(p->dir, "pinpad.card_read", p->card_rd.masked_pan);
+    (void)device_record_str(&p->io, "pinpad.card_read", "masked_pan", p->card_rd.masked_pan);
     return devctl_answer(answer, "card read %s", p->card_rd.masked_pan);
 }
 
@@ -320,6 +329,7 @@ static int pinpad_control(void *state, int argc, char **argv, struct buf *answer
         p->tampered = true;
         (void)pinpad_save(p);
         (void)devstate_note(p->dir, "pinpad.tamper", "keys_erased");
+        (void)device_record_str(&p->io, "pinpad.tamper", "action", "keys_erased");
         cbor_item_t *ev = devbody_new();
         if (devbody_put_bool(ev, "tampered", true) == 0)
             (void)p->io.emit(p->io.ctx, "pinpad.status", ev);

@@ -647,6 +647,11 @@ int api_exec(const struct api_env *env, const struct api_req *r, json_t **ret_re
             rc = report_declare(t, r->counts, NULL, rep);
         if (rc == 0)
             extra = json_pack("{s:o}", "report", report_json(rep, r->op == API_REPORT_Z));
+        if (rc == 0 && extra != NULL && r->op == API_REPORT_Z && env->z_reconcile != NULL) {
+            json_t *rec = env->z_reconcile(env->ctx, rep->z_no);
+            if (rec != NULL)
+                json_object_set_new(extra, "reconciliation", rec);
+        }
         free(rep);
         break;
     case API_REPRINT: rc = txnprint_reprint(t, r->receipt); break;

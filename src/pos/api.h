@@ -111,6 +111,10 @@ struct api_env {
     /* Optional: a JSON object describing the devices (GET /v1/devices). */
     json_t *(*devices)(void *ctx);
     void *ctx;
+    /* Optional: the cash reconciliation of a Z report just taken (z_no),
+     * added to the reply as "reconciliation" (new reference or NULL;
+     * src/pos/zrecon.h). Called with ctx. */
+    json_t *(*z_reconcile)(void *ctx, int64_t z_no);
 };
 
 struct api_config {

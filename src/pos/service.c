@@ -9,6 +9,7 @@
  * devices to busdev.c.
  */
 #include "pos/service.h"
+#include "pos/zrecon.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,6 +88,9 @@ struct pos_service {
     int rtries;
     struct api_env env;
     struct poskeys keys;
+    struct zrecon_src zsrc; /* cash reconciliation at Z; zsrc.store NULL: none */
+    char terminal[64];
+    char audit_path[SVC_PATH_MAX];
 };
 
 static int in_dir(const char *dir, const char *name, char *out)
@@ -256,6 +260,23 @@ static void retry_recover(struct evloop *l, void *ctx)
         dst = v_;                                                                       \
     } while (0)
 
+/* The Z report's cash reconciliation (api_env.z_reconcile). */
+static json_t *z_reconcile(void *ctx, int64_t z_no)
+{
+    struct pos_service *s = ctx;
+    struct zrecon_result *res;
+    json_t *j;
+    int rc;
+    if (s->zsrc.store == NULL)
+        return NULL;
+    if ((res = calloc(1, sizeof(*res))) == NULL)
+        return NULL;
+    rc = zrecon_run(&s->zsrc, z_no, res);
+    j = rc == 0 ? zrecon_json(res) : json_pack("{s:s}", "error", mamori_strerror(rc));
+    free(res);
+    return j;
+}
+
 /* Card and e-money tenders (issue 4) when [pay] names the payment host:
  * payhost_url (https://127.0.0.1:PORT/v1/authorize), payhost_cert (its
  * certificate, pinned), db (pay.db), input_ms, http_ms. */
@@ -397,7 +418,10 @@ int pos_service_start(struct evloop *l, struct devapi *devapi, struct config *cf
     s->env.txn = s->txn;
     s->env.journal = s->journal;
     s->env.devices = devices_json;
+    s->env.z_reconcile = z_reconcile;
     s->env.ctx = s;
+    snprintf(s->terminal, sizeof(s->terminal), "%s", tc.terminal);
+    s->zsrc.audit = audit;
     poskeys_init(&s->keys);
     if ((rc = api_new(l, &ac, &s->env, &s->api)) != 0) {
         snprintf(err, errlen, "%s: cannot serve the register API", sock);
@@ -425,6 +449,20 @@ fail:
     }
     pos_service_stop(s);
     return rc;
+}
+
+void pos_service_set_cash_sources(struct pos_service *s, struct bus *bus, struct logsync *ls,
+                                  struct devlog_store *store, const char *audit_path)
+{
+    if (s == NULL)
+        return;
+    snprintf(s->audit_path, sizeof(s->audit_path), "%s", audit_path != NULL ? audit_path : "");
+    s->zsrc.journal = s->journal;
+    s->zsrc.terminal = s->terminal;
+    s->zsrc.bus = bus;
+    s->zsrc.logsync = ls;
+    s->zsrc.store = store;
+    s->zsrc.audit_path = s->audit_path[0] ? s->audit_path : NULL;
 }
 
 void pos_service_stop(struct pos_service *s)

@@ -32,6 +32,14 @@ extern const char pos_service_default_config[];
 int pos_service_start(struct evloop *l, struct devapi *api, struct config *cfg,
                       const char *state_dir, struct audit *audit, struct pos_service **ret,
                       char *err, size_t errlen);
+struct bus;
+struct logsync;
+struct devlog_store;
+/* Cash reconciliation at the Z report (src/pos/zrecon.h): the terminal's bus,
+ * device-log fetcher and store, and its audit database path (sign-on
+ * sessions), all borrowed. Without this call the Z report has none. */
+void pos_service_set_cash_sources(struct pos_service *s, struct bus *bus, struct logsync *ls,
+                                  struct devlog_store *store, const char *audit_path);
 /* Stop and free; NULL-safe. */
 void pos_service_stop(struct pos_service *s);
 

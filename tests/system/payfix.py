@@ -45,7 +45,8 @@ class PayRegister(Register):
     def __init__(self, tmp, procs, relay_pinpad=True):
         self.host_state, self.host_port, self.host_proc = start_host(tmp, procs)
         extra = ("[pay]\npayhost_url = https://127.0.0.1:%d/v1/authorize\npayhost_cert = %s\n"
-                 "input_ms = 20000\n" % (self.host_port, self.host_state / "cert.pem"))
+                 "input_ms = 20000\n[sandbox]\nro = %s\n"
+                 % (self.host_port, self.host_state / "cert.pem", self.host_state / "cert.pem"))
         super().__init__(tmp, procs, kinds=KINDS + CARD_KINDS, config_extra=extra)
         run([prog("mamori"), "operator", "add", "--db", self.state / "operators.db", "--id", CUSTODIAN2,
              "--name", CUSTODIAN2, "--role", "maintainer"], input=CUSTODIAN2_PW + "\n")
