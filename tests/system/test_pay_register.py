@@ -50,7 +50,7 @@ def test_dev14_pol2_credit_sale_with_pin_receipt_last4_approval_method(reg):
     assert PAN not in text and "411111" not in text
 
 
-def test_dev15_credit_sale_with_signature_points_stored(reg):
+def test_dev12_credit_sale_with_signature_points_stored(reg):
     reg.api.post("/v1/scan", {"code": TEA})
     st, j = reg.card_sale_with_signature(160)
     assert st == 200, j
@@ -62,7 +62,7 @@ def test_dev15_credit_sale_with_signature_points_stored(reg):
     assert "4242" in text and "一括" in text and PAN_SIG not in text
 
 
-def test_dev12_emoney_sale_deducted_in_card_record_stored(reg):
+def test_dev15_emoney_sale_deducted_in_card_record_stored(reg):
     reg.ctl("icreader", "card", "emoney", "0012345678", "5000")
     reg.api.post("/v1/scan", {"code": TEA})
     st, j = reg.api.post("/v1/tender/emoney", {"amount": 160}, ok=False)
