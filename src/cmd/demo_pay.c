@@ -28,7 +28,9 @@
 
 #include <jansson.h>
 
+#include "cmd/demoproc.h"
 #include "cmd/regclient.h"
+#include "common/evloop.h"
 
 #define DP_PATH_MAX 1024
 #define DP_OUT_MAX (256 * 1024)
@@ -67,19 +69,6 @@ __attribute__((format(printf, 3, 4))) static int pathf(char *out, size_t cap, co
     return n;
 }
 
-static int64_t ms_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void nap(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void step(struct dp *r, int ok, const char *what)
 {
     printf("  [%s] %s\n", ok ? "ok" : "FAILED", what);
@@ -88,82 +77,29 @@ static void step(struct dp *r, int ok, const char *what)
         r->failures++;
 }
 
-/* Start bindir/argv[0]; stdin from input; stdout to *ret_fd (or /dev/null). */
 static pid_t start(struct dp *r, const char *const *argv, const char *input, int *ret_fd)
 {
-    int in[2], out[2];
-    char exe[DP_PATH_MAX];
-    pid_t pid;
-    if (pathf(exe, sizeof(exe), "%s/%s", r->bindir, argv[0]) >= (int)sizeof(exe) || pipe2(in, O_CLOEXEC) != 0)
-        return -1;
-    if (pipe2(out, O_CLOEXEC) != 0) {
-        close(in[0]);
-        close(in[1]);
-        return -1;
-    }
-    fflush(stdout);
-    pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(in[0], 0);
-        dup2(ret_fd ? out[1] : devnull, 1);
-        dup2(devnull, 2);
-        execv(exe, (char *const *)(uintptr_t)argv);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    if (pid > 0 && input && write(in[1], input, strlen(input)) < 0)
-        (void)0;
-    close(in[1]);
-    if (ret_fd && pid > 0)
-        *ret_fd = out[0];
-    else
-        close(out[0]);
-    return pid;
+    return demoproc_start(r->bindir, argv, input, ret_fd);
 }
 
 /* Run to completion; stdout into r->out. Exit status or -1. */
 static int run(struct dp *r, const char *const *argv, const char *input)
 {
-    int fd = -1, st;
-    size_t n = 0;
-    int64_t end = ms_now() + 120000;
-    pid_t pid = start(r, argv, input, &fd);
-    if (pid < 0)
-        return -1;
-    while (n + 1 < DP_OUT_MAX) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(end - ms_now());
-        ssize_t k;
-        if (left <= 0 || poll(&p, 1, left) <= 0)
-            break;
-        if ((k = read(fd, r->out + n, DP_OUT_MAX - 1 - n)) <= 0)
-            break;
-        n += (size_t)k;
-    }
-    r->out[n] = '\0';
-    close(fd);
-    if (ms_now() >= end)
-        kill(pid, SIGKILL);
-    if (waitpid(pid, &st, 0) != pid)
-        return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return demoproc_run(r->bindir, argv, input, r->out, DP_OUT_MAX, 120000);
 }
 
-/* Start and wait for its "ready" line, which is copied to line. */
 static pid_t start_ready(struct dp *r, const char *const *argv, char *line, size_t cap)
 {
     char buf[256];
     size_t n = 0;
     int fd = -1;
-    int64_t end = ms_now() + DP_WAIT_MS;
+    int64_t end = evloop_now_ms() + DP_WAIT_MS;
     pid_t pid = start(r, argv, NULL, &fd);
     if (pid < 0)
         return -1;
     while (n + 1 < sizeof(buf)) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(end - ms_now());
+        int left = (int)(end - evloop_now_ms());
         ssize_t k;
         if (left <= 0 || poll(&p, 1, left) <= 0 || (k = read(fd, buf + n, sizeof(buf) - 1 - n)) <= 0)
             break;
@@ -329,9 +265,9 @@ static int start_terminal(struct dp *r)
                            "--max-runtime", DP_RUNTIME, NULL};
         r->dpid[i] = start_ready(r, b, NULL, 0);
     }
-    int64_t end = ms_now() + DP_WAIT_MS;
-    while (attached(r) < DP_KINDS && ms_now() < end)
-        nap(100);
+    int64_t end = evloop_now_ms() + DP_WAIT_MS;
+    while (attached(r) < DP_KINDS && evloop_now_ms() < end)
+        demoproc_nap(100);
     return attached(r) == DP_KINDS ? 0 : -1;
 }
 
@@ -387,14 +323,14 @@ static pid_t shopper_pin(struct dp *r)
     fflush(stdout);
     if ((pid = fork()) != 0)
         return pid;
-    int64_t end = ms_now() + 30000;
-    while (ms_now() < end) {
+    int64_t end = evloop_now_ms() + 30000;
+    while (evloop_now_ms() < end) {
         if (dctl(r, "pinpad", "status", NULL, NULL, NULL) == 0 && strstr(r->out, "waiting for PIN")) {
             int ok = dctl(r, "pinpad", "swipe", DP_T1, DP_T2, NULL) == 0 &&
                      dctl(r, "pinpad", "pin", DP_PIN, NULL, NULL) == 0 && dctl(r, "pinpad", "enter", NULL, NULL, NULL) == 0;
             _exit(ok ? 0 : 1);
         }
-        nap(100);
+        demoproc_nap(100);
     }
     _exit(1);
 }
@@ -405,11 +341,11 @@ static pid_t shopper_sign(struct dp *r)
     fflush(stdout);
     if ((pid = fork()) != 0)
         return pid;
-    int64_t end = ms_now() + 30000;
-    while (ms_now() < end) {
+    int64_t end = evloop_now_ms() + 30000;
+    while (evloop_now_ms() < end) {
         if (dctl(r, "sigpad", "status", NULL, NULL, NULL) == 0 && strstr(r->out, "sigpad: capturing"))
             _exit(dctl(r, "sigpad", "sign", "12,40", "80,10", "150,60") == 0 ? 0 : 1);
-        nap(100);
+        demoproc_nap(100);
     }
     _exit(1);
 }

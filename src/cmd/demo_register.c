@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "cmd/demoproc.h"
 #include "cmd/regclient.h"
 #include "common/evloop.h"
 
@@ -58,12 +59,6 @@ __attribute__((format(printf, 3, 4))) static int pathf(char *out, size_t cap, co
     return n;
 }
 
-static void nap(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void step(struct dr *r, int ok, const char *what)
 {
     printf("  [%s] %s\n", ok ? "ok" : "FAILED", what);
@@ -72,68 +67,15 @@ static void step(struct dr *r, int ok, const char *what)
         r->failures++;
 }
 
-/* Start bindir/argv[0]; stdin from input; stdout to *ret_fd (or /dev/null). */
 static pid_t start(struct dr *r, const char *const *argv, const char *input, int *ret_fd)
 {
-    int in[2], out[2];
-    char exe[DR_PATH_MAX];
-    pid_t pid;
-    if (pathf(exe, sizeof(exe), "%s/%s", r->bindir, argv[0]) >= (int)sizeof(exe) ||
-        pipe2(in, O_CLOEXEC) != 0)
-        return -1;
-    if (pipe2(out, O_CLOEXEC) != 0) {
-        close(in[0]);
-        close(in[1]);
-        return -1;
-    }
-    fflush(stdout);
-    pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(in[0], 0);
-        dup2(ret_fd ? out[1] : devnull, 1);
-        dup2(devnull, 2);
-        execv(exe, (char *const *)(uintptr_t)argv);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    if (pid > 0 && input && write(in[1], input, strlen(input)) < 0)
-        (void)0;
-    close(in[1]);
-    if (ret_fd && pid > 0)
-        *ret_fd = out[0];
-    else
-        close(out[0]);
-    return pid;
+    return demoproc_start(r->bindir, argv, input, ret_fd);
 }
 
 /* Run to completion; stdout into r->out. Exit status or -1. */
 static int run(struct dr *r, const char *const *argv, const char *input)
 {
-    int fd = -1, st;
-    size_t n = 0;
-    int64_t end = evloop_now_ms() + 120000;
-    pid_t pid = start(r, argv, input, &fd);
-    if (pid < 0)
-        return -1;
-    while (n + 1 < DR_OUT_MAX) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(end - evloop_now_ms());
-        ssize_t k;
-        if (left <= 0 || poll(&p, 1, left) <= 0)
-            break;
-        if ((k = read(fd, r->out + n, DR_OUT_MAX - 1 - n)) <= 0)
-            break;
-        n += (size_t)k;
-    }
-    r->out[n] = '\0';
-    close(fd);
-    if (evloop_now_ms() >= end)
-        kill(pid, SIGKILL);
-    if (waitpid(pid, &st, 0) != pid)
-        return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return demoproc_run(r->bindir, argv, input, r->out, DR_OUT_MAX, 120000);
 }
 
 static pid_t start_ready(struct dr *r, const char *const *argv)
@@ -285,7 +227,7 @@ static pid_t shopper(struct dr *r)
         if (!paid && dctl(r, "changer", "insert", "5000", NULL) == 0 &&
             strncmp(r->out, "deposit", 7) == 0)
             paid = true;
-        nap(200);
+        demoproc_nap(200);
     }
     _exit(paid && answered ? 0 : 1);
 }
@@ -335,7 +277,7 @@ int demo_register(const char *bindir, const char *dir, const char *datadir)
         int64_t end = evloop_now_ms() + DR_WAIT_MS;
         bool ok = false;
         while (r.tpid > 0 && !(ok = all_devices(&r)) && evloop_now_ms() < end)
-            nap(100);
+            demoproc_nap(100);
         step(&r, ok, "mamori-terminald runs the register; its devices attached (Noise KK sessions); "
                      "API on a unix socket");
         if (!ok)

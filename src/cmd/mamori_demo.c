@@ -40,6 +40,7 @@
 #include "cmd/demo_audit.h"
 #include "cmd/demo_pay.h"
 #include "cmd/demo_register.h"
+#include "cmd/demoproc.h"
 #include "common/buf.h"
 #include "common/evloop.h"
 #include "mamori/err.h"
@@ -132,43 +133,10 @@ static int reap(pid_t pid, int ms)
     }
 }
 
-/* Start prog (in bindir) with argv; stdin from input (may be NULL), stdout
- * into a pipe returned in *ret_out (or /dev/null when ret_out is NULL). */
+/* Start prog (in bindir): demoproc_start. */
 static pid_t spawn(const struct demo *d, const char *const *argv, const char *input, int *ret_out)
 {
-    int in[2] = {-1, -1}, out[2] = {-1, -1};
-    char exe[DEMO_PATH_MAX];
-    pid_t pid;
-    if (path_in(exe, d->bindir, argv[0]) != 0 || pipe2(in, O_CLOEXEC) != 0)
-        return -1;
-    if (pipe2(out, O_CLOEXEC) != 0) {
-        close(in[0]);
-        close(in[1]);
-        return -1;
-    }
-    fflush(stdout);
-    pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(in[0], 0);
-        dup2(ret_out != NULL ? out[1] : devnull, 1);
-        dup2(devnull, 2);
-        execv(exe, (char *const *)(uintptr_t)argv);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    if (pid > 0 && input != NULL) {
-        size_t n = strlen(input);
-        if (write(in[1], input, n) != (ssize_t)n)
-            (void)0; /* the child's exit status tells */
-    }
-    close(in[1]);
-    if (ret_out != NULL && pid > 0)
-        *ret_out = out[0];
-    else
-        close(out[0]);
-    return pid;
+    return demoproc_start(d->bindir, argv, input, ret_out);
 }
 
 /* Read fd into out (NUL-terminated) until EOF or ms. */
