@@ -467,8 +467,13 @@ int terminal_restrict(struct terminal *t, char *err, size_t errlen)
         snprintf(err, errlen, "%s", config_error(t->cfg));
         return r;
     }
-    if (!on)
+    if (!on) {
+        /* PRE-5: running without the sandbox is a security-relevant state,
+         * named in the audit log, not only visible as a new config hash. */
+        (void)audit_event(t->audit, &term_actor, "terminald.sandbox", F_STR("state", "disabled"),
+                          F_STR("reason", "[sandbox] enabled = false"));
         return 0;
+    }
     rw[nrw++] = t->dir;
     for (size_t i = 0; i < BUS_MAX_LISTEN && t->listen_specs[i][0]; i++) {
         const char *s = t->listen_specs[i];
@@ -496,11 +501,19 @@ int terminal_restrict(struct terminal *t, char *err, size_t errlen)
             ro[nro++] = extra_ro;
     }
     r = sandbox_restrict(rw, nrw, ro, nro);
-    if (r == MAMORI_ERR_UNSUPPORTED)
-        return 0; /* best effort on kernels without Landlock */
-    if (r != 0)
+    if (r == MAMORI_ERR_UNSUPPORTED) {
+        /* Best effort on kernels without Landlock, but recorded (PRE-5). */
+        (void)audit_event(t->audit, &term_actor, "terminald.sandbox", F_STR("state", "unsupported"),
+                          F_STR("reason", "kernel without Landlock"));
+        return 0;
+    }
+    if (r != 0) {
         snprintf(err, errlen, "cannot restrict the process (Landlock)");
-    return r;
+        return r;
+    }
+    (void)audit_event(t->audit, &term_actor, "terminald.sandbox", F_STR("state", "restricted"),
+                      F_INT("rw_paths", (int64_t)nrw), F_INT("ro_paths", (int64_t)nro));
+    return 0;
 }
 /* For the register hosted by mamori-terminald (src/pos/service.h). */
 struct config *terminal_config(struct terminal *t) { return t->cfg; }

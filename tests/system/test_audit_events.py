@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from busrig import Rig
+from busrig import Rig, wait_ready
+from conftest import prog
 
 
 @pytest.fixture
@@ -42,3 +43,30 @@ def test_lc5_daemon_start_stop_and_config_change_recorded(rig, mamori):
     text = json.dumps(ch[0])
     assert starts[1]["details"]["config_hash"] in text and starts[2]["details"]["config_hash"] in text
     assert starts[1]["details"]["config_hash"] != starts[2]["details"]["config_hash"]
+
+
+def test_pre5_sandbox_state_recorded(rig, mamori):
+    """PRE-5: whether terminald runs confined (Landlock) is named in the
+    audit log at every start; turning the sandbox off is recorded as such,
+    not only as a changed configuration hash."""
+    p = rig.start_terminal()
+    rig.tctl("stop")
+    p.wait(timeout=20)
+    sb = events(mamori, rig, "terminald.sandbox")
+    assert len(sb) == 1, sb
+    # restricted on a kernel with Landlock, otherwise named as unsupported
+    assert sb[0]["details"]["state"] in ("restricted", "unsupported"), sb
+    # configuration turning it off: a second start with [sandbox] enabled = false
+    ini = rig.tmp / "terminald.ini"
+    p = rig.start_terminal()
+    rig.tctl("stop")
+    p.wait(timeout=20)
+    ini.write_text(ini.read_text() + "[sandbox]\nenabled = false\n")
+    p = rig.procs([prog("mamori-terminald"), "--state", rig.term, "--config", ini,
+                   "--max-runtime", "60"])
+    wait_ready(p)
+    rig.tctl("stop")
+    p.wait(timeout=20)
+    sb = events(mamori, rig, "terminald.sandbox")
+    assert [e["details"]["state"] for e in sb][-1] == "disabled", sb
+    assert len(sb) == 3
