@@ -204,9 +204,12 @@ int devlog_store_collect(struct devlog_store *s, int64_t from_ns, int64_t to_ns,
     if (set == NULL)
         return MAMORI_ERR_NOMEM;
     if (sqlite3_prepare_v2(devlog_store_db(s),
+                           /* a re-enrolled unit's earlier chain counts for its day too */
                            "SELECT serial, seq, time_ns, event, details FROM devlog_entry"
-                           " WHERE time_ns >= ? AND time_ns <= ? AND event IN (?, ?, ?)"
-                           " ORDER BY time_ns, serial, seq",
+                           " WHERE time_ns >= ?1 AND time_ns <= ?2 AND event IN (?3, ?4, ?5)"
+                           " UNION ALL SELECT serial, seq, time_ns, event, details FROM devlog_entry_retired"
+                           " WHERE time_ns >= ?1 AND time_ns <= ?2 AND event IN (?3, ?4, ?5)"
+                           " ORDER BY 3, 1, 2",
                            -1, &st, NULL) != SQLITE_OK)
         goto fail;
     sqlite3_bind_int64(st, 1, from_ns);

@@ -335,7 +335,15 @@ static const char store_schema[] =
     " time_ns INTEGER NOT NULL, event TEXT NOT NULL, details BLOB NOT NULL, raw BLOB NOT NULL,"
     " PRIMARY KEY (serial, seq));"
     "CREATE TABLE IF NOT EXISTS devlog_gap (serial TEXT NOT NULL, from_seq INTEGER NOT NULL,"
-    " to_seq INTEGER NOT NULL, found_ns INTEGER NOT NULL);";
+    " to_seq INTEGER NOT NULL, found_ns INTEGER NOT NULL);"
+    /* Earlier log keys of a serial (a device re-enrolled with a new log key,
+     * e.g. a swapped unit): the old chain's end and its entries, kept. */
+    "CREATE TABLE IF NOT EXISTS devlog_retired (serial TEXT NOT NULL, epoch INTEGER NOT NULL,"
+    " pub BLOB NOT NULL, next_seq INTEGER NOT NULL, last_hash BLOB NOT NULL, retired_ns INTEGER NOT NULL,"
+    " PRIMARY KEY (serial, epoch));"
+    "CREATE TABLE IF NOT EXISTS devlog_entry_retired (serial TEXT NOT NULL, epoch INTEGER NOT NULL,"
+    " seq INTEGER NOT NULL, time_ns INTEGER NOT NULL, event TEXT NOT NULL, details BLOB NOT NULL,"
+    " raw BLOB NOT NULL, PRIMARY KEY (serial, epoch, seq));";
 
 int devlog_store_open(const char *path, struct audit *audit, struct devlog_store **ret)
 {
@@ -406,6 +414,89 @@ static int load_device(struct devlog_store *s, const char *serial, struct devlog
     }
     sqlite3_finalize(st);
     return r;
+}
+
+static int exec_bound(sqlite3 *db, const char *sql, const char *serial, int64_t epoch)
+{
+    sqlite3_stmt *st;
+    int r;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return MAMORI_ERR_DB;
+    sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+    if (sqlite3_bind_parameter_count(st) >= 2)
+        sqlite3_bind_int64(st, 2, epoch);
+    r = sqlite3_step(st) == SQLITE_DONE ? 0 : MAMORI_ERR_DB;
+    sqlite3_finalize(st);
+    return r;
+}
+
+int devlog_store_rekey(struct devlog_store *s, const char *serial, const uint8_t pub[static 32],
+                       uint64_t *ret_retired)
+{
+    struct devlog_chain c, fresh;
+    uint8_t old[32];
+    sqlite3_stmt *st = NULL;
+    int64_t epoch = 0, moved;
+    int r;
+    if (s == NULL || serial == NULL)
+        return MAMORI_ERR_INVAL;
+    if ((r = load_device(s, serial, &c, old)) != 0)
+        return r;
+    if (sodium_memcmp(old, pub, 32) == 0)
+        return MAMORI_ERR_EXISTS;
+    if ((r = devlog_chain_init(&fresh, serial)) != 0)
+        return r;
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return MAMORI_ERR_DB;
+    r = MAMORI_ERR_DB;
+    if (sqlite3_prepare_v2(s->db, "SELECT COALESCE(MAX(epoch) + 1, 1) FROM devlog_retired WHERE serial = ?", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            epoch = sqlite3_column_int64(st, 0);
+            r = 0;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (r == 0)
+        r = exec_bound(s->db,
+                       "INSERT INTO devlog_retired(serial, epoch, pub, next_seq, last_hash, retired_ns)"
+                       " SELECT serial, ?2, pub, next_seq, last_hash, strftime('%s','now') * 1000000000"
+                       " FROM devlog_device WHERE serial = ?1",
+                       serial, epoch);
+    if (r == 0)
+        r = exec_bound(s->db,
+                       "INSERT INTO devlog_entry_retired(serial, epoch, seq, time_ns, event, details, raw)"
+                       " SELECT serial, ?2, seq, time_ns, event, details, raw FROM devlog_entry WHERE serial = ?1",
+                       serial, epoch);
+    moved = r == 0 ? sqlite3_changes(s->db) : 0;
+    if (r == 0)
+        r = exec_bound(s->db, "DELETE FROM devlog_entry WHERE serial = ?1", serial, 0);
+    if (r == 0 && sqlite3_prepare_v2(s->db, "UPDATE devlog_device SET pub = ?, next_seq = 0, last_hash = ?"
+                                            " WHERE serial = ?",
+                                     -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_blob(st, 1, pub, 32, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 2, fresh.last_hash, DEVLOG_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, serial, -1, SQLITE_STATIC);
+        r = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(s->db) == 1 ? 0 : MAMORI_ERR_DB;
+        sqlite3_finalize(st);
+    }
+    if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        r = MAMORI_ERR_DB;
+    if (r != 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return r;
+    }
+    if (s->audit != NULL) {
+        struct audit_actor self = {.process = "devlog"};
+        (void)audit_event(s->audit, &self, "devlog.rekeyed", F_STR("serial", serial), F_INT("epoch", epoch),
+                          F_HEX("old_key", old, 8), F_HEX("new_key", pub, 8),
+                          F_INT("old_next_seq", (int64_t)c.next_seq), F_INT("retired_entries", moved));
+    }
+    if (ret_retired != NULL)
+        *ret_retired = (uint64_t)moved;
+    return 0;
 }
 
 static void record_problem(struct devlog_store *s, const struct devlog_entry *e, const struct devlog_chain *c,

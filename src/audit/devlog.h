@@ -124,6 +124,14 @@ int devlog_store_open(const char *path, struct audit *audit, struct devlog_store
 void devlog_store_close(struct devlog_store *s);
 /* Register a device's log key (from its verified manufacturer certificate). */
 int devlog_store_enroll(struct devlog_store *s, const char *serial, const uint8_t pub[static 32]);
+/* The device was re-enrolled (dual control) with a new log key under the
+ * same serial, e.g. a swapped unit: retire the old chain (its key, end and
+ * entries move to devlog_retired / devlog_entry_retired, kept for
+ * reconciliation and audit) and expect the new key's chain from seq 0.
+ * Audited devlog.rekeyed. MAMORI_ERR_EXISTS when pub is already the key,
+ * MAMORI_ERR_NOTFOUND for an unknown serial. */
+int devlog_store_rekey(struct devlog_store *s, const char *serial, const uint8_t pub[static 32],
+                       uint64_t *ret_retired);
 /* Verify one framed-or-unframed entry fetched from the device and store it
  * when genuine (OK or GAP). *ret_verdict says what was found. */
 int devlog_store_ingest(struct devlog_store *s, const uint8_t *entry, size_t n, enum devlog_verdict *ret_verdict);

@@ -112,7 +112,14 @@ static int fetch_locked(struct logsync *ls, const char *serial, struct logsync_r
     if (snprintf(type, sizeof(type), "%s.log_fetch", rd.kind) >= (int)sizeof(type))
         return MAMORI_ERR_TOOBIG;
     r = devlog_store_enroll(ls->c.store, serial, rd.log_pub);
-    if ((r != 0 && r != MAMORI_ERR_EXISTS) || (r = devlog_store_position(ls->c.store, serial, &from)) != 0)
+    if (r == MAMORI_ERR_EXISTS) {
+        /* Known serial: the registry (dual-controlled enrolment) is the
+         * authority on its log key; a new key starts a new chain. */
+        r = devlog_store_rekey(ls->c.store, serial, rd.log_pub, NULL);
+        if (r == MAMORI_ERR_EXISTS)
+            r = 0;
+    }
+    if (r != 0 || (r = devlog_store_position(ls->c.store, serial, &from)) != 0)
         return r;
     for (int round = 0; round < LOGSYNC_ROUNDS_MAX; round++) {
         cbor_item_t *body = msg_body_new(), *reply = NULL;

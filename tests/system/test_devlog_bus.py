@@ -12,7 +12,7 @@ import cbor2
 import nacl.signing
 import pytest
 
-from busrig import Rig, wait_for
+from busrig import MAINT, MAINT_PW, MGR, MGR_PW, Rig, wait_for
 
 
 @pytest.fixture
@@ -173,3 +173,41 @@ def test_pol8_1_devices_log_verify_fails_on_edited_entry(rig, mamori):
     assert r.returncode == 3, r.stdout + r.stderr
     assert "entry 1" in r.stdout and "signature" in r.stdout
     assert mamori("devices", "log", "NO-SUCH", "--state", rig.term, "--verify").returncode == 4
+
+
+def test_pol8_1_swapped_unit_reenrolled_new_log_chain(rig, mamori):
+    """A change machine replaced by a new unit under the same serial (new
+    keys, re-enrolled under dual control): the terminal retires the old
+    log chain (kept, audited devlog.rekeyed) and stores the new unit's log
+    from seq 0 without reporting it as replayed or rewritten."""
+    start(rig, ["changer"])
+    serial = rig.devs["changer"]["serial"]
+    for _ in range(2):
+        rig.dctl("changer", "force-dispense", "10")
+    assert sync(rig, "changer")["position"] == 2
+    rig.devs["changer"]["proc"].kill()
+    assert wait_for(lambda: not rig.attached(serial), 10)
+    r = mamori("devices", "remove", "--state", rig.term, "--serial", serial, "--maintainer", MAINT,
+               "--manager", MGR, input="%s\n%s\n" % (MAINT_PW, MGR_PW))
+    assert r.returncode == 0, r.stderr
+    rig.make_device("changer2", "changer", serial=serial)     # new keys, same serial, enrolled
+    rig.start_device("changer2")
+    assert wait_for(lambda: rig.attached(serial), 10)
+    rig.dctl("changer2", "force-dispense", "100")
+    s = sync(rig, "changer2")
+    assert s["problems"] == 0, s
+    assert s["position"] == s["end"] == 1, s
+    r = mamori("audit", "show", "--db", rig.term / "audit.db", "--event", "devlog.rekeyed", "--json")
+    ev = json.loads(r.stdout)
+    assert len(ev) == 1 and ev[0]["details"]["serial"] == serial
+    assert ev[0]["details"]["retired_entries"] == 2
+    for bad in ("devlog.replay", "devlog.rewritten", "devlog.bad_signature"):
+        r = mamori("audit", "show", "--db", rig.term / "audit.db", "--event", bad, "--json")
+        assert not r.stdout.strip() or json.loads(r.stdout) == [], (bad, r.stdout)
+    # the old unit's entries are kept beside the new chain
+    db = sqlite3.connect(rig.term / "devlog.db")
+    assert db.execute("SELECT count(*) FROM devlog_entry_retired WHERE serial = ?", (serial,)).fetchone()[0] == 2
+    assert db.execute("SELECT count(*) FROM devlog_entry WHERE serial = ?", (serial,)).fetchone()[0] == 1
+    db.close()
+    r = mamori("devices", "log", serial, "--state", rig.term, "--no-sync", "--verify")
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -6,6 +6,7 @@
  */
 #include "testutil.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <cbor.h>
 
 #include "audit/audit.h"
+#include "audit/devcash.h"
 #include "audit/devlog.h"
 #include "keys/keys.h"
 #include "mamori/err.h"
@@ -309,6 +311,84 @@ static void test_pol8_1_store_records_gap_bad_signature_replay_rewrite(void **st
     free(dir);
 }
 
+static size_t cash_entries(struct devlog_store *s)
+{
+    struct devcash_set *set = NULL;
+    size_t n;
+    assert_int_equal(devlog_store_collect(s, 0, INT64_MAX, &set), 0);
+    n = set->n_moves + set->n_opens + set->malformed;
+    devcash_set_free(set);
+    return n;
+}
+
+/* A unit re-enrolled under the same serial with a new log key (a swapped
+ * device): the old chain is retired and kept, the new key's chain starts at
+ * seq 0, and entries signed with the old key are refused from then on. */
+static void test_pol8_1_reenrolled_device_new_log_key_starts_new_chain(void **state)
+{
+    char *dir = testutil_tmpdir();
+    char apath[4200], spath[4200];
+    struct audit *a;
+    struct devlog_store *s;
+    struct dlog old, neu;
+    enum devlog_verdict v;
+    uint64_t pos, retired = 0;
+    int64_t cnt;
+    (void)state;
+    snprintf(apath, sizeof(apath), "%s/audit.db", dir);
+    snprintf(spath, sizeof(spath), "%s/devlog.db", dir);
+    assert_int_equal(audit_open(apath, &a), 0);
+    assert_int_equal(devlog_store_open(spath, a, &s), 0);
+    make_log(&old, "CHG-0200");
+    make_log(&neu, "CHG-0200");
+    assert_int_equal(devlog_store_enroll(s, "CHG-0200", old.pub), 0);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(devlog_store_ingest(s, old.file.d + old.off[i], old.off[i + 1] - old.off[i], &v), 0);
+        assert_int_equal(v, DEVLOG_OK);
+    }
+    size_t before = cash_entries(s);
+    assert_int_equal(before, 5);
+    /* before the re-enrolment the new unit's entries do not verify */
+    assert_int_equal(devlog_store_ingest(s, neu.file.d + neu.off[0], neu.off[1] - neu.off[0], &v), 0);
+    assert_int_not_equal(v, DEVLOG_OK);
+    /* the same key again is no re-key; an unknown serial is refused */
+    assert_int_equal(devlog_store_rekey(s, "CHG-0200", old.pub, NULL), MAMORI_ERR_EXISTS);
+    assert_int_equal(devlog_store_rekey(s, "CHG-0404", neu.pub, NULL), MAMORI_ERR_NOTFOUND);
+    assert_int_equal(devlog_store_rekey(s, "CHG-0200", neu.pub, &retired), 0);
+    assert_int_equal(retired, 5);
+    assert_int_equal(audit_count(a, "devlog.rekeyed", &cnt), 0);
+    assert_int_equal(cnt, 1);
+    assert_int_equal(devlog_store_position(s, "CHG-0200", &pos), 0);
+    assert_int_equal(pos, 0);
+    /* the old chain is kept: its cash entries still count for the day */
+    assert_int_equal(cash_entries(s), before);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(devlog_store_ingest(s, neu.file.d + neu.off[i], neu.off[i + 1] - neu.off[i], &v), 0);
+        assert_int_equal(v, DEVLOG_OK);
+    }
+    assert_int_equal(cash_entries(s), before + 3);
+    /* an entry signed with the retired key is refused and not stored */
+    assert_int_equal(devlog_store_ingest(s, old.file.d + old.off[3], old.off[4] - old.off[3], &v), 0);
+    assert_int_equal(v, DEVLOG_BAD_SIGNATURE);
+    assert_int_equal(devlog_store_position(s, "CHG-0200", &pos), 0);
+    assert_int_equal(pos, 3);
+    /* the export is the new chain, verifying with the new key only */
+    struct buf ex;
+    struct devlog_file_result res;
+    buf_init(&ex, 1 << 20);
+    assert_int_equal(devlog_store_export(s, "CHG-0200", &ex), 0);
+    assert_int_equal(devlog_verify_file(ex.d, ex.len, neu.pub, &res), 0);
+    assert_int_equal(res.entries, 3);
+    assert_int_equal(devlog_verify_file(ex.d, ex.len, old.pub, &res), MAMORI_ERR_AUTH);
+    buf_free(&ex);
+    free_log(&old);
+    free_log(&neu);
+    devlog_store_close(s);
+    audit_close(a);
+    testutil_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_pol8_1_device_log_wrong_signature_detected),
         cmocka_unit_test(test_pol8_1_hostile_entries_rejected),
         cmocka_unit_test(test_pol8_1_store_records_gap_bad_signature_replay_rewrite),
+        cmocka_unit_test(test_pol8_1_reenrolled_device_new_log_key_starts_new_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
