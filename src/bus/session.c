@@ -127,6 +127,22 @@ static void refuse(struct session *s, const char *reason)
     die(s, reason);
 }
 
+/* A KK first message refused before the peer has proved anything: the wire
+ * says only "auth: handshake refused", whether the key is unknown, removed
+ * or the message does not decrypt, so an unauthenticated sender cannot probe
+ * which keys are enrolled; the local reason (events, audit) keeps the
+ * detail. */
+#define SESSION_KK_REFUSED "auth: handshake refused"
+
+static void refuse_kk(struct session *s, const char *local_reason)
+{
+    uint8_t f[1 + sizeof(SESSION_KK_REFUSED)];
+    f[0] = SESSION_FT_REFUSE;
+    memcpy(f + 1, SESSION_KK_REFUSED, sizeof(SESSION_KK_REFUSED) - 1);
+    (void)put_frame(s, f, sizeof(SESSION_KK_REFUSED));
+    die(s, local_reason);
+}
+
 static int build_prologue(struct session *s)
 {
     const char *t = s->cfg.transport ? s->cfg.transport : "";
@@ -288,14 +304,23 @@ static void terminal_hs(struct session *s, int64_t now, const uint8_t *f, size_t
                 return;
             }
             if (s->cfg.lookup(s->cfg.ctx, hint, why, sizeof(why)) != 0) {
-                refuse(s, why[0] ? why : "unknown key");
+                /* Same work as for a known key (the DH operations of the
+                 * read, against our own key, which cannot succeed), so the
+                 * answer's timing does not tell either. */
+                uint8_t self[SESSION_KEY_LEN];
+                keys_dh_public(s->cfg.keys, self);
+                if (noise_hs_new(NOISE_KK, NOISE_RESPONDER, s->cfg.keys, self, s->prologue, s->prologue_len,
+                                 &s->hs) == 0)
+                    (void)noise_hs_read(s->hs, f + 3 + SESSION_KEY_LEN, n - 3 - SESSION_KEY_LEN, s->plain,
+                                        sizeof(s->plain), &plen);
+                refuse_kk(s, why[0] ? why : "unknown key");
                 return;
             }
             if (noise_hs_new(NOISE_KK, NOISE_RESPONDER, s->cfg.keys, hint, s->prologue,
                              s->prologue_len, &s->hs) != 0 ||
                 noise_hs_read(s->hs, f + 3 + SESSION_KEY_LEN, n - 3 - SESSION_KEY_LEN, s->plain,
                               sizeof(s->plain), &plen) != 0) {
-                refuse(s, "auth: handshake decryption failed");
+                refuse_kk(s, "auth: handshake decryption failed");
                 return;
             }
             memcpy(s->peer, hint, SESSION_KEY_LEN);

@@ -183,6 +183,42 @@ static void test_xx_pairing_then_kk(void **state)
     teardown_pair(&p);
 }
 
+/* POL-4/THR-4: a sender that has not proved anything cannot probe which
+ * keys are enrolled: an unknown key and a known key whose handshake does not
+ * decrypt get the same refusal on the wire; the terminal keeps the detail. */
+static void test_pol4_kk_refusal_does_not_reveal_enrolment(void **state)
+{
+    struct pair p;
+    uint8_t tpub[32], dpub[32], wrong[32];
+    char unknown_wire[sizeof(p.dev.reason)];
+    struct keys *other;
+    (void)state;
+    setup_pair(&p, FRAME_STREAM);
+    keys_dh_public(p.tk, tpub);
+    start(&p, tpub, 0); /* terminal knows no device */
+    pump(&p, 0);
+    assert_int_equal(p.term.closed, 1);
+    assert_string_equal(p.term.reason, "unknown key");
+    snprintf(unknown_wire, sizeof(unknown_wire), "%s", p.dev.reason);
+    assert_non_null(strstr(unknown_wire, "auth: handshake refused"));
+    assert_null(strstr(unknown_wire, "unknown"));
+    teardown_pair(&p);
+    /* the terminal knows the device key, but the message does not decrypt
+     * (the device pinned another terminal key) */
+    setup_pair(&p, FRAME_STREAM);
+    keys_dh_public(p.dk, dpub);
+    assert_int_equal(keys_generate(&other), 0);
+    keys_dh_public(other, wrong);
+    p.term.known = dpub;
+    start(&p, wrong, 0);
+    pump(&p, 0);
+    assert_int_equal(p.term.closed, 1);
+    assert_non_null(strstr(p.term.reason, "decryption"));
+    assert_string_equal(p.dev.reason, unknown_wire);
+    keys_free(other);
+    teardown_pair(&p);
+}
+
 static void test_kk_unknown_key_refused(void **state)
 {
     struct pair p;
@@ -508,6 +544,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_xx_pairing_then_kk),
         cmocka_unit_test(test_kk_unknown_key_refused),
+        cmocka_unit_test(test_pol4_kk_refusal_does_not_reveal_enrolment),
         cmocka_unit_test(test_xx_admission_refused),
         cmocka_unit_test(test_rogue_controller_cannot_answer_kk),
         cmocka_unit_test(test_replay_rejected_visibly_and_bitflip_kills),
