@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/devbody.h"
 #include "mamori/err.h"
 
 static int path_of(char *out, const char *dir, const char *name, const char *suffix)
@@ -233,4 +234,39 @@ int devstate_note(const char *dir, const char *event, const char *detail)
     if (n < 0 || (size_t)n >= sizeof(line))
         return MAMORI_ERR_INTERNAL;
     return devstate_append(dir, "device.log", line, (size_t)n, DEVSTATE_NOTES_MAX);
+}
+
+#define DEVSTATE_INTS_MAX 16 /* integers in one devstate_ints file */
+
+int devstate_ints_load(const char *dir, const char *name, const char *const *keys, int64_t *vals,
+                       size_t n)
+{
+    int64_t v[DEVSTATE_INTS_MAX];
+    cbor_item_t *st = NULL;
+    int r;
+    if (n > DEVSTATE_INTS_MAX)
+        return MAMORI_ERR_LIMIT;
+    if ((r = devstate_load(dir, name, &st)) != 0)
+        return r;
+    for (size_t i = 0; i < n && r == 0; i++)
+        if (devbody_get_int(st, keys[i], 0, INT64_MAX, &v[i]) != 0)
+            r = MAMORI_ERR_INVAL;
+    cbor_decref(&st);
+    if (r == 0)
+        memcpy(vals, v, n * sizeof(v[0]));
+    return r;
+}
+
+int devstate_ints_save(const char *dir, const char *name, const char *const *keys,
+                       const int64_t *vals, size_t n)
+{
+    cbor_item_t *m = devbody_new();
+    int r = m == NULL ? MAMORI_ERR_NOMEM : 0;
+    for (size_t i = 0; i < n && r == 0; i++)
+        r = devbody_put_int(m, keys[i], vals[i]);
+    if (r == 0)
+        r = devstate_save(dir, name, m);
+    if (m != NULL)
+        cbor_decref(&m);
+    return r;
 }

@@ -14,6 +14,7 @@
 #define MAMORI_DEVSTATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cbor.h>
 
@@ -33,5 +34,14 @@ int devstate_append(const char *dir, const char *name, const void *p, size_t n, 
  * record of what happened to it; signed hash-chained logs replace this with
  * issue 5). event and detail must not contain newlines (they are cut there). */
 int devstate_note(const char *dir, const char *event, const char *detail);
+
+/* A state file of n named integers (counters, a key position), each within
+ * 0..INT64_MAX. load: MAMORI_ERR_NOTFOUND when absent (vals untouched),
+ * MAMORI_ERR_INVAL when a key is missing or out of range; vals written only
+ * on success. save: replaces the file atomically (devstate_save). */
+int devstate_ints_load(const char *dir, const char *name, const char *const *keys, int64_t *vals,
+                       size_t n);
+int devstate_ints_save(const char *dir, const char *name, const char *const *keys,
+                       const int64_t *vals, size_t n);
 
 #endif
