@@ -84,7 +84,7 @@ struct devapi {
 /* Input event types (DataEvent); anything else of the class is a status update. */
 static const char *const devapi_data_types[] = {
     "scanner.data", "keyboard.key",       "msr.data",        "pinpad.data",
-    "sigpad.data",  "custdisplay.answer", "changer.deposit",
+    "sigpad.data",  "custdisplay.answer", "changer.deposit", "touchpanel.touch",
 };
 static const char *const devapi_error_types[] = {"msr.error"};
 
