@@ -236,37 +236,42 @@ int devstate_note(const char *dir, const char *event, const char *detail)
     return devstate_append(dir, "device.log", line, (size_t)n, DEVSTATE_NOTES_MAX);
 }
 
-#define DEVSTATE_INTS_MAX 16 /* integers in one devstate_ints file */
+int devstate_ints_store(const struct devstate_ints *s)
+{
+    cbor_item_t *m = devbody_new();
+    int r = m == NULL ? MAMORI_ERR_NOMEM : 0;
+    for (size_t i = 0; i < s->n && r == 0; i++)
+        r = devbody_put_int(m, s->keys[i], s->v[i]);
+    if (r == 0)
+        r = devstate_save(s->dir, s->name, m);
+    if (m != NULL)
+        cbor_decref(&m);
+    return r;
+}
 
-int devstate_ints_load(const char *dir, const char *name, const char *const *keys, int64_t *vals,
+int devstate_ints_open(struct devstate_ints *s, const char *dir, const struct device_io *io,
+                       const char *name, const char *const *keys, const int64_t *defaults,
                        size_t n)
 {
-    int64_t v[DEVSTATE_INTS_MAX];
     cbor_item_t *st = NULL;
     int r;
     if (n > DEVSTATE_INTS_MAX)
         return MAMORI_ERR_LIMIT;
-    if ((r = devstate_load(dir, name, &st)) != 0)
-        return r;
+    if (strlen(dir) >= sizeof(s->dir))
+        return MAMORI_ERR_TOOBIG;
+    memcpy(s->dir, dir, strlen(dir) + 1);
+    s->io = *io;
+    s->name = name;
+    s->keys = keys;
+    s->n = n;
+    memcpy(s->v, defaults, n * sizeof(s->v[0]));
+    r = devstate_load(dir, name, &st);
+    if (r == MAMORI_ERR_NOTFOUND)
+        return devstate_ints_store(s);
     for (size_t i = 0; i < n && r == 0; i++)
-        if (devbody_get_int(st, keys[i], 0, INT64_MAX, &v[i]) != 0)
+        if (devbody_get_int(st, keys[i], 0, INT64_MAX, &s->v[i]) != 0)
             r = MAMORI_ERR_INVAL;
-    cbor_decref(&st);
-    if (r == 0)
-        memcpy(vals, v, n * sizeof(v[0]));
-    return r;
-}
-
-int devstate_ints_save(const char *dir, const char *name, const char *const *keys,
-                       const int64_t *vals, size_t n)
-{
-    cbor_item_t *m = devbody_new();
-    int r = m == NULL ? MAMORI_ERR_NOMEM : 0;
-    for (size_t i = 0; i < n && r == 0; i++)
-        r = devbody_put_int(m, keys[i], vals[i]);
-    if (r == 0)
-        r = devstate_save(dir, name, m);
-    if (m != NULL)
-        cbor_decref(&m);
+    if (st != NULL)
+        cbor_decref(&st);
     return r;
 }

@@ -18,6 +18,8 @@
 
 #include <cbor.h>
 
+#include "devices/device.h"
+
 #define DEVSTATE_MAX (1u << 20)        /* largest state file read back */
 #define DEVSTATE_NOTES_MAX (4u << 20)  /* device.log stops growing here */
 #define DEVSTATE_PATH_MAX 4096
@@ -35,13 +37,27 @@ int devstate_append(const char *dir, const char *name, const void *p, size_t n, 
  * issue 5). event and detail must not contain newlines (they are cut there). */
 int devstate_note(const char *dir, const char *event, const char *detail);
 
-/* A state file of n named integers (counters, a key position), each within
- * 0..INT64_MAX. load: MAMORI_ERR_NOTFOUND when absent (vals untouched),
- * MAMORI_ERR_INVAL when a key is missing or out of range; vals written only
- * on success. save: replaces the file atomically (devstate_save). */
-int devstate_ints_load(const char *dir, const char *name, const char *const *keys, int64_t *vals,
+#define DEVSTATE_INTS_MAX 16 /* integers in one devstate_ints file */
+
+/* The state of a simple device (the touch panel's counters, the keylock's
+ * position): its directory, its io, and up to DEVSTATE_INTS_MAX named
+ * integers (each 0..INT64_MAX) kept in one state file. */
+struct devstate_ints {
+    char dir[DEVSTATE_PATH_MAX];
+    struct device_io io;
+    const char *name;        /* state file name, static */
+    const char *const *keys; /* n key names, static */
+    size_t n;
+    int64_t v[DEVSTATE_INTS_MAX];
+};
+
+/* Fill s for the device at dir: v starts as defaults, then is read from
+ * dir/name when it exists (MAMORI_ERR_INVAL when a key is missing or out of
+ * range), and the file is created when it does not. */
+int devstate_ints_open(struct devstate_ints *s, const char *dir, const struct device_io *io,
+                       const char *name, const char *const *keys, const int64_t *defaults,
                        size_t n);
-int devstate_ints_save(const char *dir, const char *name, const char *const *keys,
-                       const int64_t *vals, size_t n);
+/* Replace the state file with s->v (devstate_save: atomic). */
+int devstate_ints_store(const struct devstate_ints *s);
 
 #endif

@@ -32,11 +32,10 @@
 /* Control names of positions 1..KEYLOCK_COUNT. */
 static const char *const keylock_names[KEYLOCK_COUNT] = {"lock", "reg", "x", "z", "set", "train"};
 static const char *const keylock_keys[] = {"position", "turns"};
+static const int64_t keylock_new[] = {1, 0}; /* a new switch is delivered locked */
 
 struct keylock {
-    char dir[DEVSTATE_PATH_MAX];
-    struct device_io io;
-    int64_t v[2]; /* position 1..KEYLOCK_COUNT, turns */
+    struct devstate_ints s; /* v[0] position 1..KEYLOCK_COUNT, v[1] turns */
 };
 
 static int keylock_create(const char *state_dir, const struct device_io *io, void **ret_state)
@@ -45,18 +44,9 @@ static int keylock_create(const char *state_dir, const struct device_io *io, voi
     int r;
     if (k == NULL)
         return MAMORI_ERR_NOMEM;
-    if (strlen(state_dir) >= sizeof(k->dir)) {
-        free(k);
-        return MAMORI_ERR_TOOBIG;
-    }
-    strcpy(k->dir, state_dir);
-    k->io = *io;
-    k->v[0] = 1; /* a new switch is delivered locked */
-    r = devstate_ints_load(state_dir, KEYLOCK_STATE, keylock_keys, k->v, 2);
-    if (r == 0 && (k->v[0] < 1 || k->v[0] > KEYLOCK_COUNT))
+    r = devstate_ints_open(&k->s, state_dir, io, KEYLOCK_STATE, keylock_keys, keylock_new, 2);
+    if (r == 0 && (k->s.v[0] < 1 || k->s.v[0] > KEYLOCK_COUNT))
         r = MAMORI_ERR_INVAL;
-    else if (r == MAMORI_ERR_NOTFOUND)
-        r = devstate_ints_save(state_dir, KEYLOCK_STATE, keylock_keys, k->v, 2);
     if (r != 0) {
         free(k);
         return r;
@@ -74,9 +64,9 @@ static void keylock_destroy(void *state)
 static cbor_item_t *keylock_body(const struct keylock *k)
 {
     cbor_item_t *m = devbody_new();
-    if (m == NULL || devbody_put_int(m, "status", k->v[0]) || devbody_put_int(m, "position", k->v[0]) ||
+    if (m == NULL || devbody_put_int(m, "status", k->s.v[0]) || devbody_put_int(m, "position", k->s.v[0]) ||
         devbody_put_int(m, "count", KEYLOCK_COUNT) || devbody_put_int(m, "type", KEYLOCK_KT_STANDARD) ||
-        devbody_put_str(m, "name", keylock_names[k->v[0] - 1]) || devbody_put_int(m, "turns", k->v[1])) {
+        devbody_put_str(m, "name", keylock_names[k->s.v[0] - 1]) || devbody_put_int(m, "turns", k->s.v[1])) {
         if (m != NULL)
             cbor_decref(&m);
         return NULL;
@@ -113,22 +103,22 @@ static int keylock_turn(struct keylock *k, int pos, struct buf *answer)
 {
     cbor_item_t *ev;
     int r;
-    if (pos == k->v[0])
+    if (pos == k->s.v[0])
         return devctl_answer(answer, "already at %d %s", pos, keylock_names[pos - 1]);
     /* The device's own log first: a turn it cannot record is still a turn
      * (a mechanical key), so a failed record is noted, not a refusal. */
-    if (device_record_str(&k->io, "keylock.turn", "position", keylock_names[pos - 1]) != 0)
-        (void)devstate_note(k->dir, "keylock.turn", "not recorded in the device log");
-    k->v[0] = pos;
-    k->v[1]++;
-    r = devstate_ints_save(k->dir, KEYLOCK_STATE, keylock_keys, k->v, 2);
+    if (device_record_str(&k->s.io, "keylock.turn", "position", keylock_names[pos - 1]) != 0)
+        (void)devstate_note(k->s.dir, "keylock.turn", "not recorded in the device log");
+    k->s.v[0] = pos;
+    k->s.v[1]++;
+    r = devstate_ints_store(&k->s);
     if (r != 0) {
         devctl_answer(answer, "turned but not saved: %s", mamori_strerror(r));
         return r;
     }
     if ((ev = keylock_body(k)) == NULL)
         return MAMORI_ERR_NOMEM;
-    r = k->io.emit(k->io.ctx, "keylock.status", ev);
+    r = k->s.io.emit(k->s.io.ctx, "keylock.status", ev);
     if (r != 0) {
         devctl_answer(answer, "turned to %d %s, not delivered: %s", pos, keylock_names[pos - 1],
                       mamori_strerror(r));
@@ -142,8 +132,8 @@ static int keylock_control(void *state, int argc, char **argv, struct buf *answe
     struct keylock *k = state;
     int pos;
     if (argc == 1 && strcmp(argv[0], "status") == 0)
-        return devctl_answer(answer, "keylock: position %lld %s, %lld turns", (long long)k->v[0],
-                             keylock_names[k->v[0] - 1], (long long)k->v[1]);
+        return devctl_answer(answer, "keylock: position %lld %s, %lld turns", (long long)k->s.v[0],
+                             keylock_names[k->s.v[0] - 1], (long long)k->s.v[1]);
     if (argc == 2 && strcmp(argv[0], "turn") == 0) {
         if ((pos = keylock_parse(argv[1])) == 0) {
             devctl_answer(answer, "turn 1..%d or lock|reg|x|z|set|train", KEYLOCK_COUNT);

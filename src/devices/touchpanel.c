@@ -59,11 +59,10 @@ static const struct touchpanel_button touchpanel_layout[] = {
 #define TOUCHPANEL_NBUTTONS (sizeof(touchpanel_layout) / sizeof(touchpanel_layout[0]))
 
 static const char *const touchpanel_keys[] = {"touches", "missed"};
+static const int64_t touchpanel_zero[] = {0, 0};
 
 struct touchpanel {
-    char dir[DEVSTATE_PATH_MAX];
-    struct device_io io;
-    int64_t n[2]; /* touches delivered, touches outside every button */
+    struct devstate_ints s; /* v[0] touches delivered, v[1] touches outside every button */
 };
 
 static void button_rect(const struct touchpanel_button *b, int *x, int *y, int *w, int *h)
@@ -100,15 +99,7 @@ static int touchpanel_create(const char *state_dir, const struct device_io *io, 
     int r;
     if (p == NULL)
         return MAMORI_ERR_NOMEM;
-    if (strlen(state_dir) >= sizeof(p->dir)) {
-        free(p);
-        return MAMORI_ERR_TOOBIG;
-    }
-    strcpy(p->dir, state_dir);
-    p->io = *io;
-    r = devstate_ints_load(state_dir, TOUCHPANEL_STATE, touchpanel_keys, p->n, 2);
-    if (r == MAMORI_ERR_NOTFOUND)
-        r = devstate_ints_save(state_dir, TOUCHPANEL_STATE, touchpanel_keys, p->n, 2);
+    r = devstate_ints_open(&p->s, state_dir, io, TOUCHPANEL_STATE, touchpanel_keys, touchpanel_zero, 2);
     if (r != 0) {
         free(p);
         return r;
@@ -156,8 +147,8 @@ static int touchpanel_request(void *state, const char *type, const cbor_item_t *
     m = devbody_new();
     if (m == NULL || devbody_put_int(m, "width", TOUCHPANEL_WIDTH) ||
         devbody_put_int(m, "height", TOUCHPANEL_HEIGHT) ||
-        devbody_put_int(m, "buttons", TOUCHPANEL_NBUTTONS) || devbody_put_int(m, "touches", p->n[0]) ||
-        devbody_put_int(m, "missed", p->n[1]) ||
+        devbody_put_int(m, "buttons", TOUCHPANEL_NBUTTONS) || devbody_put_int(m, "touches", p->s.v[0]) ||
+        devbody_put_int(m, "missed", p->s.v[1]) ||
         (strcmp(type, "touchpanel.layout") == 0 && devbody_put_item(m, "layout", layout_array()))) {
         if (m != NULL)
             cbor_decref(&m);
@@ -174,8 +165,8 @@ static int touch(struct touchpanel *p, int64_t x, int64_t y, struct buf *answer)
     cbor_item_t *ev;
     int r;
     if (b == NULL) {
-        p->n[1]++;
-        (void)devstate_ints_save(p->dir, TOUCHPANEL_STATE, touchpanel_keys, p->n, 2);
+        p->s.v[1]++;
+        (void)devstate_ints_store(&p->s);
         devctl_answer(answer, "no button at %lld,%lld: nothing sent", (long long)x, (long long)y);
         return MAMORI_ERR_NOTFOUND;
     }
@@ -186,10 +177,10 @@ static int touch(struct touchpanel *p, int64_t x, int64_t y, struct buf *answer)
             cbor_decref(&ev);
         return MAMORI_ERR_NOMEM;
     }
-    r = p->io.emit(p->io.ctx, "touchpanel.touch", ev);
+    r = p->s.io.emit(p->s.io.ctx, "touchpanel.touch", ev);
     if (r == 0)
-        p->n[0]++;
-    (void)devstate_ints_save(p->dir, TOUCHPANEL_STATE, touchpanel_keys, p->n, 2);
+        p->s.v[0]++;
+    (void)devstate_ints_store(&p->s);
     if (r != 0) {
         devctl_answer(answer, "touched %s but not delivered: %s", b->id, mamori_strerror(r));
         return r;
@@ -203,7 +194,7 @@ static int touchpanel_control(void *state, int argc, char **argv, struct buf *an
     int64_t x, y;
     if (argc == 1 && strcmp(argv[0], "status") == 0)
         return devctl_answer(answer, "touchpanel: %lld touches, %lld missed, %zu buttons",
-                             (long long)p->n[0], (long long)p->n[1], TOUCHPANEL_NBUTTONS);
+                             (long long)p->s.v[0], (long long)p->s.v[1], TOUCHPANEL_NBUTTONS);
     if (argc == 1 && strcmp(argv[0], "layout") == 0) {
         char line[1000];
         size_t n = 0;

@@ -54,9 +54,10 @@ struct busdev {
     int64_t dep_amount;
     int64_t dep_last_ms;
     /* mode key (DEV-11): the last position the keylock reported; LOCK while
-     * it is detached or not yet asked (klasked: a keylock.status is out) */
+     * it is detached or has not told it since it attached (klknown false;
+     * klasked: a keylock.status request is out) */
     int klpos;
-    bool klasked;
+    bool klknown, klasked;
 };
 
 static int kind_index(const char *kind)
@@ -126,6 +127,7 @@ static void keylock_set(struct busdev *b, const cbor_item_t *body)
         devbody_get_int(body, "position", 1, count, &pos) != 0)
         pos = 1; /* a position we cannot read is LOCK */
     b->klpos = (int)pos;
+    b->klknown = true;
 }
 
 static void on_status(void *ctx, struct devapi_dev *d, int status, const char *type,
@@ -137,7 +139,7 @@ static void on_status(void *ctx, struct devapi_dev *d, int status, const char *t
         /* fail closed: detached is LOCK until the device tells its position */
         if (status == OPOS_SUE_POWER_OFF_OFFLINE || status == OPOS_SUE_POWER_ONLINE) {
             b->klpos = 1;
-            b->klasked = false;
+            b->klknown = b->klasked = false;
             if (status == OPOS_SUE_POWER_ONLINE)
                 keylock_ask(b);
         } else if (type != NULL && strcmp(type, "keylock.status") == 0) {
@@ -175,9 +177,10 @@ static void keylock_ask(struct busdev *b)
     struct devapi_dev *d = b->h[K_KEYLOCK];
     if (d == NULL || b->klasked || devapi_power_state(d) == OPOS_PS_OFF_OFFLINE)
         return;
-    if (devapi_request_async(d, "keylock.status", NULL, b->cfg.request_ms, on_keylock_reply, b) ==
+    b->klasked = true; /* before: the reply may come before the call returns */
+    if (devapi_request_async(d, "keylock.status", NULL, b->cfg.request_ms, on_keylock_reply, b) !=
         OPOS_SUCCESS)
-        b->klasked = true;
+        b->klasked = false;
 }
 
 static void ensure_one(struct busdev *b, int k)
@@ -188,8 +191,10 @@ static void ensure_one(struct busdev *b, int k)
         if (devapi_open(b->api, kind_names[k], &l, &d) != OPOS_SUCCESS)
             return; /* no device of this kind enrolled (yet) */
         b->h[k] = d;
-        if (k == K_KEYLOCK)
+        if (k == K_KEYLOCK) {
             b->klpos = 1; /* enrolled: LOCK until it answers */
+            b->klknown = false;
+        }
     }
     if (devapi_power_state(d) == OPOS_PS_OFF_OFFLINE)
         return;
@@ -200,7 +205,7 @@ static void ensure_one(struct busdev *b, int k)
         return;
     if (kind_input[k] && !devapi_data_event_enabled(d))
         (void)devapi_set_data_event_enabled(d, true);
-    if (k == K_KEYLOCK && b->klpos == 1 && !b->klasked)
+    if (k == K_KEYLOCK && !b->klknown)
         keylock_ask(b);
 }
 
