@@ -207,3 +207,36 @@ def test_dev11_keylock_detached_fails_closed(tmp_path, procs):
     _, j = r.api.post("/v1/scan", {"code": TEA})
     assert len(j["state"]["lines"]) == 2
     assert r.api.post("/v1/cancel", {"manager": MANAGER})[1]["ok"]
+
+
+def test_dev11_dev10_upos_events_through_the_bus(tmp_path, procs, mamori):
+    """Through the real bus and terminald's device API: a key turn is a
+    StatusUpdateEvent whose Status is the new KeyPosition, the keylock is
+    sharable (never claimed), and a touch on a button is a DataEvent."""
+    from busrig import Rig
+    import json
+    rig = Rig(tmp_path, procs, mamori)
+    for k in ("keylock", "touchpanel"):
+        rig.make_device(k, k)
+    rig.start_terminal()
+    for k in ("keylock", "touchpanel"):
+        rig.start_device(k)
+        assert wait_for(lambda: rig.attached(rig.devs[k]["serial"]), 10), k
+    assert rig.tctl("watch", "start").strip() == "watching 2"
+
+    def devs():
+        return {d["kind"]: d for d in (json.loads(l) for l in rig.tctl("watch").splitlines()[1:]
+                                        if l.strip())}
+    assert not devs()["keylock"]["claimed"] and devs()["keylock"]["enabled"]
+    assert devs()["keylock"]["rc_claim"] == 0
+    rig.dctl("keylock", "turn", "x")
+    d = wait_for(lambda: (lambda d: d if d["last_type"] == "keylock.status" else None)(devs()["keylock"]), 5)
+    assert d and d["last_status"] == 3, devs()            # LOCK_KP_SUPR: 点検
+    st = json.loads(rig.tctl("request", rig.devs["keylock"]["serial"], "keylock.status"))
+    assert st["position"] == 3 and st["count"] == 6
+    out = rig.tctl("request", rig.devs["keylock"]["serial"], "keylock.set",
+                   json.dumps({"position": 2}), check=False)
+    assert out.startswith("error"), out                   # no request sets the position
+    rig.dctl("touchpanel", "press", "PLU:1")
+    assert wait_for(lambda: devs()["touchpanel"]["data"] == 1, 5), devs()
+    assert wait_for(lambda: rig.events("touchpanel.touch"), 5)[-1]["body"]["button"] == "PLU:1"
