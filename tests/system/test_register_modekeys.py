@@ -82,6 +82,33 @@ def test_dev10_touch_outside_button_ignored(tmp_path, procs):
     assert "2 touches" in st and "3 missed" in st, st  # PLU:1 and CANCEL
 
 
+def test_dev10_store_layout_and_unknown_button_refused(tmp_path, procs):
+    """A store's own layout.txt on the panel: its buttons work; a button whose
+    id the register does not know is refused ("no such button") and changes
+    nothing."""
+    r = Register(tmp_path, procs, kinds=TOUCH_KINDS)
+    fw = r.dev["touchpanel"] / "fw"                     # the firmware's state directory
+    fw.mkdir(mode=0o700, exist_ok=True)
+    (fw / "layout.txt").write_text(
+        "# store 12\n0 0 PLU:900 レジ袋\n1 0 CASH:100 百円\n2 0 LAUNCH 発射\n3 0 SUBTOTAL 小計\n")
+    r.start()
+    r.signon()
+    assert "3 buttons" not in r.ctl("touchpanel", "status")
+    assert "layout.txt" in r.ctl("touchpanel", "status")
+    r.ctl("touchpanel", "touch", "50", "40")                    # レジ袋 ¥5
+    assert wait_for(lambda: r.api.state().get("total") == 5, 10), r.api.state()
+    r.ctl("touchpanel", "press", "LAUNCH")
+    assert wait_for(lambda: any(e["type"] == "refused" and e["data"].get("data") == "LAUNCH"
+                                for e in events(r)), 10), events(r)
+    ref = [e for e in events(r) if e["type"] == "refused" and e["data"].get("data") == "LAUNCH"]
+    assert "no such button" in ref[-1]["data"]["message"], ref
+    assert r.api.state()["total"] == 5 and len(r.api.state()["lines"]) == 1
+    assert "no such button" in r.ctl("touchpanel", "press", "PLU:101")  # not on this layout
+    r.ctl("touchpanel", "press", "CASH:100")
+    assert wait_for(lambda: r.api.state().get("last_receipt") == 1, 10), r.api.state()
+    assert r.api.state()["last_change"] == 95
+
+
 # ------------------------------------------------------------ mode key (DEV-11)
 
 def key_setup(tmp_path, procs):
