@@ -84,7 +84,7 @@ struct devapi {
 /* Input event types (DataEvent); anything else of the class is a status update. */
 static const char *const devapi_data_types[] = {
     "scanner.data", "keyboard.key",       "msr.data",        "pinpad.data",
-    "sigpad.data",  "custdisplay.answer", "changer.deposit",
+    "sigpad.data",  "custdisplay.answer", "changer.deposit", "touchpanel.touch",
 };
 static const char *const devapi_error_types[] = {"msr.error"};
 
@@ -391,7 +391,8 @@ int devapi_open(struct devapi *a, const char *name, const struct devapi_listener
         d->l = *l;
     snprintf(d->serial, sizeof(d->serial), "%s", pick->serial);
     snprintf(d->kind, sizeof(d->kind), "%s", pick->kind);
-    d->sharable = strcmp(d->kind, "drawer") == 0; /* UPOS: CashDrawer is sharable */
+    /* UPOS: CashDrawer is sharable, Keylock always sharable */
+    d->sharable = strcmp(d->kind, "drawer") == 0 || strcmp(d->kind, "keylock") == 0;
     d->open = true;
     d->attached = pick->attached;
     a->h[slot] = d;
@@ -440,6 +441,8 @@ int devapi_claim(struct devapi_dev *d, int timeout_ms)
     (void)timeout_ms; /* one thread: nothing can release while we wait */
     if (d == NULL || !d->open)
         return set_rc(d, OPOS_E_CLOSED, 0, MAMORI_ERR_STATE);
+    if (strcmp(d->kind, "keylock") == 0)
+        return set_rc(d, OPOS_E_ILLEGAL, 0, MAMORI_ERR_UNSUPPORTED); /* UPOS: claim illegal */
     struct devapi_dev *holder = claimer_of(d->api, d->serial);
     if (holder == d)
         return set_rc(d, OPOS_SUCCESS, 0, 0);

@@ -17,7 +17,7 @@
  * devapi_error() the underlying MAMORI_ERR_* of the last call.
  *
  * Events (all on the bus's event-loop thread, as bus callbacks):
- *  - DataEvent: input ("scanner.data", "keyboard.key", "msr.data",
+ *  - DataEvent: input ("scanner.data", "keyboard.key", "touchpanel.touch", "msr.data",
  *    "pinpad.data", "sigpad.data", "custdisplay.answer", "changer.deposit")
  *    is queued while the device is enabled and delivered FIFO only while
  *    DataEventEnabled is true and FreezeEvents false; delivering one DataEvent
@@ -25,7 +25,8 @@
  *    Input that arrives while the device is disabled is dropped.
  *  - ErrorEvent: input errors ("msr.error") queue with the data.
  *  - StatusUpdateEvent: device status events ("drawer.status",
- *    "printer.status", "scale.status", "icreader.card", "pinpad.status")
+ *    "printer.status", "scale.status", "icreader.card", "pinpad.status",
+ *    "keylock.status": Status = the new KeyPosition)
  *    and power: SUE_POWER_OFF_OFFLINE when the device detaches,
  *    SUE_POWER_ONLINE when it attaches again; held while FreezeEvents.
  *  - OutputCompleteEvent: after each successful "printer.print", with the

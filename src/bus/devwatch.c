@@ -196,7 +196,10 @@ static int devwatch_start(struct devwatch *w, struct buf *out)
             e->d = NULL;
             continue;
         }
-        e->rc_claim = strcmp(e->kind, "drawer") == 0 ? OPOS_SUCCESS : devapi_claim(e->d, 0);
+        /* the drawer is sharable, the keylock always sharable (claim illegal) */
+        e->rc_claim = strcmp(e->kind, "drawer") == 0 || strcmp(e->kind, "keylock") == 0
+                          ? OPOS_SUCCESS
+                          : devapi_claim(e->d, 0);
         e->rc_enable = devapi_set_enabled(e->d, true); /* E_NOHARDWARE while detached */
         (void)devapi_set_data_event_enabled(e->d, true);
     }

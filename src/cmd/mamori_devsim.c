@@ -31,7 +31,9 @@ static const char usage[] =
     "       mamori-devsim ctl --ctl PATH WORDS...\n"
     "SPEC: unix:PATH | tcp:127.0.0.1:PORT | serial:/dev/pts/N\n"
     "kinds: scanner msr pinpad icreader scale drawer changer printer linedisplay\n"
-    "       custdisplay keyboard sigpad\n";
+    "       custdisplay keyboard sigpad touchpanel keylock\n"
+    "control (ctl) examples: touchpanel: touch X Y | press BUTTON | layout;\n"
+    "       keylock: turn 1..6|lock|reg|x|z|set|train; every kind: status\n";
 
 static int do_ctl(int argc, char **argv)
 {

@@ -19,5 +19,7 @@ extern const struct device_class device_linedisplay;
 extern const struct device_class device_custdisplay;
 extern const struct device_class device_keyboard;
 extern const struct device_class device_sigpad;
+extern const struct device_class device_touchpanel;
+extern const struct device_class device_keylock;
 
 #endif

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/devbody.h"
 #include "mamori/err.h"
 
 static int path_of(char *out, const char *dir, const char *name, const char *suffix)
@@ -233,4 +234,44 @@ int devstate_note(const char *dir, const char *event, const char *detail)
     if (n < 0 || (size_t)n >= sizeof(line))
         return MAMORI_ERR_INTERNAL;
     return devstate_append(dir, "device.log", line, (size_t)n, DEVSTATE_NOTES_MAX);
+}
+
+int devstate_ints_store(const struct devstate_ints *s)
+{
+    cbor_item_t *m = devbody_new();
+    int r = m == NULL ? MAMORI_ERR_NOMEM : 0;
+    for (size_t i = 0; i < s->n && r == 0; i++)
+        r = devbody_put_int(m, s->keys[i], s->v[i]);
+    if (r == 0)
+        r = devstate_save(s->dir, s->name, m);
+    if (m != NULL)
+        cbor_decref(&m);
+    return r;
+}
+
+int devstate_ints_open(struct devstate_ints *s, const char *dir, const struct device_io *io,
+                       const char *name, const char *const *keys, const int64_t *defaults,
+                       size_t n)
+{
+    cbor_item_t *st = NULL;
+    int r;
+    if (n > DEVSTATE_INTS_MAX)
+        return MAMORI_ERR_LIMIT;
+    if (strlen(dir) >= sizeof(s->dir))
+        return MAMORI_ERR_TOOBIG;
+    memcpy(s->dir, dir, strlen(dir) + 1);
+    s->io = *io;
+    s->name = name;
+    s->keys = keys;
+    s->n = n;
+    memcpy(s->v, defaults, n * sizeof(s->v[0]));
+    r = devstate_load(dir, name, &st);
+    if (r == MAMORI_ERR_NOTFOUND)
+        return devstate_ints_store(s);
+    for (size_t i = 0; i < n && r == 0; i++)
+        if (devbody_get_int(st, keys[i], 0, INT64_MAX, &s->v[i]) != 0)
+            r = MAMORI_ERR_INVAL;
+    if (st != NULL)
+        cbor_decref(&st);
+    return r;
 }

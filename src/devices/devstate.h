@@ -14,8 +14,11 @@
 #define MAMORI_DEVSTATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cbor.h>
+
+#include "devices/device.h"
 
 #define DEVSTATE_MAX (1u << 20)        /* largest state file read back */
 #define DEVSTATE_NOTES_MAX (4u << 20)  /* device.log stops growing here */
@@ -33,5 +36,28 @@ int devstate_append(const char *dir, const char *name, const void *p, size_t n, 
  * record of what happened to it; signed hash-chained logs replace this with
  * issue 5). event and detail must not contain newlines (they are cut there). */
 int devstate_note(const char *dir, const char *event, const char *detail);
+
+#define DEVSTATE_INTS_MAX 16 /* integers in one devstate_ints file */
+
+/* The state of a simple device (the touch panel's counters, the keylock's
+ * position): its directory, its io, and up to DEVSTATE_INTS_MAX named
+ * integers (each 0..INT64_MAX) kept in one state file. */
+struct devstate_ints {
+    char dir[DEVSTATE_PATH_MAX];
+    struct device_io io;
+    const char *name;        /* state file name, static */
+    const char *const *keys; /* n key names, static */
+    size_t n;
+    int64_t v[DEVSTATE_INTS_MAX];
+};
+
+/* Fill s for the device at dir: v starts as defaults, then is read from
+ * dir/name when it exists (MAMORI_ERR_INVAL when a key is missing or out of
+ * range), and the file is created when it does not. */
+int devstate_ints_open(struct devstate_ints *s, const char *dir, const struct device_io *io,
+                       const char *name, const char *const *keys, const int64_t *defaults,
+                       size_t n);
+/* Replace the state file with s->v (devstate_save: atomic). */
+int devstate_ints_store(const struct devstate_ints *s);
 
 #endif

@@ -14,6 +14,7 @@ static const struct device_class *const device_table[] = {
     &device_scanner, &device_msr,     &device_pinpad,      &device_icreader,
     &device_scale,   &device_drawer,  &device_changer,     &device_printer,
     &device_linedisplay, &device_custdisplay, &device_keyboard, &device_sigpad,
+    &device_touchpanel, &device_keylock,
     NULL,
 };
 

@@ -553,6 +553,10 @@ int api_exec(const struct api_env *env, const struct api_req *r, json_t **ret_re
     int64_t before = txn_last_receipt(t);
     int rc;
     *ret_msg = NULL;
+    if (env->gate != NULL && (rc = env->gate(env->ctx, r->op)) != 0) {
+        *ret_msg = txn_last_error(t);
+        return rc;
+    }
     switch (r->op) {
     case API_SIGNON: rc = txn_signon(t, r->id, r->password); break;
     case API_SIGNON_PAIR:

@@ -115,6 +115,10 @@ struct api_env {
      * added to the reply as "reconciliation" (new reference or NULL;
      * src/pos/zrecon.h). Called with ctx. */
     json_t *(*z_reconcile)(void *ctx, int64_t z_no);
+    /* Optional: asked before every operation (the mode key, posmode.h):
+     * 0 lets it run; a negative MAMORI_ERR_* refuses it with the message in
+     * txn_last_error. Called with ctx. */
+    int (*gate)(void *ctx, enum api_op op);
 };
 
 struct api_config {

@@ -28,12 +28,14 @@
 #include "mamori/err.h"
 
 enum { K_PRINTER, K_LINEDISP, K_CUSTDISP, K_DRAWER, K_CHANGER, K_SCALE, K_SCANNER, K_KEYBOARD,
-       K_COUNT };
+       K_TOUCHPANEL, K_KEYLOCK, K_COUNT };
 
 static const char *const kind_names[K_COUNT] = {"printer", "linedisplay", "custdisplay", "drawer",
-                                                "changer", "scale",       "scanner",     "keyboard"};
+                                                "changer", "scale",       "scanner",     "keyboard",
+                                                "touchpanel", "keylock"};
 /* Kinds whose DataEvents the register consumes. */
-static const bool kind_input[K_COUNT] = {false, false, true, false, true, false, true, true};
+static const bool kind_input[K_COUNT] = {false, false, true, false, true, false, true, true,
+                                         true,  false};
 
 struct busdev {
     struct evloop *l;
@@ -51,6 +53,11 @@ struct busdev {
     /* change machine deposit in progress */
     int64_t dep_amount;
     int64_t dep_last_ms;
+    /* mode key (DEV-11): the last position the keylock reported; LOCK while
+     * it is detached or has not told it since it attached (klknown false;
+     * klasked: a keylock.status request is out) */
+    int klpos;
+    bool klknown, klasked;
 };
 
 static int kind_index(const char *kind)
@@ -93,6 +100,9 @@ static void on_data(void *ctx, struct devapi_dev *d, const char *type, const cbo
     } else if (k == K_KEYBOARD && strcmp(type, "keyboard.key") == 0) {
         if (devbody_get_str(body, "key", text, sizeof(text)) == 0 && b->input != NULL)
             b->input(b->ctx, "keyboard", text);
+    } else if (k == K_TOUCHPANEL && strcmp(type, "touchpanel.touch") == 0) {
+        if (devbody_get_str(body, "button", text, sizeof(text)) == 0 && b->input != NULL)
+            b->input(b->ctx, "touchpanel", text);
     } else if (k == K_CUSTDISP && strcmp(type, "custdisplay.answer") == 0) {
         if (devbody_get_int(body, "cid", 0, INT64_MAX, &v) == 0 &&
             devbody_get_bool(body, "answer", &yes) == 0 && v == b->cid && !b->answered) {
@@ -107,12 +117,35 @@ static void on_data(void *ctx, struct devapi_dev *d, const char *type, const cbo
     }
 }
 
+static void keylock_ask(struct busdev *b);
+
+/* A keylock position from the keylock's own status (event or reply): 1..count. */
+static void keylock_set(struct busdev *b, const cbor_item_t *body)
+{
+    int64_t pos, count;
+    if (devbody_get_int(body, "count", 1, 32, &count) != 0 ||
+        devbody_get_int(body, "position", 1, count, &pos) != 0)
+        pos = 1; /* a position we cannot read is LOCK */
+    b->klpos = (int)pos;
+    b->klknown = true;
+}
+
 static void on_status(void *ctx, struct devapi_dev *d, int status, const char *type,
                       const cbor_item_t *body)
 {
     struct busdev *b = ctx;
     char what[64];
-    (void)body;
+    if (kind_index(devapi_kind(d)) == K_KEYLOCK) {
+        /* fail closed: detached is LOCK until the device tells its position */
+        if (status == OPOS_SUE_POWER_OFF_OFFLINE || status == OPOS_SUE_POWER_ONLINE) {
+            b->klpos = 1;
+            b->klknown = b->klasked = false;
+            if (status == OPOS_SUE_POWER_ONLINE)
+                keylock_ask(b);
+        } else if (type != NULL && strcmp(type, "keylock.status") == 0) {
+            keylock_set(b, body);
+        }
+    }
     if (b->note == NULL)
         return;
     if (status == OPOS_SUE_POWER_OFF_OFFLINE)
@@ -124,6 +157,32 @@ static void on_status(void *ctx, struct devapi_dev *d, int status, const char *t
     b->note(b->ctx, devapi_kind(d), what);
 }
 
+static void on_keylock_reply(void *ctx, struct devapi_dev *d, int rc, const cbor_item_t *reply)
+{
+    struct busdev *b = ctx;
+    if (d == NULL)
+        return; /* the handle (and maybe b) is gone */
+    b->klasked = false;
+    if (rc != OPOS_SUCCESS || devapi_power_state(d) == OPOS_PS_OFF_OFFLINE)
+        return; /* still LOCK; asked again by the tick */
+    keylock_set(b, reply);
+    if (b->note != NULL)
+        b->note(b->ctx, "keylock", "keylock.status");
+}
+
+/* Ask the keylock its position (asynchronously: this may run inside one of
+ * its callbacks, where a synchronous request is refused). */
+static void keylock_ask(struct busdev *b)
+{
+    struct devapi_dev *d = b->h[K_KEYLOCK];
+    if (d == NULL || b->klasked || devapi_power_state(d) == OPOS_PS_OFF_OFFLINE)
+        return;
+    b->klasked = true; /* before: the reply may come before the call returns */
+    if (devapi_request_async(d, "keylock.status", NULL, b->cfg.request_ms, on_keylock_reply, b) !=
+        OPOS_SUCCESS)
+        b->klasked = false;
+}
+
 static void ensure_one(struct busdev *b, int k)
 {
     struct devapi_listener l = {.ctx = b, .data = on_data, .status = on_status};
@@ -132,15 +191,22 @@ static void ensure_one(struct busdev *b, int k)
         if (devapi_open(b->api, kind_names[k], &l, &d) != OPOS_SUCCESS)
             return; /* no device of this kind enrolled (yet) */
         b->h[k] = d;
+        if (k == K_KEYLOCK) {
+            b->klpos = 1; /* enrolled: LOCK until it answers */
+            b->klknown = false;
+        }
     }
     if (devapi_power_state(d) == OPOS_PS_OFF_OFFLINE)
         return;
-    if (!devapi_claimed(d) && k != K_DRAWER && devapi_claim(d, 0) != OPOS_SUCCESS)
+    /* UPOS: the drawer is sharable, the keylock always sharable (no claim) */
+    if (!devapi_claimed(d) && k != K_DRAWER && k != K_KEYLOCK && devapi_claim(d, 0) != OPOS_SUCCESS)
         return;
     if (!devapi_enabled(d) && devapi_set_enabled(d, true) != OPOS_SUCCESS)
         return;
     if (kind_input[k] && !devapi_data_event_enabled(d))
         (void)devapi_set_data_event_enabled(d, true);
+    if (k == K_KEYLOCK && !b->klknown)
+        keylock_ask(b);
 }
 
 void busdev_ensure(struct busdev *b)
@@ -157,6 +223,11 @@ bool busdev_ready(const struct busdev *b, const char *kind)
     int k = kind_index(kind);
     struct devapi_dev *d = k >= 0 ? b->h[k] : NULL;
     return d != NULL && devapi_enabled(d) && devapi_power_state(d) != OPOS_PS_OFF_OFFLINE;
+}
+
+int busdev_keylock(const struct busdev *b)
+{
+    return b->h[K_KEYLOCK] != NULL ? b->klpos : 0;
 }
 
 static void on_tick(struct evloop *l, void *ctx)

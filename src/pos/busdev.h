@@ -21,7 +21,9 @@
  *                then deposit_end {idem}
  *   dispense     changer.dispense {amount, idem}
  *   scale_read   scale.read: only a stable reading is returned as stable
- * Scanner data and keyboard keys are delivered to the input callback.
+ * Scanner data, keyboard keys and touch-panel buttons ("touchpanel", button
+ * id) are delivered to the input callback; the keylock's position is kept
+ * from its status events (busdev_keylock).
  */
 #ifndef MAMORI_POS_BUSDEV_H
 #define MAMORI_POS_BUSDEV_H
@@ -64,5 +66,9 @@ void busdev_on_input(struct busdev *d, busdev_input_fn fn, busdev_note_fn note, 
 void busdev_ensure(struct busdev *d);
 /* Whether a device of kind is open, enabled and attached. */
 bool busdev_ready(const struct busdev *d, const char *kind);
+/* The mode key position (DEV-11, UPOS Keylock KeyPosition 1..PositionCount)
+ * as the enrolled keylock last reported it over the bus; 1 (LOCK) while it
+ * is detached or has not answered yet; 0 when no keylock is enrolled. */
+int busdev_keylock(const struct busdev *d);
 
 #endif

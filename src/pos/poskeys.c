@@ -157,3 +157,53 @@ int poskeys_press(struct poskeys *k, const struct txn *t, const char *key,
      * need a credential or a dialogue the console/API provides. */
     return refuse(k, MAMORI_ERR_UNSUPPORTED);
 }
+
+/* Every key name poskeys_press knows (those it maps and those that need the
+ * console), so a button naming anything else is refused as unknown. */
+static const char *const poskeys_names[] = {
+    "CLEAR",  "QTY",     "ENTER",   "PLU",      "DEPT",     "SUBTOTAL", "TOTAL",   "CASH",
+    "GIFT",   "POINTS",  "RESUME",  "COUPON",   "VOID",     "EATIN",    "TAKEOUT", "SUSPEND",
+    "CANCEL", "RETURN",  "DISCOUNT", "PERCENT", "PRICE",    "NOSALE",   "PAIDIN",  "PAIDOUT",
+    "MANAGER", "SIGNON", "SIGNOFF", "TRAINING", "CREDIT",   "EMONEY",   "REPRINT", "RECEIPT",
+};
+
+static bool poskeys_known(const char *key)
+{
+    if ((key[0] >= '0' && key[0] <= '9' && key[1] == '\0') || strcmp(key, "00") == 0)
+        return true;
+    for (size_t i = 0; i < sizeof(poskeys_names) / sizeof(poskeys_names[0]); i++)
+        if (strcmp(key, poskeys_names[i]) == 0)
+            return true;
+    return false;
+}
+
+int poskeys_button(struct poskeys *k, const struct txn *t, const char *id, struct api_req *req)
+{
+    char key[POSKEYS_BUTTON_MAX + 1];
+    const char *colon, *digits = NULL;
+    size_t n, kn;
+    int rc;
+    if (id == NULL || (n = strnlen(id, POSKEYS_BUTTON_MAX + 1)) == 0 || n > POSKEYS_BUTTON_MAX)
+        return refuse(k, MAMORI_ERR_INVAL);
+    colon = memchr(id, ':', n);
+    kn = colon != NULL ? (size_t)(colon - id) : n;
+    if (kn == 0 || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != kn)
+        return refuse(k, MAMORI_ERR_INVAL);
+    memcpy(key, id, kn);
+    key[kn] = '\0';
+    if (colon != NULL) {
+        size_t dn = n - kn - 1;
+        digits = colon + 1;
+        if (dn == 0 || dn > 15 || strspn(digits, "0123456789") != dn ||
+            (key[0] >= '0' && key[0] <= '9'))
+            return refuse(k, MAMORI_ERR_INVAL);
+        if (k->n > 0)
+            return refuse(k, MAMORI_ERR_INVAL); /* a preset button replaces no typed entry */
+    }
+    if (!poskeys_known(key))
+        return refuse(k, MAMORI_ERR_NOTFOUND);
+    for (const char *d = digits; d != NULL && *d != '\0'; d++)
+        if ((rc = poskeys_press(k, t, (char[2]){*d, '\0'}, req)) != 0)
+            return rc < 0 ? rc : refuse(k, MAMORI_ERR_INTERNAL);
+    return poskeys_press(k, t, key, req);
+}

@@ -27,6 +27,7 @@
 #include "pos/txn.h"
 
 #define POSKEYS_ENTRY_MAX 24 /* digits in one entry */
+#define POSKEYS_BUTTON_MAX 32 /* bytes of a touch-panel button id (without NUL) */
 
 struct poskeys {
     char entry[POSKEYS_ENTRY_MAX + 1];
@@ -43,5 +44,17 @@ void poskeys_init(struct poskeys *k);
  * The request goes through api_exec like an API call, which validates it. */
 int poskeys_press(struct poskeys *k, const struct txn *t, const char *key,
                   struct api_req *ret_req);
+
+/* One touch-panel button (DEV-10): a button id is a key name ("SUBTOTAL",
+ * "7", "00") or KEY:DIGITS, a key with preset digits ("PLU:102" presses
+ * 1 0 2 PLU, "CASH:1000" presses 1 0 0 0 CASH), fed through poskeys_press
+ * key by key, so buttons and keys share one entry and one mapping. The id is
+ * outside bytes: MAMORI_ERR_INVAL for a malformed id (empty, too long,
+ * not [A-Z0-9] KEY with 1..15 DIGITS, digits after a digit key) or preset
+ * digits while an entry is open (the entry is cleared), MAMORI_ERR_NOTFOUND
+ * for a key name the register does not know; otherwise as poskeys_press
+ * (keys needing a password: MAMORI_ERR_UNSUPPORTED). */
+int poskeys_button(struct poskeys *k, const struct txn *t, const char *id,
+                   struct api_req *ret_req);
 
 #endif

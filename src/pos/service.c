@@ -30,6 +30,7 @@
 #include "pos/journal.h"
 #include "pos/paycard.h"
 #include "pos/poskeys.h"
+#include "pos/posmode.h"
 #include "pos/poswire.h"
 #include "pos/tender.h"
 #include "pos/txn.h"
@@ -91,6 +92,8 @@ struct pos_service {
     struct zrecon_src zsrc; /* cash reconciliation at Z; zsrc.store NULL: none */
     char terminal[64];
     char audit_path[SVC_PATH_MAX];
+    struct audit *audit;
+    int mode_seen; /* mode key position last audited (DEV-11) */
 };
 
 static int in_dir(const char *dir, const char *name, char *out)
@@ -136,17 +139,19 @@ static void note(struct pos_service *s, const char *type, json_t *data)
 /* A keyboard key as a POS keyboard works (poskeys.h): digits collect, a
  * function key turns them into a register request, executed like an API
  * call. */
-static int key_press(struct pos_service *s, const char *key, json_t **ret_slip)
+static int key_press(struct pos_service *s, const char *key, bool button, json_t **ret_slip)
 {
     struct api_req req;
     json_t *res = NULL;
     const char *msg = NULL;
-    int rc = poskeys_press(&s->keys, s->txn, key, &req);
+    /* A touch-panel button is keys (poskeys_button): same entry, same mapping. */
+    int rc = button ? poskeys_button(&s->keys, s->txn, key, &req)
+                    : poskeys_press(&s->keys, s->txn, key, &req);
     if (rc <= 0) {
         if (rc != 0)
-            txn_set_error(s->txn, rc == MAMORI_ERR_UNSUPPORTED
-                                      ? "this key needs the console (approvals)"
-                                      : "key sequence not accepted");
+            txn_set_error(s->txn, rc == MAMORI_ERR_UNSUPPORTED ? "this key needs the console (approvals)"
+                                  : rc == MAMORI_ERR_NOTFOUND  ? "no such button"
+                                                               : "key sequence not accepted");
         return rc;
     }
     if ((rc = api_exec(&s->env, &req, &res, &msg)) != 0)
@@ -163,9 +168,9 @@ static void handle_input(struct pos_service *s, const struct svc_input *in)
     int rc;
     api_enter(s->api);
     if (strcmp(in->kind, "scanner") == 0)
-        rc = txn_scan(s->txn, in->data, 1);
+        rc = s->env.gate(s, API_SCAN) ? MAMORI_ERR_PERM : txn_scan(s->txn, in->data, 1);
     else
-        rc = key_press(s, in->data, &slip);
+        rc = key_press(s, in->data, strcmp(in->kind, "touchpanel") == 0, &slip);
     api_leave(s->api);
     if (rc == 0)
         note(s, "register", json_pack("{s:s,s:s,s:o,s:o*}", "input", in->kind, "data", in->data,
@@ -209,20 +214,47 @@ static void on_input(void *ctx, const char *kind, const char *data)
         (void)evloop_timer(s->l, 0, drain, s, &s->qtimer);
 }
 
+/* The mode key's position changed (or the keylock came or went): audit
+ * the change and tell the event stream (DEV-11). */
+static void mode_changed(struct pos_service *s)
+{
+    int pos = busdev_keylock(s->dev);
+    struct audit_actor act = {.operator_id = txn_operator(s->txn), .process = "mamori-terminald"};
+    if (pos == s->mode_seen)
+        return;
+    (void)audit_event(s->audit, &act, "mode.key", F_STR("from", posmode_name(s->mode_seen)),
+                      F_STR("to", posmode_name(pos)), F_STR("terminal", s->terminal));
+    s->mode_seen = pos;
+    note(s, "mode", json_pack("{s:i,s:s}", "position", pos, "name", posmode_name(pos)));
+}
+
 static void on_note(void *ctx, const char *kind, const char *what)
 {
     struct pos_service *s = ctx;
     note(s, "device", json_pack("{s:s,s:s}", "kind", kind ? kind : "?", "status", what));
+    if (kind != NULL && strcmp(kind, "keylock") == 0)
+        mode_changed(s);
+}
+
+/* api_env.gate: the mode key position allows the operation (posmode.h). */
+static int mode_gate(void *ctx, enum api_op op)
+{
+    struct pos_service *s = ctx;
+    mode_changed(s);
+    return posmode_gate(busdev_keylock(s->dev), s->txn, op);
 }
 
 static json_t *devices_json(void *ctx)
 {
     struct pos_service *s = ctx;
     static const char *const kinds[] = {"printer", "linedisplay", "custdisplay", "drawer",
-                                        "changer", "scale",       "scanner",     "keyboard"};
+                                        "changer", "scale",       "scanner",     "keyboard",
+                                        "touchpanel", "keylock"};
     json_t *o = json_object();
+    int pos = busdev_keylock(s->dev);
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
         json_object_set_new(o, kinds[i], json_boolean(busdev_ready(s->dev, kinds[i])));
+    json_object_set_new(o, "mode_key", json_pack("{s:i,s:s}", "position", pos, "name", posmode_name(pos)));
     return o;
 }
 
@@ -419,7 +451,9 @@ int pos_service_start(struct evloop *l, struct devapi *devapi, struct config *cf
     s->env.journal = s->journal;
     s->env.devices = devices_json;
     s->env.z_reconcile = z_reconcile;
+    s->env.gate = mode_gate;
     s->env.ctx = s;
+    s->audit = audit;
     snprintf(s->terminal, sizeof(s->terminal), "%s", tc.terminal);
     s->zsrc.audit = audit;
     poskeys_init(&s->keys);

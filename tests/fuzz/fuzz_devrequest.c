@@ -23,7 +23,7 @@ static const char *const types[] = {
     "changer.deposit_begin", "changer.deposit_end", "changer.dispense", "changer.counts",
     "printer.print", "printer.status", "linedisplay.text", "linedisplay.clear",
     "custdisplay.text", "custdisplay.confirm", "custdisplay.cancel", "keyboard.status",
-    "sigpad.capture", "sigpad.end",
+    "sigpad.capture", "sigpad.end", "touchpanel.status", "touchpanel.layout", "keylock.status",
 };
 
 static void *states[16];

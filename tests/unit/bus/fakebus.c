@@ -137,10 +137,10 @@ int fake_ctl(const char *serial, const char *line)
 
 int fake_setup(void **state)
 {
-    static const char *const serials[FAKE_N] = {"SCN-0001", "SCL-0001", "PRT-0001",
-                                                "DRW-0001", "CHG-0001", "LDP-0001"};
-    static const char *const kinds[FAKE_N] = {"scanner", "scale",   "printer",
-                                              "drawer",  "changer", "linedisplay"};
+    static const char *const serials[FAKE_N] = {"SCN-0001", "SCL-0001", "PRT-0001", "DRW-0001",
+                                                "CHG-0001", "LDP-0001", "TCH-0001", "KLK-0001"};
+    static const char *const kinds[FAKE_N] = {"scanner", "scale",       "printer",    "drawer",
+                                              "changer", "linedisplay", "touchpanel", "keylock"};
     memset(&F, 0, sizeof(F));
     F.dir = testutil_tmpdir();
     for (int i = 0; i < FAKE_N; i++) {

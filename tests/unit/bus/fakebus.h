@@ -15,8 +15,9 @@
 #include "bus/bus.h"
 #include "devices/device.h"
 
-#define FAKE_N 6 /* scanner SCN-0001, scale SCL-0001, printer PRT-0001, drawer DRW-0001,
-                  changer CHG-0001, linedisplay LDP-0001 */
+#define FAKE_N 8 /* scanner SCN-0001, scale SCL-0001, printer PRT-0001, drawer DRW-0001,
+                  changer CHG-0001, linedisplay LDP-0001, touchpanel TCH-0001,
+                  keylock KLK-0001 */
 
 struct fake_dev {
     const char *serial, *kind;

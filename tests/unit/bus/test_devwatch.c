@@ -47,7 +47,7 @@ static void test_dev8_scan_reaches_watcher_and_line_display(void **state)
     assert_int_equal(devapi_new((struct bus *)&F, &a), 0);
     assert_int_equal(devwatch_new((struct bus *)&F, a, &w), 0);
     assert_int_equal(wctl(w, "watch start", &out), 0);
-    assert_string_equal((char *)out.d, "watching 6\n");
+    assert_string_equal((char *)out.d, "watching 8\n");
     assert_int_equal(fake_ctl("SCN-0001", "scan 4901234567894"), 0);
     assert_int_equal(wctl(w, "watch", &out), 0);
     json_t *top = line_of(&out, NULL);

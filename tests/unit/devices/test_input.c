@@ -1,4 +1,5 @@
-/* Unit tests for src/devices/scanner.c, scale.c, keyboard.c, sigpad.c. */
+/* Unit tests for src/devices/scanner.c, scale.c, keyboard.c, sigpad.c,
+ * touchpanel.c, keylock.c. */
 #include "devtest.h"
 
 #include <string.h>
@@ -128,6 +129,100 @@ static void test_sigpad_capture(void **state)
     devtest_stop(&t);
 }
 
+static void test_dev10_touchpanel_buttons_and_misses(void **state)
+{
+    struct devtest t;
+    char s[32];
+    cbor_item_t *st = NULL;
+    (void)state;
+    devtest_start(&t, "touchpanel");
+    /* (450, 40) is inside the fifth button of the first row: PLU 101 */
+    assert_int_equal(devtest_ctl(&t, "touch 450 40"), 0);
+    const cbor_item_t *ev = devtest_event(&t, "touchpanel.touch", 0);
+    assert_string_equal(devtest_str(ev, "button", s, sizeof(s)), "PLU:101");
+    assert_int_equal(devtest_int(ev, "x"), 450);
+    assert_int_equal(devtest_int(ev, "y"), 40);
+    assert_int_equal(devtest_ctl(&t, "press SUBTOTAL"), 0);
+    assert_string_equal(devtest_str(devtest_event(&t, "touchpanel.touch", 1), "button", s, sizeof(s)),
+                        "SUBTOTAL");
+    assert_int_equal(devtest_ctl(&t, "press CASH:1000"), 0);
+    /* outside every button: the gap between buttons, the corner, off the screen */
+    assert_int_equal(devtest_ctl(&t, "touch 100 40"), MAMORI_ERR_NOTFOUND);
+    assert_non_null(strstr(devtest_answer(&t), "no button"));
+    assert_int_equal(devtest_ctl(&t, "touch 0 0"), MAMORI_ERR_NOTFOUND);
+    assert_int_equal(devtest_ctl(&t, "touch 150 470"), MAMORI_ERR_NOTFOUND); /* empty cell */
+    assert_int_equal(devtest_ctl(&t, "touch 800 10"), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_ctl(&t, "touch -1 10"), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_ctl(&t, "touch 10 99999999999999999999999"), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_ctl(&t, "touch 1x 10"), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_ctl(&t, "press NUKE"), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_ctl(&t, "press \x1b[2J"), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_ctl(&t, "touch 10"), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_count(&t, "touchpanel.touch"), 3); /* nothing sent for any of them */
+    /* unplugged: not delivered, says so */
+    t.offline = true;
+    assert_int_equal(devtest_ctl(&t, "press VOID"), MAMORI_ERR_OFFLINE);
+    t.offline = false;
+    devtest_restart(&t);
+    assert_int_equal(devtest_req(&t, "touchpanel.status", NULL, &st), 0);
+    assert_int_equal(devtest_int(st, "touches"), 3);
+    assert_int_equal(devtest_int(st, "missed"), 3);
+    cbor_decref(&st);
+    assert_int_equal(devtest_req(&t, "touchpanel.layout", NULL, &st), 0);
+    const cbor_item_t *lay = devbody_find(st, "layout");
+    assert_non_null(lay);
+    assert_int_equal(cbor_array_size(lay), (size_t)devtest_int(st, "buttons"));
+    assert_string_equal(devtest_str(cbor_array_handle(lay)[0], "label", s, sizeof(s)), "バナナ");
+    cbor_decref(&st);
+    assert_int_equal(devtest_req(&t, "touchpanel.touch", NULL, NULL), MAMORI_ERR_UNSUPPORTED);
+    devtest_stop(&t);
+}
+
+static void test_dev11_keylock_positions_and_status_events(void **state)
+{
+    struct devtest t;
+    cbor_item_t *st = NULL;
+    (void)state;
+    devtest_start(&t, "keylock");
+    assert_int_equal(devtest_req(&t, "keylock.status", NULL, &st), 0);
+    assert_int_equal(devtest_int(st, "position"), 1); /* delivered locked */
+    assert_int_equal(devtest_int(st, "count"), 6);
+    assert_int_equal(devtest_int(st, "type"), 1); /* LOCK_KT_STANDARD */
+    cbor_decref(&st);
+    assert_int_equal(devtest_ctl(&t, "turn reg"), 0);
+    const cbor_item_t *ev = devtest_event(&t, "keylock.status", 0);
+    assert_int_equal(devtest_int(ev, "status"), 2); /* StatusUpdateEvent: Status = new position */
+    assert_int_equal(devtest_int(ev, "position"), 2);
+    assert_int_equal(devtest_ctl(&t, "turn 4"), 0);
+    assert_int_equal(devtest_int(devtest_event(&t, "keylock.status", 1), "position"), 4);
+    assert_int_equal(devtest_ctl(&t, "turn Z"), 0); /* same position: no event */
+    assert_int_equal(devtest_count(&t, "keylock.status"), 2);
+    /* hostile: out of range, garbage, missing */
+    assert_int_equal(devtest_ctl(&t, "turn 0"), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_ctl(&t, "turn 7"), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_ctl(&t, "turn -2"), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_ctl(&t, "turn lockk"), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_ctl(&t, "turn"), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_count(&t, "keylock.status"), 2);
+    /* a turn while unplugged still turns the key (it is mechanical) */
+    t.offline = true;
+    assert_int_equal(devtest_ctl(&t, "turn train"), MAMORI_ERR_OFFLINE);
+    t.offline = false;
+    devtest_restart(&t); /* the position survives a power cycle */
+    assert_int_equal(devtest_req(&t, "keylock.status", NULL, &st), 0);
+    assert_int_equal(devtest_int(st, "position"), 6);
+    assert_int_equal(devtest_int(st, "turns"), 3);
+    cbor_decref(&st);
+    /* the only request is status; a terminal cannot set the position */
+    cbor_item_t *b = devtest_body();
+    assert_int_equal(devbody_put_int(b, "position", 2), 0);
+    assert_int_equal(devtest_req(&t, "keylock.set", b, NULL), MAMORI_ERR_UNSUPPORTED);
+    assert_int_equal(devtest_req(&t, "keylock.status", NULL, &st), 0);
+    assert_int_equal(devtest_int(st, "position"), 6);
+    cbor_decref(&st);
+    devtest_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +230,8 @@ int main(void)
         cmocka_unit_test(test_dev13_scale_unstable_refused_only_stable_registers),
         cmocka_unit_test(test_keyboard_keys),
         cmocka_unit_test(test_sigpad_capture),
+        cmocka_unit_test(test_dev10_touchpanel_buttons_and_misses),
+        cmocka_unit_test(test_dev11_keylock_positions_and_status_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

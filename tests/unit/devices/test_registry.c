@@ -10,7 +10,8 @@
 
 static const char *const kinds[] = {"scanner", "msr",     "pinpad",      "icreader",
                                      "scale",   "drawer",  "changer",     "printer",
-                                     "linedisplay", "custdisplay", "keyboard", "sigpad"};
+                                     "linedisplay", "custdisplay", "keyboard", "sigpad",
+                                     "touchpanel", "keylock"};
 
 /* Every request type of every class (docs/protocol.md "Device classes"). */
 static const char *const types[] = {
@@ -22,9 +23,10 @@ static const char *const types[] = {
     "linedisplay.text", "linedisplay.clear", "linedisplay.status", "custdisplay.text",
     "custdisplay.clear", "custdisplay.confirm", "custdisplay.cancel", "custdisplay.status",
     "keyboard.status", "sigpad.capture", "sigpad.end", "sigpad.status",
+    "touchpanel.status", "touchpanel.layout", "keylock.status",
 };
 
-static void test_all_twelve_classes_registered(void **state)
+static void test_all_fourteen_classes_registered(void **state)
 {
     const struct device_class *const *all = device_classes();
     size_t n = 0;
@@ -33,8 +35,8 @@ static void test_all_twelve_classes_registered(void **state)
         assert_non_null(all[n]->upos_name);
         assert_ptr_equal(device_class_find(all[n]->kind), all[n]);
     }
-    assert_int_equal(n, 12);
-    for (size_t i = 0; i < 12; i++)
+    assert_int_equal(n, 14);
+    for (size_t i = 0; i < 14; i++)
         assert_non_null(device_class_find(kinds[i]));
     assert_null(device_class_find("toaster"));
     assert_null(device_class_find(NULL));
@@ -46,7 +48,7 @@ static void test_all_twelve_classes_registered(void **state)
  * still answers afterwards. */
 static void test_every_class_survives_hostile_bodies(void **state)
 {
-    for (size_t k = 0; k < 12; k++) {
+    for (size_t k = 0; k < 14; k++) {
         struct devtest t;
         char status[64];
         devtest_start(&t, kinds[k]);
@@ -90,7 +92,7 @@ static void test_every_class_survives_hostile_bodies(void **state)
 
 static void test_corrupt_state_fails_closed(void **state)
 {
-    for (size_t k = 0; k < 12; k++) {
+    for (size_t k = 0; k < 14; k++) {
         struct devtest t;
         char path[4200], name[64];
         devtest_start(&t, kinds[k]);
@@ -118,7 +120,7 @@ static void test_corrupt_state_fails_closed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_all_twelve_classes_registered),
+        cmocka_unit_test(test_all_fourteen_classes_registered),
         cmocka_unit_test(test_every_class_survives_hostile_bodies),
         cmocka_unit_test(test_corrupt_state_fails_closed),
     };

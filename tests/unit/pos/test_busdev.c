@@ -14,6 +14,7 @@
 #include "../bus/fakebus.h"
 #include "bus/devapi.h"
 #include "common/evloop.h"
+#include "devices/devbody.h"
 #include "mamori/err.h"
 #include "pos/busdev.h"
 
@@ -156,6 +157,57 @@ static void test_dev8_scanner_input_delivered(void **state)
     assert_int_equal(C.inputs, 2);
 }
 
+static void test_dev10_touch_button_delivered_as_input(void **state)
+{
+    (void)state;
+    assert_int_equal(fake_ctl("TCH-0001", "press PLU:102"), 0);
+    assert_int_equal(C.inputs, 1);
+    assert_string_equal(C.input, "touchpanel:PLU:102");
+    assert_int_not_equal(fake_ctl("TCH-0001", "touch 0 0"), 0); /* a gap: nothing */
+    assert_int_equal(C.inputs, 1);
+    assert_int_equal(fake_ctl("TCH-0001", "press SUBTOTAL"), 0); /* re-armed */
+    assert_int_equal(C.inputs, 2);
+    assert_string_equal(C.input, "touchpanel:SUBTOTAL");
+}
+
+/* A keylock.status event in the name of another device (a forged position
+ * from elsewhere on the bus). */
+static void forge(const char *serial, int pos)
+{
+    cbor_item_t *m = devbody_new();
+    assert_int_equal(devbody_put_int(m, "status", pos), 0);
+    assert_int_equal(devbody_put_int(m, "position", pos), 0);
+    assert_int_equal(devbody_put_int(m, "count", 6), 0);
+    F.ev(F.ev_ctx, serial, "keylock.status", m);
+    cbor_decref(&m);
+}
+
+static void test_dev11_keylock_position_only_from_the_keylock(void **state)
+{
+    (void)state;
+    /* enrolled: asked at open; a new switch is locked */
+    assert_int_equal(busdev_keylock(C.b), 1);
+    assert_int_equal(fake_ctl("KLK-0001", "turn reg"), 0);
+    assert_int_equal(busdev_keylock(C.b), 2);
+    assert_int_equal(fake_ctl("KLK-0001", "turn 4"), 0);
+    assert_int_equal(busdev_keylock(C.b), 4);
+    /* another device cannot move it, nor can a body out of range */
+    forge("SCN-0001", 2);
+    forge("TCH-0001", 5);
+    assert_int_equal(busdev_keylock(C.b), 4);
+    forge("KLK-0001", 9); /* beyond PositionCount: LOCK, not 9 */
+    assert_int_equal(busdev_keylock(C.b), 1);
+    assert_int_equal(fake_ctl("KLK-0001", "turn reg"), 0);
+    assert_int_equal(busdev_keylock(C.b), 2);
+    /* detached: fail closed (LOCK), and a turn while away is learnt on return */
+    fake_plug("KLK-0001", false);
+    assert_int_equal(busdev_keylock(C.b), 1);
+    assert_int_equal(fake_ctl("KLK-0001", "turn train"), MAMORI_ERR_OFFLINE);
+    assert_int_equal(busdev_keylock(C.b), 1);
+    fake_plug("KLK-0001", true);
+    assert_int_equal(busdev_keylock(C.b), 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +218,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pol1_deposit_counts_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dev_offline_is_offline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dev8_scanner_input_delivered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dev10_touch_button_delivered_as_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dev11_keylock_position_only_from_the_keylock, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

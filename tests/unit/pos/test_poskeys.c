@@ -122,11 +122,107 @@ static void test_ops1_keyboard_hostile(void **state)
                            "9", "9", "9", "9", "9", "CASH"), MAMORI_ERR_INVAL);
 }
 
+static void test_dev10_touch_buttons_map_like_keys(void **state)
+{
+    struct posfix f;
+    struct poskeys k;
+    struct api_req q;
+    struct api_env env;
+    json_t *res = NULL;
+    const char *msg = NULL;
+    (void)state;
+    posfix_setup(&f, false, true);
+    env = (struct api_env){.txn = f.t};
+    poskeys_init(&k);
+    /* a preset PLU button: the register sells PLU 1 */
+    assert_int_equal(poskeys_button(&k, f.t, "PLU:1", &q), 1);
+    assert_int_equal(q.op, API_PLU);
+    assert_string_equal(q.plu, "1");
+    assert_int_equal(api_exec(&env, &q, &res, &msg), 0);
+    json_decref(res);
+    /* the numeric pad and × on the panel: 3 × PLU:1 */
+    assert_int_equal(poskeys_button(&k, f.t, "3", &q), 0);
+    assert_int_equal(poskeys_button(&k, f.t, "QTY", &q), 0);
+    assert_int_equal(poskeys_button(&k, f.t, "PLU:1", &q), 1);
+    assert_int_equal(q.qty, 3);
+    assert_true(q.have & API_F_QTY);
+    assert_int_equal(api_exec(&env, &q, &res, &msg), 0);
+    json_decref(res);
+    assert_int_equal(txn_current(f.t)->lines[1].qty, 3);
+    /* typed digits then a function button: 5 00 DEPT */
+    assert_int_equal(poskeys_button(&k, f.t, "5", &q), 0);
+    assert_int_equal(poskeys_button(&k, f.t, "00", &q), 0);
+    assert_int_equal(poskeys_button(&k, f.t, "DEPT", &q), 1);
+    assert_int_equal(q.op, API_DEPT);
+    assert_int_equal(q.price, 500);
+    /* VOID takes the last live line, as the VOID key */
+    assert_int_equal(poskeys_button(&k, f.t, "VOID", &q), 1);
+    assert_int_equal(q.op, API_VOID);
+    assert_int_equal(q.line, 2);
+    assert_int_equal(poskeys_button(&k, f.t, "SUBTOTAL", &q), 1);
+    assert_int_equal(q.op, API_SUBTOTAL);
+    assert_int_equal(api_exec(&env, &q, &res, &msg), 0);
+    json_decref(res);
+    /* 千円 pays 1000 cash; 108 x 4 = 432, change 568 */
+    assert_int_equal(poskeys_button(&k, f.t, "CASH:1000", &q), 1);
+    assert_int_equal(q.op, API_CASH);
+    assert_int_equal(q.amount, 1000);
+    assert_int_equal(api_exec(&env, &q, &res, &msg), 0);
+    json_decref(res);
+    assert_int_equal(txn_last_receipt(f.t), 1);
+    assert_int_equal(txn_last_change(f.t), 568);
+    posfix_teardown(&f);
+}
+
+static void test_dev10_touch_hostile_buttons(void **state)
+{
+    struct poskeys k;
+    struct api_req q;
+    char big[64];
+    (void)state;
+    poskeys_init(&k);
+    assert_int_equal(poskeys_button(&k, NULL, NULL, &q), MAMORI_ERR_INVAL);
+    assert_int_equal(poskeys_button(&k, NULL, "", &q), MAMORI_ERR_INVAL);
+    memset(big, 'A', 33);
+    big[33] = '\0';
+    assert_int_equal(poskeys_button(&k, NULL, big, &q), MAMORI_ERR_INVAL);
+    assert_int_equal(poskeys_button(&k, NULL, "plu:1", &q), MAMORI_ERR_INVAL);
+    assert_int_equal(poskeys_button(&k, NULL, "PLU:", &q), MAMORI_ERR_INVAL);
+    assert_int_equal(poskeys_button(&k, NULL, ":12", &q), MAMORI_ERR_INVAL);
+    assert_int_equal(poskeys_button(&k, NULL, "PLU:1a", &q), MAMORI_ERR_INVAL);
+    assert_int_equal(poskeys_button(&k, NULL, "PLU:1:2", &q), MAMORI_ERR_INVAL);
+    assert_int_equal(poskeys_button(&k, NULL, "PLU:-1", &q), MAMORI_ERR_INVAL);
+    assert_int_equal(poskeys_button(&k, NULL, "CASH:1234567890123456", &q), MAMORI_ERR_INVAL);
+    assert_int_equal(poskeys_button(&k, NULL, "7:5", &q), MAMORI_ERR_INVAL);
+    assert_int_equal(poskeys_button(&k, NULL, "PLU\n", &q), MAMORI_ERR_INVAL);
+    assert_int_equal(poskeys_button(&k, NULL, "SUB TOTAL", &q), MAMORI_ERR_INVAL);
+    /* unknown button ids: refused as unknown, not as a console key */
+    assert_int_equal(poskeys_button(&k, NULL, "LAUNCH", &q), MAMORI_ERR_NOTFOUND);
+    assert_int_equal(poskeys_button(&k, NULL, "PLUS:1", &q), MAMORI_ERR_NOTFOUND);
+    assert_int_equal(poskeys_button(&k, NULL, "000", &q), MAMORI_ERR_NOTFOUND);
+    /* keys that need a manager's password stay refused, as on the keyboard */
+    assert_int_equal(poskeys_button(&k, NULL, "CANCEL", &q), MAMORI_ERR_UNSUPPORTED);
+    assert_int_equal(poskeys_button(&k, NULL, "DISCOUNT", &q), MAMORI_ERR_UNSUPPORTED);
+    assert_int_equal(poskeys_button(&k, NULL, "NOSALE", &q), MAMORI_ERR_UNSUPPORTED);
+    assert_int_equal(poskeys_button(&k, NULL, "NOSALE:1", &q), MAMORI_ERR_INVAL);
+    /* a preset button does not swallow typed digits: refused, entry cleared */
+    assert_int_equal(poskeys_button(&k, NULL, "4", &q), 0);
+    assert_int_equal(poskeys_button(&k, NULL, "PLU:102", &q), MAMORI_ERR_INVAL);
+    assert_int_equal(k.n, 0);
+    /* a refused button leaves nothing behind: the next one works alone */
+    assert_int_equal(poskeys_button(&k, NULL, "9", &q), 0);
+    assert_int_equal(poskeys_button(&k, NULL, "LAUNCH", &q), MAMORI_ERR_NOTFOUND);
+    assert_int_equal(poskeys_button(&k, NULL, "PLU:102", &q), 1);
+    assert_string_equal(q.plu, "102");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ops1_keyboard_sequences),
         cmocka_unit_test(test_ops1_keyboard_hostile),
+        cmocka_unit_test(test_dev10_touch_buttons_map_like_keys),
+        cmocka_unit_test(test_dev10_touch_hostile_buttons),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
