@@ -14,6 +14,8 @@
 #include "crypto/kcv.h"
 #include "crypto/tr31.h"
 #include "devices/devkey.h"
+#include "devices/emrec.h"
+#include "keys/keys.h"
 #include "mamori/err.h"
 
 #define PAN "4111111111111111"
@@ -129,6 +131,68 @@ static cbor_item_t *pay_body(int64_t amount, const char *idem)
     return b;
 }
 
+/* The signed record in an emoney_pay reply, verified with the test device's key. */
+static void record_verified(struct devtest *t, const cbor_item_t *reply, struct emrec *ret)
+{
+    const uint8_t *p;
+    size_t n;
+    uint8_t pub[32];
+    keys_sign_public(t->sign_key, pub);
+    assert_int_equal(devbody_get_bytes(reply, "record", EMREC_MAX, &p, &n), 0);
+    assert_int_equal(emrec_verify(p, n, pub, sizeof(pub), ret), 0);
+}
+
+static int64_t emrec_seq_of(struct devtest *t, const cbor_item_t *reply)
+{
+    struct emrec e;
+    record_verified(t, reply, &e);
+    return (int64_t)e.seq;
+}
+
+/* DEV-15: the device signs the record of the deduction with its own key;
+ * no signer, no deduction. */
+static void test_dev15_emoney_record_signed_by_device(void **state)
+{
+    struct devtest t;
+    cbor_item_t *r1 = NULL, *bal = NULL;
+    struct emrec e;
+    const uint8_t *p;
+    size_t n;
+    uint8_t other[32];
+    struct keys *k2 = NULL;
+    devtest_start(&t, "icreader");
+    assert_int_equal(devtest_ctl(&t, "card emoney 0012345678 5000"), 0);
+    cbor_item_t *b = pay_body(160, "T1-7-1");
+    assert_int_equal(devbody_put_str(b, "txn", "7"), 0);
+    assert_int_equal(devtest_req(&t, "icreader.emoney_pay", b, &r1), 0);
+    record_verified(&t, r1, &e);
+    assert_string_equal(e.serial, DEVTEST_SERIAL);
+    assert_string_equal(e.card, "******5678");
+    assert_int_equal(e.amount, 160);
+    assert_int_equal(e.balance_before, 5000);
+    assert_int_equal(e.balance_after, 4840);
+    assert_int_equal(e.seq, 1);
+    assert_string_equal(e.txn, "7");
+    assert_string_equal(e.idem, "T1-7-1");
+    assert_true(e.time > 1700000000u);
+    /* another device's key does not verify it */
+    assert_int_equal(keys_generate(&k2), 0);
+    keys_sign_public(k2, other);
+    assert_int_equal(devbody_get_bytes(r1, "record", EMREC_MAX, &p, &n), 0);
+    assert_int_equal(emrec_verify(p, n, other, sizeof(other), NULL), MAMORI_ERR_AUTH);
+    keys_free(k2);
+    cbor_decref(&r1);
+    /* a reader whose runner cannot sign makes no payment (fail closed) */
+    t.io.sign = NULL;
+    devtest_restart(&t);
+    assert_int_equal(devtest_ctl(&t, "card emoney 0012345678"), 0);
+    assert_int_equal(devtest_req(&t, "icreader.emoney_pay", pay_body(100, "T1-8-1"), NULL), MAMORI_ERR_STATE);
+    assert_int_equal(devtest_req(&t, "icreader.emoney_balance", NULL, &bal), 0);
+    assert_int_equal(devtest_int(bal, "balance"), 4840);
+    cbor_decref(&bal);
+    devtest_stop(&t);
+}
+
 static void test_dev15_emoney_deducted_in_card_once(void **state)
 {
     struct devtest t;
@@ -141,7 +205,7 @@ static void test_dev15_emoney_deducted_in_card_once(void **state)
     assert_int_equal(devtest_req(&t, "icreader.emoney_pay", pay_body(1280, "P1"), &r1), 0);
     assert_int_equal(devtest_int(r1, "balance_after"), 1720);
     assert_string_equal(devtest_str(r1, "card", s, sizeof(s)), "************2345");
-    assert_int_equal(devtest_int(devbody_find(r1, "record"), "seq"), 1);
+    assert_int_equal(emrec_seq_of(&t, r1), 1);
     /* a retry deducts nothing */
     assert_int_equal(devtest_req(&t, "icreader.emoney_pay", pay_body(1280, "P1"), &r2), 0);
     assert_true(devtest_same(r1, r2));
@@ -456,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_pol2_msr_refuses_clear_output_without_key),
         cmocka_unit_test(test_pol2_pinpad_refuses_pin_entry_without_key),
         cmocka_unit_test(test_dev15_emoney_deducted_in_card_once),
+        cmocka_unit_test(test_dev15_emoney_record_signed_by_device),
         cmocka_unit_test(test_pol2_icreader_credit_read_refused_without_key),
         cmocka_unit_test(test_pol2_msr_sends_only_ciphertext_host_decrypts),
         cmocka_unit_test(test_dev14_pin_block_verifies_at_host_and_tamper_erases),
