@@ -399,6 +399,102 @@ static void test_dev14_pin_block_verifies_at_host_and_tamper_erases(void **state
     devtest_stop(&t);
 }
 
+/* pinpad.data -> the PIN block and card record in cardcrypt form. */
+static void pin_of_event(const cbor_item_t *ev, struct cardcrypt_pin *pp, struct cardcrypt_record *rec)
+{
+    const uint8_t *p;
+    size_t n;
+    assert_int_equal(devtest_int(ev, "status"), 1);
+    assert_int_equal(devbody_get_bytes(ev, "ksn", DUKPT_AES_KSN_LEN, &p, &n), 0);
+    memcpy(pp->ksn, p, DUKPT_AES_KSN_LEN);
+    assert_int_equal(devbody_get_bytes(ev, "block", PINBLOCK_ISO4_LEN, &p, &n), 0);
+    memcpy(pp->block, p, PINBLOCK_ISO4_LEN);
+    record_of(devbody_find(ev, "card"), rec);
+}
+
+static cbor_item_t *begin_body(int64_t amount, const char *entry)
+{
+    cbor_item_t *b = devtest_body();
+    assert_int_equal(devbody_put_int(b, "amount", amount), 0);
+    if (entry != NULL)
+        assert_int_equal(devbody_put_str(b, "entry", entry), 0);
+    return b;
+}
+
+/* DEV-14/DEV-15: IC credit with PIN. The PIN pad's own chip slot reads the
+ * chip (entry "chip"), the PIN block is bound to that PAN, the host sees
+ * chip entry; the stripe is refused in a chip session; the PAN and PIN are
+ * nowhere in what the device sent or stored. */
+static void test_dev14_pinpad_chip_slot_pin_block_bound_to_chip_pan(void **state)
+{
+    struct devtest t;
+    struct dukpt_aes_host *h;
+    struct cardcrypt_pin pp;
+    struct cardcrypt_record rec;
+    struct cardcrypt_tracks *tr = NULL;
+    char pin[PINBLOCK_PIN_BUF];
+    devtest_start(&t, "pinpad");
+    inject_key(&t);
+    assert_int_equal(devtest_req(&t, "pinpad.begin", begin_body(5400, "contactless"), NULL), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_req(&t, "pinpad.begin", begin_body(5400, "chip"), NULL), 0);
+    assert_int_equal(devtest_ctl(&t, "swipe - ;" PAN "=28121011234567?"), MAMORI_ERR_STATE); /* not the stripe */
+    assert_int_equal(devtest_ctl(&t, "card credit 4111111111111112 2812"), MAMORI_ERR_INVAL); /* Luhn */
+    assert_int_equal(devtest_ctl(&t, "card credit " PAN " 2812"), 0);
+    assert_int_equal(devtest_ctl(&t, "pin 4321"), 0);
+    assert_int_equal(devtest_ctl(&t, "enter"), 0);
+    pin_of_event(devtest_event(&t, "pinpad.data", 0), &pp, &rec);
+    assert_int_equal(dukpt_aes_host_new(test_bdk, 16, &h), 0);
+    assert_int_equal(card_decrypt_tracks(h, &rec, &tr), 0);
+    assert_int_equal(tr->entry, CARDCRYPT_ENTRY_CHIP);
+    assert_memory_equal(tr->t2, ";" PAN "=2812=?", tr->n2);
+    cardcrypt_tracks_free(tr);
+    assert_int_equal(card_decrypt_pin(h, &pp, PAN, pin), 0);
+    assert_string_equal(pin, "4321");
+    struct buf all;
+    buf_init(&all, 0);
+    devtest_events_bytes(&t, &all);
+    assert_null(memmem(buf_ptr(&all), buf_remaining(&all), PAN_MID, strlen(PAN_MID)));
+    assert_null(memmem(buf_ptr(&all), buf_remaining(&all), "4321", 4));
+    buf_free(&all);
+    assert_false(dir_contains(t.dir, PAN_MID));
+    /* a stripe session refuses the chip slot */
+    assert_int_equal(devtest_req(&t, "pinpad.begin", begin_body(100, NULL), NULL), 0);
+    assert_int_equal(devtest_ctl(&t, "card credit " PAN " 2812"), MAMORI_ERR_STATE);
+    assert_int_equal(devtest_ctl(&t, "cancel"), 0);
+    dukpt_aes_host_free(h);
+    devtest_stop(&t);
+}
+
+/* SIMULATOR FAULT INJECTION "fault replay-last": the next PIN entry re-sends
+ * the previous transaction's ciphertext byte for byte (same KSNs); once. */
+static void test_pol2_pinpad_fault_replay_last_resends_same_ksns(void **state)
+{
+    struct devtest t;
+    struct cardcrypt_pin p1, p2, p3;
+    struct cardcrypt_record r1, r2, r3;
+    devtest_start(&t, "pinpad");
+    inject_key(&t);
+    assert_int_equal(devtest_ctl(&t, "fault replay-last"), MAMORI_ERR_STATE); /* nothing to replay yet */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(devtest_req(&t, "pinpad.begin", begin_body(100 + i, NULL), NULL), 0);
+        assert_int_equal(devtest_ctl(&t, "swipe - ;" PAN "=28121011234567?"), 0);
+        assert_int_equal(devtest_ctl(&t, "pin 1234"), 0);
+        if (i == 1)
+            assert_int_equal(devtest_ctl(&t, "fault replay-last"), 0);
+        assert_int_equal(devtest_ctl(&t, "enter"), 0);
+    }
+    pin_of_event(devtest_event(&t, "pinpad.data", 0), &p1, &r1);
+    pin_of_event(devtest_event(&t, "pinpad.data", 1), &p2, &r2);
+    pin_of_event(devtest_event(&t, "pinpad.data", 2), &p3, &r3);
+    assert_memory_equal(&p1, &p2, sizeof(p1));
+    assert_memory_equal(r1.ksn, r2.ksn, sizeof(r1.ksn));
+    assert_memory_equal(r1.ct, r2.ct, r1.ct_len);
+    /* one-shot: the third is fresh */
+    assert_memory_not_equal(p1.ksn, p3.ksn, sizeof(p1.ksn));
+    assert_memory_not_equal(r1.ksn, r3.ksn, sizeof(r1.ksn));
+    devtest_stop(&t);
+}
+
 static void test_pol2_icreader_chip_record_encrypted(void **state)
 {
     struct devtest t;
@@ -418,6 +514,7 @@ static void test_pol2_icreader_chip_record_encrypted(void **state)
     assert_int_equal(dukpt_aes_host_new(test_bdk, 16, &h), 0);
     assert_int_equal(card_decrypt_tracks(h, &rec, &tr), 0);
     assert_memory_equal(tr->t2, ";4111111111111111=2812=?", tr->n2);
+    assert_int_equal(tr->entry, CARDCRYPT_ENTRY_CHIP); /* the host knows it was the chip */
     cardcrypt_tracks_free(tr);
     assert_false(dir_contains(t.dir, PAN_MID));
     assert_int_equal(devtest_ctl(&t, "card credit 4111111111111112 2812"), MAMORI_ERR_INVAL); /* Luhn */
@@ -525,6 +622,8 @@ int main(void)
         cmocka_unit_test(test_pol2_msr_sends_only_ciphertext_host_decrypts),
         cmocka_unit_test(test_dev14_pin_block_verifies_at_host_and_tamper_erases),
         cmocka_unit_test(test_pol2_icreader_chip_record_encrypted),
+        cmocka_unit_test(test_dev14_pinpad_chip_slot_pin_block_bound_to_chip_pan),
+        cmocka_unit_test(test_pol2_pinpad_fault_replay_last_resends_same_ksns),
         cmocka_unit_test(test_pol8_3_key_injected_under_custodian_kbpk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
