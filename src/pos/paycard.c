@@ -257,6 +257,14 @@ int paycard_ref_parse(const char *ref, char host_txn[static 24], char approval[s
     return 0;
 }
 
+const char *paycard_ref_entry_ja(const char *ref)
+{
+    char h[24], a[8], l4[5], m[16], e[8];
+    if (ref == NULL || sscanf(ref, "%23s %7s %4s %15s %7s", h, a, l4, m, e) != 5)
+        return NULL;
+    return strcmp(e, "chip") == 0 ? "IC" : strcmp(e, "swipe") == 0 ? "磁気" : NULL;
+}
+
 const char *paycard_method_ja(const char *m)
 {
     if (m == NULL)
@@ -562,8 +570,9 @@ static int answer_core(json_t *resp, struct paycard_payment *pay, char ref[stati
     strcpy(pay->approval, ap);
     snprintf(pay->token, sizeof(pay->token), "%s", tok ? tok : "");
     snprintf(pay->last4, sizeof(pay->last4), "%s", l4 ? l4 : "");
-    int n = snprintf(ref, TENDER_REF_MAX, "%s %s %s %s", pay->host_txn, pay->approval,
-                     pay->last4[0] ? pay->last4 : "----", pay->method[0] ? pay->method : "lump");
+    int n = snprintf(ref, TENDER_REF_MAX, "%s %s %s %s%s%s", pay->host_txn, pay->approval,
+                     pay->last4[0] ? pay->last4 : "----", pay->method[0] ? pay->method : "lump",
+                     pay->entry[0] ? " " : "", pay->entry);
     if (n < 0 || n >= TENDER_REF_MAX)
         return MAMORI_ERR_TOOBIG;
     snprintf(reason, reason_cap, "%s", "");

@@ -164,6 +164,10 @@ int paycard_parse_answer(const char *body, size_t len, struct paycard_payment *p
 /* Parse a card tender reference "HOSTTXN APPROVAL LAST4 METHOD" (receipt). */
 int paycard_ref_parse(const char *ref, char host_txn[static 24], char approval[static 8], char last4[static 5],
                       char method[static 16]);
+/* The entry mode in a card tender reference's optional fifth word
+ * ("HOSTTXN APPROVAL LAST4 METHOD ENTRY", the host's word): "IC" for chip,
+ * "磁気" for stripe, NULL when absent or anything else. */
+const char *paycard_ref_entry_ja(const char *ref);
 /* Japanese name of a payment method (一括, 分割, リボ, ボーナス). */
 const char *paycard_method_ja(const char *method);
 

@@ -51,6 +51,7 @@ def test_dev14_pol2_credit_sale_with_pin_receipt_last4_approval_method(reg):
     assert len(rows[-1]["approval"]) == 6 and rows[-1]["cvm"] == "pin"
     text = reg.decode_receipts(reg.printer_out())
     assert "1111" in text and rows[-1]["approval"] in text and "分割" in text, text
+    assert "読取方法 磁気" in text and "読取方法 IC" not in text, text  # swiped at the PIN pad's stripe reader
     assert PAN not in text and "411111" not in text
 
 
@@ -243,6 +244,7 @@ def test_dev14_dev15_ic_credit_sale_with_pin_chip_read_by_pinpad(reg):
     db.close()
     text = reg.decode_receipts(reg.printer_out())
     assert row["approval"] in text and PAN not in text
+    assert "読取方法 IC" in text, text  # the receipt shows the entry mode
     # a wrong PIN on the chip card: declined by the host, nothing paid
     before = len(pay_rows(reg))
     reg.api.post("/v1/scan", {"code": TEA})

@@ -120,6 +120,14 @@ static void test_ref_parse_and_method_names(void **state)
     assert_string_equal(paycard_method_ja("revolving"), "リボ");
     assert_string_equal(paycard_method_ja("bonus"), "ボーナス");
     assert_int_equal(paycard_ref_parse("only two", h, a, l4, m), MAMORI_ERR_INVAL);
+    /* the optional entry mode word (chip / swipe) for the receipt */
+    assert_int_equal(paycard_ref_parse("0a1b2c3d4e5f6071 123456 1111 installments swipe", h, a, l4, m), 0);
+    assert_string_equal(m, "installments");
+    assert_string_equal(paycard_ref_entry_ja("0a1b2c3d4e5f6071 123456 1111 installments swipe"), "磁気");
+    assert_string_equal(paycard_ref_entry_ja("0a1b2c3d4e5f6071 123456 1111 lump chip"), "IC");
+    assert_null(paycard_ref_entry_ja("0a1b2c3d4e5f6071 123456 1111 lump"));
+    assert_null(paycard_ref_entry_ja("0a1b2c3d4e5f6071 123456 1111 lump contactless"));
+    assert_null(paycard_ref_entry_ja(NULL));
     assert_int_equal(paycard_ref_parse(NULL, h, a, l4, m), MAMORI_ERR_INVAL);
 }
 
