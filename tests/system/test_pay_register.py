@@ -67,13 +67,18 @@ def test_dev12_credit_sale_with_signature_points_stored(reg):
     assert "4242" in text and "一括" in text and PAN_SIG not in text
 
 
-def test_dev15_emoney_sale_deducted_in_card_record_stored(reg):
-    reg.ctl("icreader", "card", "emoney", "0012345678", "5000")
+def emoney_sale(reg, card="0012345678", balance="5000", amount=160):
+    """An e-money sale of one tea; the stored row and its extra JSON."""
+    reg.ctl("icreader", "card", "emoney", card, balance)
     reg.api.post("/v1/scan", {"code": TEA})
-    st, j = reg.api.post("/v1/tender/emoney", {"amount": 160}, ok=False)
+    st, j = reg.api.post("/v1/tender/emoney", {"amount": amount}, ok=False)
     assert st == 200, j
     row = pay_rows(reg)[-1]
-    extra = json.loads(row["extra"])
+    return row, json.loads(row["extra"])
+
+
+def test_dev15_emoney_sale_deducted_in_card_record_stored(reg):
+    row, extra = emoney_sale(reg)
     assert row["kind"] == "emoney" and extra["balance_after"] == 4840 and extra["record"]["amount"] == 160
     assert "4840" in reg.ctl("icreader", "status") or extra["record"]["balance_after"] == 4840
     # not enough value in the card: declined, nothing deducted
@@ -297,12 +302,7 @@ def test_dev15_emoney_record_device_signed_and_reverified(reg):
     register verifies it against the key pinned at enrolment before it
     accepts the tender, stores it, and `mamori pay verify` re-checks it
     offline; a tampered stored record fails."""
-    reg.ctl("icreader", "card", "emoney", "0012345678", "5000")
-    reg.api.post("/v1/scan", {"code": TEA})
-    st, j = reg.api.post("/v1/tender/emoney", {"amount": 160}, ok=False)
-    assert st == 200, j
-    row = pay_rows(reg)[-1]
-    extra = json.loads(row["extra"])
+    row, extra = emoney_sale(reg)
     assert extra["device"] == reg.serial("icreader") and extra["signed"]
     rec = extra["record"]
     assert (rec["amount"], rec["balance_before"], rec["balance_after"]) == (160, 5000, 4840)

@@ -122,13 +122,19 @@ static void test_pol2_pinpad_refuses_pin_entry_without_key(void **state)
     devtest_stop(&t);
 }
 
-static cbor_item_t *pay_body(int64_t amount, const char *idem)
+/* {amount, key: value} (value NULL: {amount} only). */
+static cbor_item_t *amount_body(int64_t amount, const char *key, const char *value)
 {
     cbor_item_t *b = devtest_body();
     assert_int_equal(devbody_put_int(b, "amount", amount), 0);
-    if (idem != NULL)
-        assert_int_equal(devbody_put_str(b, "idem", idem), 0);
+    if (value != NULL)
+        assert_int_equal(devbody_put_str(b, key, value), 0);
     return b;
+}
+
+static cbor_item_t *pay_body(int64_t amount, const char *idem)
+{
+    return amount_body(amount, "idem", idem);
 }
 
 /* The signed record in an emoney_pay reply, verified with the test device's key. */
@@ -414,11 +420,7 @@ static void pin_of_event(const cbor_item_t *ev, struct cardcrypt_pin *pp, struct
 
 static cbor_item_t *begin_body(int64_t amount, const char *entry)
 {
-    cbor_item_t *b = devtest_body();
-    assert_int_equal(devbody_put_int(b, "amount", amount), 0);
-    if (entry != NULL)
-        assert_int_equal(devbody_put_str(b, "entry", entry), 0);
-    return b;
+    return amount_body(amount, "entry", entry);
 }
 
 /* DEV-14/DEV-15: IC credit with PIN. The PIN pad's own chip slot reads the

@@ -35,6 +35,17 @@ static void sign(struct emrec *e, struct keys *k, struct buf *out)
     assert_int_equal(emrec_encode(e, out), 0);
 }
 
+/* A fresh device key k (public half in pub) and the sample record e signed
+ * with it into b (initialised here). */
+static void signed_sample(struct keys **k, uint8_t pub[static 32], struct emrec *e, struct buf *b)
+{
+    assert_int_equal(keys_generate(k), 0);
+    keys_sign_public(*k, pub);
+    sample(e);
+    buf_init(b, EMREC_MAX);
+    sign(e, *k, b);
+}
+
 static void test_dev15_emrec_sign_verify_roundtrip(void **state)
 {
     struct keys *k;
@@ -42,11 +53,7 @@ static void test_dev15_emrec_sign_verify_roundtrip(void **state)
     struct buf b;
     uint8_t pub[32];
     (void)state;
-    assert_int_equal(keys_generate(&k), 0);
-    keys_sign_public(k, pub);
-    sample(&e);
-    buf_init(&b, EMREC_MAX);
-    sign(&e, k, &b);
+    signed_sample(&k, pub, &e, &b);
     assert_true(buf_remaining(&b) <= EMREC_MAX);
     assert_int_equal(emrec_verify(buf_ptr(&b), buf_remaining(&b), pub, sizeof(pub), &got), 0);
     assert_memory_equal(&got, &e, sizeof(e));
@@ -67,11 +74,7 @@ static void test_dev15_emrec_each_byte_tampered_rejected(void **state)
     struct buf b;
     uint8_t pub[32], copy[EMREC_MAX];
     (void)state;
-    assert_int_equal(keys_generate(&k), 0);
-    keys_sign_public(k, pub);
-    sample(&e);
-    buf_init(&b, EMREC_MAX);
-    sign(&e, k, &b);
+    signed_sample(&k, pub, &e, &b);
     size_t n = buf_remaining(&b);
     for (size_t i = 0; i < n; i++) {
         for (int bit = 0; bit < 8; bit += 3) {
@@ -93,11 +96,7 @@ static void test_dev15_emrec_each_field_changed_rejected(void **state)
     struct buf b;
     uint8_t pub[32];
     (void)state;
-    assert_int_equal(keys_generate(&k), 0);
-    keys_sign_public(k, pub);
-    sample(&e);
-    buf_init(&b, EMREC_MAX);
-    sign(&e, k, &b);
+    signed_sample(&k, pub, &e, &b);
     buf_free(&b);
     for (int field = 0; field < 10; field++) {
         f = e; /* keeps e's signature */
@@ -147,11 +146,7 @@ static void test_dev15_emrec_garbage_and_bad_keys_clean_errors(void **state)
     struct buf b;
     uint8_t pub[33] = {0}, junk[EMREC_MAX + 8];
     (void)state;
-    assert_int_equal(keys_generate(&k), 0);
-    keys_sign_public(k, pub);
-    sample(&e);
-    buf_init(&b, EMREC_MAX);
-    sign(&e, k, &b);
+    signed_sample(&k, pub, &e, &b);
     const uint8_t *p = buf_ptr(&b);
     size_t n = buf_remaining(&b);
     /* a key of the wrong length, or none */
