@@ -32,6 +32,7 @@
 #include "bus/transport.h"
 #include "common/hex.h"
 #include "devices/device.h"
+#include "devices/emrec.h"
 #include "keys/keys.h"
 #include "mamori/err.h"
 
@@ -253,6 +254,17 @@ static int io_record(void *ctx, const char *event, cbor_item_t *details)
     if (details != NULL)
         cbor_decref(&details);
     return r;
+}
+
+/* device_io.sign: only device records with a known magic (emrec.h), so
+ * the firmware can never have a device log entry or anything else signed
+ * with the same key. */
+static int io_sign(void *ctx, const uint8_t *msg, size_t n, uint8_t ret_sig[static 64])
+{
+    struct devrun *d = ctx;
+    if (msg == NULL || n < 4 || n > EMREC_MAX || memcmp(msg, EMREC_MAGIC, 4) != 0)
+        return MAMORI_ERR_PERM;
+    return keys_sign(d->keys, ret_sig, msg, n);
 }
 
 static int fetch_put(void *ctx, uint64_t seq, const uint8_t *entry, size_t n)
@@ -680,6 +692,8 @@ int devrun_open(const struct devrun_opts *o, struct evloop *l, struct devrun **r
     d->io.ctx = d;
     d->io.emit = io_emit;
     d->io.record = io_record;
+    d->io.sign = io_sign;
+    d->io.serial = d->serial;
     if ((r = d->cls->create(p, &d->io, &d->fw)) != 0) {
         snprintf(err, errlen, "firmware '%s' failed to start", o->kind);
         goto fail;

@@ -317,7 +317,9 @@ static void ceremony(struct dp *r)
 
 /* ---- the shopper ---- */
 
-static pid_t shopper_pin(struct dp *r)
+/* The shopper at the PIN pad: swipe (chip false) or insert the chip card
+ * into the PIN pad's own chip slot (chip true), then key the PIN. */
+static pid_t shopper_pin(struct dp *r, bool chip)
 {
     pid_t pid;
     fflush(stdout);
@@ -326,7 +328,8 @@ static pid_t shopper_pin(struct dp *r)
     int64_t end = evloop_now_ms() + 30000;
     while (evloop_now_ms() < end) {
         if (dctl(r, "pinpad", "status", NULL, NULL, NULL) == 0 && strstr(r->out, "waiting for PIN")) {
-            int ok = dctl(r, "pinpad", "swipe", DP_T1, DP_T2, NULL) == 0 &&
+            int ok = (chip ? dctl(r, "pinpad", "card", "credit", DP_PAN, "2812") == 0
+                           : dctl(r, "pinpad", "swipe", DP_T1, DP_T2, NULL) == 0) &&
                      dctl(r, "pinpad", "pin", DP_PIN, NULL, NULL) == 0 && dctl(r, "pinpad", "enter", NULL, NULL, NULL) == 0;
             _exit(ok ? 0 : 1);
         }
@@ -374,7 +377,7 @@ static int64_t sales(struct dp *r)
     api(r, "POST", "/v1/signon", json_pack("{s:s,s:s}", "id", "kenji", "password", "kenji-pw-1"), 5000, NULL);
     api(r, "POST", "/v1/day/open", json_pack("{s:i}", "change_fund", 30000), 5000, NULL);
     api(r, "POST", "/v1/scan", json_pack("{s:s,s:i}", "code", DP_TEA, "qty", 2), 5000, NULL);
-    pid_t sh = shopper_pin(r);
+    pid_t sh = shopper_pin(r, false);
     st = api(r, "POST", "/v1/tender/card", json_pack("{s:i,s:s}", "amount", 320, "method", "lump"), 60000, &j);
     show_payment(j);
     sold = json_integer_value(json_object_get(j, "receipt"));
@@ -382,6 +385,17 @@ static int64_t sales(struct dp *r)
     step(r, reap_ok(sh) && st == 200 && sold > 0,
          "credit sale with PIN: the shopper swipes and keys the PIN at the PIN pad; the host decrypts, checks the "
          "PIN and approves (一括)");
+
+    api(r, "POST", "/v1/scan", json_pack("{s:s}", "code", DP_TEA), 5000, NULL);
+    sh = shopper_pin(r, true);
+    j = NULL;
+    st = api(r, "POST", "/v1/tender/card", json_pack("{s:i,s:s,s:s}", "amount", 160, "cvm", "pin", "source", "ic"),
+             60000, &j);
+    show_payment(j);
+    json_decref(j);
+    step(r, reap_ok(sh) && st == 200,
+         "IC credit sale with PIN: the chip card goes into the PIN pad's own chip slot, so the PAN for the format-4 "
+         "PIN block never leaves that device; the host sees entry mode chip inside the MAC'd envelope");
 
     dctl(r, "msr", "swipe", "-", DP_T2_SIG, NULL);
     api(r, "POST", "/v1/scan", json_pack("{s:s}", "code", DP_TEA), 5000, NULL);
@@ -402,7 +416,15 @@ static int64_t sales(struct dp *r)
     show_payment(j);
     json_decref(j);
     dctl(r, "icreader", "status", NULL, NULL, NULL);
-    step(r, st == 200, "e-money sale: the IC reader deducts 160 yen in the card and returns the record of it");
+    step(r, st == 200, "e-money sale: the IC reader deducts 160 yen in the card and returns the record of it, "
+                       "signed with its own device key; the register verified it against the key pinned at enrolment");
+    {
+        const char *v[] = {"mamori", "pay", "verify", "--state", r->term, NULL};
+        int rc = run(r, v, NULL);
+        printf("  mamori pay verify:\n%s", r->out);
+        step(r, rc == 0 && strstr(r->out, "1 e-money record(s) verified, 0 failed") != NULL,
+             "the stored e-money record re-verified offline against the pinned device key");
+    }
 
     if (sold > 0) {
         api(r, "POST", "/v1/return",

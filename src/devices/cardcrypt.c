@@ -10,17 +10,16 @@
 #include "common/field.h"
 #include "common/secmem.h"
 #include "crypto/symm.h"
+#include "devices/devbody.h"
 #include "mamori/err.h"
-
-#define ENVELOPE_VERSION 0x01
 
 static enum dukpt_aes_key_type wk_type(size_t ik_len)
 {
     return ik_len == 16 ? DUKPT_AES_AES128 : DUKPT_AES_AES256;
 }
 
-int card_encrypt_tracks(struct dukpt_aes_device *d, const uint8_t *t1, size_t n1, const uint8_t *t2, size_t n2,
-                        struct cardcrypt_record *ret)
+static int encrypt_envelope(struct dukpt_aes_device *d, uint8_t entry, const uint8_t *t1, size_t n1,
+                            const uint8_t *t2, size_t n2, struct cardcrypt_record *ret)
 {
     struct cardcrypt_record rec;
     uint8_t *k = NULL, *plain = NULL, zero_iv[16] = {0};
@@ -37,7 +36,7 @@ int card_encrypt_tracks(struct dukpt_aes_device *d, const uint8_t *t1, size_t n1
         r = MAMORI_ERR_NOMEM;
         goto out;
     }
-    plain[0] = ENVELOPE_VERSION;
+    plain[0] = entry;
     plain[1] = (uint8_t)n1;
     if (n1 > 0)
         memcpy(plain + 2, t1, n1);
@@ -60,6 +59,12 @@ out:
     secmem_free(k);
     secmem_free(plain);
     return r;
+}
+
+int card_encrypt_tracks(struct dukpt_aes_device *d, const uint8_t *t1, size_t n1, const uint8_t *t2, size_t n2,
+                        struct cardcrypt_record *ret)
+{
+    return encrypt_envelope(d, CARDCRYPT_ENTRY_SWIPE, t1, n1, t2, n2, ret);
 }
 
 void cardcrypt_tracks_free(struct cardcrypt_tracks *t)
@@ -95,10 +100,11 @@ int card_decrypt_tracks(struct dukpt_aes_host *h, const struct cardcrypt_record 
     if ((r = dukpt_aes_host_working_key(h, rec->ksn, DUKPT_USAGE_DATA_ENC, type, k)) != 0 ||
         (r = symm_crypt(SYMM_AES, 0, k, kl, zero_iv, rec->ct, plain, rec->ct_len)) != 0)
         goto out;
-    /* Parse the plaintext strictly: version, two lengths, method-2 padding. */
+    /* Parse the plaintext strictly: entry mode, two lengths, method-2 padding. */
     r = MAMORI_ERR_INVAL;
     size_t n1 = plain[1];
-    if (plain[0] != ENVELOPE_VERSION || n1 > TRACK1_MAX || 3 + n1 > rec->ct_len)
+    if ((plain[0] != CARDCRYPT_ENTRY_SWIPE && plain[0] != CARDCRYPT_ENTRY_CHIP) || n1 > TRACK1_MAX ||
+        3 + n1 > rec->ct_len || (plain[0] == CARDCRYPT_ENTRY_CHIP && n1 != 0))
         goto out;
     size_t n2 = plain[2 + n1];
     size_t used = 3 + n1 + n2;
@@ -116,6 +122,12 @@ int card_decrypt_tracks(struct dukpt_aes_host *h, const struct cardcrypt_record 
     t->n1 = n1;
     memcpy(t->t2, plain + 3 + n1, n2);
     t->n2 = n2;
+    t->entry = plain[0];
+    if (t->entry == CARDCRYPT_ENTRY_CHIP && n2 == 0) {
+        cardcrypt_tracks_free(t);
+        t = NULL;
+        goto out; /* a chip record is a track 2 image */
+    }
     *ret = t;
     r = 0;
 out:
@@ -168,8 +180,8 @@ int card_decrypt_pin(struct dukpt_aes_host *h, const struct cardcrypt_pin *p, co
     return r;
 }
 
-int card_msr_read(struct dukpt_aes_device *d, const uint8_t *t1, size_t n1, const uint8_t *t2, size_t n2,
-                  struct cardcrypt_read *ret)
+static int read_card(struct dukpt_aes_device *d, uint8_t entry, const uint8_t *t1, size_t n1, const uint8_t *t2,
+                     size_t n2, struct cardcrypt_read *ret)
 {
     struct track_data a, b;
     struct cardcrypt_read out;
@@ -191,7 +203,7 @@ int card_msr_read(struct dukpt_aes_device *d, const uint8_t *t1, size_t n1, cons
     field_mask_pan(out.masked_pan, sizeof(out.masked_pan), t->pan);
     memcpy(out.last4, t->pan + strlen(t->pan) - 4, 5);
     memcpy(out.expiry, t->expiry, sizeof(out.expiry));
-    if ((r = card_encrypt_tracks(d, t1, n1, t2, n2, &out.rec)) != 0)
+    if ((r = encrypt_envelope(d, entry, t1, n1, t2, n2, &out.rec)) != 0)
         goto out;
     *ret = out;
 out:
@@ -199,4 +211,31 @@ out:
     track_data_wipe(&b);
     secmem_wipe(&out, sizeof(out));
     return r;
+}
+
+int card_msr_read(struct dukpt_aes_device *d, const uint8_t *t1, size_t n1, const uint8_t *t2, size_t n2,
+                  struct cardcrypt_read *ret)
+{
+    return read_card(d, CARDCRYPT_ENTRY_SWIPE, t1, n1, t2, n2, ret);
+}
+
+int card_chip_read(struct dukpt_aes_device *d, const uint8_t *t2, size_t n2, struct cardcrypt_read *ret)
+{
+    if (t2 == NULL || n2 == 0)
+        return MAMORI_ERR_INVAL;
+    return read_card(d, CARDCRYPT_ENTRY_CHIP, NULL, 0, t2, n2, ret);
+}
+
+cbor_item_t *card_read_body(const struct cardcrypt_read *rd)
+{
+    cbor_item_t *m = devbody_new();
+    if (rd == NULL || devbody_put_str(m, "masked_pan", rd->masked_pan) || devbody_put_str(m, "expiry", rd->expiry) ||
+        devbody_put_bytes(m, "ksn", rd->rec.ksn, sizeof(rd->rec.ksn)) ||
+        devbody_put_bytes(m, "ct", rd->rec.ct, rd->rec.ct_len) ||
+        devbody_put_bytes(m, "mac", rd->rec.mac, sizeof(rd->rec.mac))) {
+        if (m != NULL)
+            cbor_decref(&m);
+        return NULL;
+    }
+    return m;
 }

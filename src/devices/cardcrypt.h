@@ -3,7 +3,7 @@
  *
  * Device side (MSR / PIN pad firmware): each call starts a new DUKPT
  * transaction on the device, so every envelope has its own KSN and keys.
- *   Tracks: plaintext = 0x01 || len1 || track1 || len2 || track2, padded
+ *   Tracks: plaintext = entry || len1 || track1 || len2 || track2, padded
  *     with 0x80 00.. (ISO 9797-1 method 2) to a multiple of 16, encrypted
  *     AES-CBC under the DUKPT data-encryption key (usage 0x3000) with a zero
  *     IV. A fixed IV is sound here because the key is used for this one
@@ -11,6 +11,9 @@
  *     mac = AES-CMAC under the DUKPT MAC-generation key (0x2000) over
  *     ksn || ciphertext (encrypt-then-MAC), so the host rejects garbage or
  *     a wrong KSN before decrypting.
+ *   entry is the entry mode, inside the MAC so the controller cannot change
+ *   it: 0x01 magnetic stripe (swiped tracks), 0x02 chip (the simplified chip
+ *   record, track 2 image only: track.h track_chip_image).
  *   PIN: ISO 9564-1 format 4 under the DUKPT PIN key (0x1000).
  * Working keys are AES-128 for an AES-128 initial key, else AES-256.
  *
@@ -23,12 +26,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cbor.h>
+
 #include "crypto/dukpt.h"
 #include "crypto/pinblock.h"
 #include "devices/track.h"
 
 #define CARDCRYPT_CT_MAX 128 /* 3 + 79 + 40 bytes, padded to 16 */
 #define CARDCRYPT_MAC_LEN 16
+#define CARDCRYPT_ENTRY_SWIPE 0x01 /* magnetic stripe */
+#define CARDCRYPT_ENTRY_CHIP 0x02  /* contact chip (simplified record) */
 
 struct cardcrypt_record {
     uint8_t ksn[DUKPT_AES_KSN_LEN];
@@ -42,6 +49,7 @@ struct cardcrypt_tracks {
     size_t n1;
     uint8_t t2[TRACK2_MAX];
     size_t n2;
+    uint8_t entry; /* CARDCRYPT_ENTRY_* */
 };
 
 struct cardcrypt_pin {
@@ -75,6 +83,15 @@ struct cardcrypt_read {
  * before a KSN is spent (INVAL, CHECKSUM, TOOBIG from the track parser). */
 int card_msr_read(struct dukpt_aes_device *d, const uint8_t *t1, size_t n1, const uint8_t *t2, size_t n2,
                   struct cardcrypt_read *ret);
+/* The same for a chip card read by the IC reader or the PIN pad's chip
+ * slot: t2 is the chip record (track_chip_image), the envelope is marked
+ * CARDCRYPT_ENTRY_CHIP. */
+int card_chip_read(struct dukpt_aes_device *d, const uint8_t *t2, size_t n2, struct cardcrypt_read *ret);
+
+/* The card record as the devices send it on the bus (docs/protocol.md
+ * "Card data protection"): {masked_pan, expiry, ksn, ct, mac}; a new CBOR
+ * map, or NULL on allocation failure. */
+cbor_item_t *card_read_body(const struct cardcrypt_read *rd);
 
 /* Build a format-4 PIN block for pin/pan and encipher it under the next
  * transaction's PIN key. fill: NULL for random (tests may fix it). */

@@ -13,6 +13,9 @@
 #ifndef MAMORI_DEVICE_H
 #define MAMORI_DEVICE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <cbor.h>
 
 #include "common/buf.h"
@@ -30,6 +33,15 @@ struct device_io {
      * refuses the action when it fails. Details never hold a PIN or clear
      * card data (masked PAN, KCV at most). May be NULL (nothing recorded). */
     int (*record)(void *ctx, const char *event, cbor_item_t *details);
+    /* Sign a device record with the device's own Ed25519 key (the log key
+     * of its certificate, pinned in the terminal's registry at enrolment;
+     * the runner holds it, the firmware never does). The runner signs only
+     * messages that start with a record magic it knows (src/devices/emrec.h),
+     * so this cannot forge a device log entry. 0 or a negative error. May be
+     * NULL: firmware then refuses what needs a signature. */
+    int (*sign)(void *ctx, const uint8_t *msg, size_t n, uint8_t ret_sig[static 64]);
+    /* The device's serial as in its certificate (NULL when unknown). */
+    const char *serial;
 };
 
 /* io->record if the runner provides one (0 otherwise); takes details. */

@@ -8,15 +8,21 @@
  * the rule that credit card data leaves the reader only encrypted
  * (icreader.read is refused with "no key" until a DUKPT key is injected).
  * Each simulated e-money card is a file card-ID.state in the state directory,
- * so its balance survives removal and restart. The payment record returned
- * is the device's own; its signature arrives with issue 5.
+ * so its balance survives removal and restart, with the card's random purse
+ * id. The payment record returned is the device's own, signed with the
+ * device's key through its runner (emrec.h, device_io.sign): without a
+ * signer no e-money payment is made.
  * The chip card's data record is simplified to a track-2 image
- * (";PAN=YYMM=?"), encrypted exactly like a swiped track (cardcrypt.h).
- * Does not own the cryptography (cardcrypt.c, crypto/dukpt.c).
+ * (";PAN=YYMM=?", track.h track_chip_image), encrypted like a swiped track
+ * but marked as chip data (cardcrypt.h card_chip_read).
+ * Does not own the cryptography (cardcrypt.c, emrec.c, crypto/dukpt.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <sodium.h>
 
 #include "common/field.h"
 #include "common/secmem.h"
@@ -28,6 +34,7 @@
 #include "devices/devkey.h"
 #include "devices/devidem.h"
 #include "devices/devstate.h"
+#include "devices/emrec.h"
 #include "devices/track.h"
 #include "mamori/err.h"
 
@@ -48,6 +55,7 @@ struct icreader {
     enum ic_card card;
     char card_id[ICREADER_CARD_ID_MAX + 1];
     int64_t balance, card_seq;
+    uint8_t purse[EMREC_PURSE_LEN]; /* the e-money card's purse id */
     char credit_t2[TRACK2_MAX + 1]; /* HIGH: the chip's record, wiped on removal */
 };
 
@@ -76,7 +84,8 @@ static int card_save(struct icreader *ic)
     char name[64];
     cbor_item_t *m = devbody_new();
     int r = MAMORI_ERR_NOMEM;
-    if (devbody_put_int(m, "balance", ic->balance) || devbody_put_int(m, "seq", ic->card_seq))
+    if (devbody_put_int(m, "balance", ic->balance) || devbody_put_int(m, "seq", ic->card_seq) ||
+        devbody_put_bytes(m, "purse", ic->purse, sizeof(ic->purse)))
         goto out;
     r = card_file(ic, name) ? MAMORI_ERR_TOOBIG : devstate_save(ic->dir, name, m);
 out:
@@ -144,11 +153,40 @@ static void masked_card_id(const struct icreader *ic, char out[static ICREADER_C
     field_mask_tail(out, ICREADER_CARD_ID_MAX + 1, ic->card_id);
 }
 
+/* The signed record of the deduction just made in memory (balance already
+ * lowered, seq already advanced) appended to out (emrec.h). */
+static int sign_record(struct icreader *ic, int64_t amount, const char *mid, const char *txn, const char *idem,
+                       struct buf *out)
+{
+    struct emrec e;
+    struct buf tbs;
+    int r;
+    if (ic->io.sign == NULL || ic->io.serial == NULL || strlen(ic->io.serial) > EMREC_SERIAL_MAX)
+        return MAMORI_ERR_STATE; /* fail closed: no payment without the device's signature */
+    memset(&e, 0, sizeof(e));
+    strcpy(e.serial, ic->io.serial);
+    snprintf(e.card, sizeof(e.card), "%s", mid);
+    memcpy(e.purse, ic->purse, sizeof(e.purse));
+    e.seq = (uint64_t)ic->card_seq;
+    e.amount = (uint64_t)amount;
+    e.balance_after = (uint64_t)ic->balance;
+    e.balance_before = (uint64_t)(ic->balance + amount);
+    snprintf(e.txn, sizeof(e.txn), "%s", txn);
+    snprintf(e.idem, sizeof(e.idem), "%s", idem);
+    e.time = (uint64_t)time(NULL);
+    buf_init(&tbs, EMREC_MAX);
+    if ((r = emrec_tbs(&e, &tbs)) == 0 && (r = ic->io.sign(ic->io.ctx, buf_ptr(&tbs), buf_remaining(&tbs), e.sig)) == 0)
+        r = emrec_encode(&e, out);
+    buf_free(&tbs);
+    return r;
+}
+
 static int icreader_pay(struct icreader *ic, const cbor_item_t *body, cbor_item_t **ret_reply)
 {
     char idem[DEVIDEM_KEY_MAX + 1], txn[65] = "", fp[DEVIDEM_FP_MAX + 1], mid[ICREADER_CARD_ID_MAX + 1];
     int64_t amount;
-    cbor_item_t *reply = NULL, *rec = NULL;
+    cbor_item_t *reply = NULL;
+    struct buf signed_rec;
     int r;
     if ((r = devbody_get_str(body, "idem", idem, sizeof(idem))) ||
         (r = devbody_get_int(body, "amount", 1, ICREADER_BALANCE_MAX, &amount)))
@@ -173,14 +211,13 @@ static int icreader_pay(struct icreader *ic, const cbor_item_t *body, cbor_item_
     ic->balance -= amount;
     ic->card_seq++;
     reply = devbody_new();
-    rec = devbody_new();
-    if (devbody_put_int(rec, "seq", ic->card_seq) || devbody_put_str(rec, "card", mid) ||
-        devbody_put_int(rec, "amount", amount) || devbody_put_int(rec, "balance_after", ic->balance)) {
-        r = MAMORI_ERR_NOMEM;
+    buf_init(&signed_rec, EMREC_MAX);
+    if ((r = sign_record(ic, amount, mid, txn, idem, &signed_rec)) != 0) {
+        buf_free(&signed_rec);
         goto fail;
     }
-    r = devbody_put_item(reply, "record", rec); /* takes rec, also on failure */
-    rec = NULL;
+    r = devbody_put_bytes(reply, "record", buf_ptr(&signed_rec), buf_remaining(&signed_rec));
+    buf_free(&signed_rec);
     if (r || devbody_put_int(reply, "amount", amount) ||
         devbody_put_int(reply, "balance_after", ic->balance) ||
         devbody_put_str(reply, "card", mid) || (r = devidem_put(&ic->idem, idem, fp, reply))) {
@@ -220,8 +257,6 @@ fail:
     ic->balance += amount;
     ic->card_seq--;
 fail_restored:
-    if (rec != NULL)
-        cbor_decref(&rec);
     if (reply != NULL)
         cbor_decref(&reply);
     return r;
@@ -237,18 +272,12 @@ static int icreader_read_credit(struct icreader *ic, cbor_item_t **ret_reply)
     if (ic->card != IC_CREDIT)
         return MAMORI_ERR_NOTFOUND; /* no credit card in the slot */
     memset(&rd, 0, sizeof(rd));
-    r = card_msr_read(devkey_dukpt(ic->key), NULL, 0, (const uint8_t *)ic->credit_t2,
-                      strlen(ic->credit_t2), &rd);
+    r = card_chip_read(devkey_dukpt(ic->key), (const uint8_t *)ic->credit_t2, strlen(ic->credit_t2), &rd);
     if (r == 0)
         r = devkey_commit(ic->key); /* before the record leaves */
     if (r == 0) {
-        cbor_item_t *m = devbody_new();
-        if (devbody_put_str(m, "masked_pan", rd.masked_pan) || devbody_put_str(m, "expiry", rd.expiry) ||
-            devbody_put_bytes(m, "ksn", rd.rec.ksn, sizeof(rd.rec.ksn)) ||
-            devbody_put_bytes(m, "ct", rd.rec.ct, rd.rec.ct_len) ||
-            devbody_put_bytes(m, "mac", rd.rec.mac, sizeof(rd.rec.mac))) {
-            if (m != NULL)
-                cbor_decref(&m);
+        cbor_item_t *m = card_read_body(&rd);
+        if (m == NULL) {
             r = MAMORI_ERR_NOMEM;
         } else {
             (void)devstate_note(ic->dir, "icreader.card_read", rd.masked_pan);
@@ -357,11 +386,18 @@ static int icreader_insert_emoney(struct icreader *ic, int argc, char **argv, st
         return r;
     r = devstate_load(ic->dir, name, &st);
     if (r == 0) {
+        const uint8_t *pp;
+        size_t pn;
         if (devbody_get_int(st, "balance", 0, ICREADER_BALANCE_MAX, &ic->balance) ||
             devbody_get_int(st, "seq", 0, INT64_MAX, &seq))
             r = MAMORI_ERR_INVAL;
+        else if (devbody_get_bytes(st, "purse", sizeof(ic->purse), &pp, &pn) == 0 && pn == sizeof(ic->purse))
+            memcpy(ic->purse, pp, pn);
+        else
+            randombytes_buf(ic->purse, sizeof(ic->purse)); /* a card issued before purse ids */
         cbor_decref(&st);
     } else if (r == MAMORI_ERR_NOTFOUND && argc == 4) {
+        randombytes_buf(ic->purse, sizeof(ic->purse)); /* a new card: its purse id */
         r = 0;
     } else if (r == MAMORI_ERR_NOTFOUND) {
         devctl_answer(answer, "a new card needs a BALANCE");
@@ -419,14 +455,9 @@ static int icreader_control(void *state, int argc, char **argv, struct buf *answ
         /* The chip's record as a track-2 image, checked with the same rules
          * (format, Luhn) a swiped track gets. */
         char t2[TRACK2_MAX + 1];
-        struct track_data td;
-        int n = snprintf(t2, sizeof(t2), ";%s=%s=?", argv[2], argv[3]);
-        int r = n > 0 && (size_t)n < sizeof(t2) && strlen(argv[3]) == 4
-                    ? track2_parse((const uint8_t *)t2, (size_t)n, &td)
-                    : MAMORI_ERR_INVAL;
+        size_t n;
+        int r = track_chip_image(argv[2], argv[3], t2, &n);
         secmem_wipe(argv[2], strlen(argv[2]));
-        if (r == 0)
-            track_data_wipe(&td);
         if (r != 0) {
             secmem_wipe(t2, sizeof(t2));
             devctl_answer(answer, "usage: card credit PAN YYMM (a valid card number)");

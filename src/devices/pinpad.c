@@ -3,12 +3,21 @@
  *
  * Owns: the PIN entry session (pinpad.begin shows the amount; the shopper
  * swipes the card on the PIN pad's own reader, "swipe TRACK1|- TRACK2|-",
- * and keys the PIN, "pin DIGITS", "enter" or "cancel"), the tamper switch
+ * or, for pinpad.begin {entry: "chip"}, inserts the chip card into its own
+ * contact chip slot, "card credit PAN YYMM" (a PIN entry device with an
+ * integrated chip reader, like a CAT terminal's PED), and keys the PIN,
+ * "pin DIGITS", "enter" or "cancel"), the tamper switch
  * (control "tamper": keys erased at once, recorded, PIN entry refused until
  * re-injection), and the rule that card data and PIN leave the device only
  * encrypted: pinpad.data carries {status, ksn, block, card {masked_pan,
  * expiry, ksn, ct, mac}}. The ISO 9564 format 4 block binds the PIN to the
  * PAN, so the PIN pad reads the card itself; the PAN never leaves it.
+ * The chip record is built and encrypted by the same code as the IC
+ * reader's (track_chip_image, card_chip_read), marked as chip entry.
+ * "fault replay-last" is SIMULATOR FAULT INJECTION, not a device feature:
+ * the next "enter" re-sends the previous transaction's card record and PIN
+ * block (same KSNs), standing for a compromised device path or controller,
+ * so tests can show that the payment host declines the replay.
  * Without a DUKPT key (devkey.h) pinpad.begin is refused (MAMORI_ERR_STATE,
  * "no key"), so no digit is ever taken in a session that could not protect
  * it. Digits and PAN live in guarded memory only during the session.
@@ -48,7 +57,12 @@ struct pinpad {
     size_t pin_len;
     char *pan; /* guarded memory: the PAN read by the PIN pad's reader, "" before */
     bool card;
+    bool chip;                     /* this session reads the chip, not the stripe */
     struct cardcrypt_read card_rd; /* the encrypted card record and its masked PAN */
+    /* simulator fault injection ("fault replay-last"): ciphertext only */
+    bool have_last, replay_armed;
+    struct cardcrypt_read last_rd;
+    struct cardcrypt_pin last_pp;
 };
 
 static int pinpad_save(struct pinpad *p)
@@ -74,6 +88,7 @@ static void pinpad_end_session(struct pinpad *p)
     secmem_wipe(p->pan, TRACK_PAN_MAX + 1);
     secmem_lock(p->pan);
     p->card = false;
+    p->chip = false;
     secmem_wipe(&p->card_rd, sizeof(p->card_rd));
     p->active = false;
     p->amount = 0;
@@ -136,28 +151,14 @@ out:
     return 0;
 }
 
-static cbor_item_t *card_body(const struct cardcrypt_read *rd)
-{
-    cbor_item_t *m = devbody_new();
-    if (devbody_put_str(m, "masked_pan", rd->masked_pan) || devbody_put_str(m, "expiry", rd->expiry) ||
-        devbody_put_bytes(m, "ksn", rd->rec.ksn, sizeof(rd->rec.ksn)) ||
-        devbody_put_bytes(m, "ct", rd->rec.ct, rd->rec.ct_len) ||
-        devbody_put_bytes(m, "mac", rd->rec.mac, sizeof(rd->rec.mac))) {
-        if (m != NULL)
-            cbor_decref(&m);
-        return NULL;
-    }
-    return m;
-}
-
-static int pinpad_emit_result(struct pinpad *p, int status, const uint8_t *ksn, size_t ksn_len,
-                              const uint8_t *block, size_t block_len)
+static int pinpad_emit_result(struct pinpad *p, int status, const struct cardcrypt_read *rd, const uint8_t *ksn,
+                              size_t ksn_len, const uint8_t *block, size_t block_len)
 {
     cbor_item_t *ev = devbody_new();
     if (devbody_put_int(ev, "status", status) || devbody_put_int(ev, "amount", p->amount) ||
         (block != NULL && (devbody_put_bytes(ev, "ksn", ksn, ksn_len) ||
                            devbody_put_bytes(ev, "block", block, block_len) ||
-                           devbody_put_item(ev, "card", card_body(&p->card_rd))))) {
+                           devbody_put_item(ev, "card", card_read_body(rd))))) {
         if (ev != NULL)
             cbor_decref(&ev);
         return MAMORI_ERR_NOMEM;
@@ -168,9 +169,13 @@ static int pinpad_emit_result(struct pinpad *p, int status, const uint8_t *ksn, 
 static int pinpad_begin(struct pinpad *p, const cbor_item_t *body)
 {
     int64_t amount;
+    char entry[8] = "swipe";
     int r;
     if ((r = devbody_get_int(body, "amount", 1, PINPAD_AMOUNT_MAX, &amount)))
         return r == MAMORI_ERR_NOTFOUND ? MAMORI_ERR_INVAL : r;
+    r = devbody_get_str(body, "entry", entry, sizeof(entry));
+    if ((r != 0 && r != MAMORI_ERR_NOTFOUND) || (strcmp(entry, "swipe") != 0 && strcmp(entry, "chip") != 0))
+        return MAMORI_ERR_INVAL;
     if (p->tampered)
         return MAMORI_ERR_TAMPER;
     /* Fail closed: no PIN key, no PIN entry (POL-2). */
@@ -181,6 +186,7 @@ static int pinpad_begin(struct pinpad *p, const cbor_item_t *body)
     if ((r = device_record_str(&p->io, "pinpad.session", "state", "begin")))
         return r; /* no PIN session without its log entry (never the PIN) */
     p->active = true;
+    p->chip = strcmp(entry, "chip") == 0;
     p->amount = amount;
     p->pin_len = 0;
     p->sessions++;
@@ -244,7 +250,7 @@ static int pinpad_enter(struct pinpad *p, struct buf *answer)
     char pin[PINPAD_PIN_MAX + 1];
     int r;
     if (!p->card) {
-        devctl_answer(answer, "swipe the card on the PIN pad first");
+        devctl_answer(answer, p->chip ? "insert the chip card into the PIN pad first" : "swipe the card on the PIN pad first");
         return MAMORI_ERR_STATE;
     }
     if (p->pin_len < PINPAD_PIN_MIN) {
@@ -252,6 +258,15 @@ static int pinpad_enter(struct pinpad *p, struct buf *answer)
         return MAMORI_ERR_INVAL;
     }
     memset(&pp, 0, sizeof(pp));
+    if (p->replay_armed && p->have_last) {
+        /* SIMULATOR FAULT INJECTION: the previous transaction's ciphertext
+         * again (same KSNs), as a compromised path would resend it. */
+        p->replay_armed = false;
+        r = pinpad_emit_result(p, PPAD_SUCCESS, &p->last_rd, p->last_pp.ksn, sizeof(p->last_pp.ksn),
+                               p->last_pp.block, sizeof(p->last_pp.block));
+        pinpad_end_session(p);
+        return r ? r : devctl_answer(answer, "FAULT: previous PIN block and card record re-sent");
+    }
     secmem_read(p->pin);
     memcpy(pin, p->pin, sizeof(pin));
     secmem_lock(p->pin);
@@ -263,7 +278,12 @@ static int pinpad_enter(struct pinpad *p, struct buf *answer)
     if (r == 0)
         r = devkey_commit(p->key);
     if (r == 0)
-        r = pinpad_emit_result(p, PPAD_SUCCESS, pp.ksn, sizeof(pp.ksn), pp.block, sizeof(pp.block));
+        r = pinpad_emit_result(p, PPAD_SUCCESS, &p->card_rd, pp.ksn, sizeof(pp.ksn), pp.block, sizeof(pp.block));
+    if (r == 0) {
+        p->last_rd = p->card_rd; /* ciphertext and masked PAN only, for the fault injection */
+        p->last_pp = pp;
+        p->have_last = true;
+    }
     pinpad_end_session(p);
     secmem_wipe(&pp, sizeof(pp));
     if (r != 0) {
@@ -275,20 +295,25 @@ static int pinpad_enter(struct pinpad *p, struct buf *answer)
     return devctl_answer(answer, "PIN block sent");
 }
 
-/* The PIN pad's own card reader: encrypt the tracks like the MSR and keep
- * the PAN (guarded) for the PIN block of this session. */
-static int pinpad_swipe(struct pinpad *p, const char *t1, const char *t2, struct buf *answer)
+/* The PIN pad's own card readers: encrypt the tracks like the MSR (stripe)
+ * or the chip record like the IC reader (chip) and keep the PAN (guarded)
+ * for the PIN block of this session. The session says which reader. */
+static int pinpad_card_in(struct pinpad *p, bool chip, const char *t1, const char *t2, struct buf *answer)
 {
     struct track_data td;
     size_t n1 = t1 != NULL ? strlen(t1) : 0, n2 = t2 != NULL ? strlen(t2) : 0;
     int r;
     memset(&td, 0, sizeof(td));
+    if (chip != p->chip) {
+        devctl_answer(answer, p->chip ? "this payment reads the chip: insert the card" : "this payment reads the stripe: swipe the card");
+        return MAMORI_ERR_STATE;
+    }
     if (n1 == 0 && n2 == 0) {
         devctl_answer(answer, "no track");
         return MAMORI_ERR_INVAL;
     }
-    r = card_msr_read(devkey_dukpt(p->key), (const uint8_t *)t1, n1, (const uint8_t *)t2, n2,
-                      &p->card_rd);
+    r = chip ? card_chip_read(devkey_dukpt(p->key), (const uint8_t *)t2, n2, &p->card_rd)
+             : card_msr_read(devkey_dukpt(p->key), (const uint8_t *)t1, n1, (const uint8_t *)t2, n2, &p->card_rd);
     if (r == 0)
         r = n2 > 0 ? track2_parse((const uint8_t *)t2, n2, &td) : track1_parse((const uint8_t *)t1, n1, &td);
     if (r == 0)
@@ -337,6 +362,15 @@ static int pinpad_control(void *state, int argc, char **argv, struct buf *answer
             cbor_decref(&ev);
         return devctl_answer(answer, "tamper: keys erased, PIN entry refused until re-injection");
     }
+    if (argc == 2 && strcmp(argv[0], "fault") == 0 && strcmp(argv[1], "replay-last") == 0) {
+        /* SIMULATOR FAULT INJECTION (tests only; see the file comment). */
+        if (!p->have_last) {
+            devctl_answer(answer, "FAULT: no previous transaction to replay");
+            return MAMORI_ERR_STATE;
+        }
+        p->replay_armed = true;
+        return devctl_answer(answer, "FAULT armed: the next PIN entry re-sends the previous card record and PIN block");
+    }
     if (!p->active) {
         devctl_answer(answer, "no PIN entry in progress");
         return MAMORI_ERR_STATE;
@@ -361,18 +395,33 @@ static int pinpad_control(void *state, int argc, char **argv, struct buf *answer
     if (argc == 1 && strcmp(argv[0], "enter") == 0)
         return pinpad_enter(p, answer);
     if (argc == 3 && strcmp(argv[0], "swipe") == 0) {
-        int r2 = pinpad_swipe(p, strcmp(argv[1], "-") == 0 ? NULL : argv[1],
-                              strcmp(argv[2], "-") == 0 ? NULL : argv[2], answer);
+        int r2 = pinpad_card_in(p, false, strcmp(argv[1], "-") == 0 ? NULL : argv[1],
+                                strcmp(argv[2], "-") == 0 ? NULL : argv[2], answer);
         secmem_wipe(argv[1], strlen(argv[1]));
         secmem_wipe(argv[2], strlen(argv[2]));
         return r2;
     }
+    if (argc == 4 && strcmp(argv[0], "card") == 0 && strcmp(argv[1], "credit") == 0) {
+        /* A chip card inserted into the PIN pad's own chip slot. */
+        char img[TRACK2_MAX + 1];
+        size_t n;
+        int r2 = track_chip_image(argv[2], argv[3], img, &n);
+        secmem_wipe(argv[2], strlen(argv[2]));
+        if (r2 != 0) {
+            devctl_answer(answer, "usage: card credit PAN YYMM (a valid card number)");
+            return MAMORI_ERR_INVAL;
+        }
+        r2 = pinpad_card_in(p, true, NULL, img, answer);
+        secmem_wipe(img, sizeof(img));
+        return r2;
+    }
     if (argc == 1 && strcmp(argv[0], "cancel") == 0) {
-        r = pinpad_emit_result(p, PPAD_CANCEL, NULL, 0, NULL, 0);
+        r = pinpad_emit_result(p, PPAD_CANCEL, NULL, NULL, 0, NULL, 0);
         pinpad_end_session(p);
         return r ? r : devctl_answer(answer, "cancelled");
     }
-    devctl_answer(answer, "usage: swipe TRACK1|- TRACK2|- | pin DIGITS | enter | cancel | tamper | status");
+    devctl_answer(answer, "usage: swipe TRACK1|- TRACK2|- | card credit PAN YYMM | pin DIGITS | enter | cancel | tamper | "
+                          "fault replay-last | status");
     return MAMORI_ERR_INVAL;
 }
 

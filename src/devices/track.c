@@ -5,6 +5,7 @@
  */
 #include "devices/track.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "common/buf.h"
@@ -247,4 +248,26 @@ int track_parse(const uint8_t *p, size_t n, struct track_data *ret)
     if (p[0] == ';')
         return track2_parse(p, n, ret);
     return MAMORI_ERR_INVAL;
+}
+
+int track_chip_image(const char *pan, const char *yymm, char ret[static TRACK2_MAX + 1], size_t *ret_n)
+{
+    char img[TRACK2_MAX + 1];
+    struct track_data td;
+    int n, r;
+    if (pan == NULL || yymm == NULL || ret_n == NULL || strlen(yymm) != 4 || strspn(yymm, "0123456789") != 4)
+        return MAMORI_ERR_INVAL;
+    n = snprintf(img, sizeof(img), ";%s=%s=?", pan, yymm);
+    if (n < 0 || (size_t)n >= sizeof(img)) {
+        secmem_wipe(img, sizeof(img));
+        return MAMORI_ERR_TOOBIG;
+    }
+    /* The same rules (format, Luhn) a swiped track gets. */
+    if ((r = track2_parse((const uint8_t *)img, (size_t)n, &td)) == 0) {
+        track_data_wipe(&td);
+        memcpy(ret, img, sizeof(img));
+        *ret_n = (size_t)n;
+    }
+    secmem_wipe(img, sizeof(img));
+    return r;
 }

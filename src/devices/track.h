@@ -44,6 +44,12 @@ int track2_parse(const uint8_t *p, size_t n, struct track_data *ret);
 /* Either track, by its start sentinel. */
 int track_parse(const uint8_t *p, size_t n, struct track_data *ret);
 
+/* The simplified chip card data record (docs/protocol.md, icreader.read):
+ * a track-2 image ";PAN=YYMM=?" without service code or discretionary data,
+ * checked like a swiped track 2 (format, Luhn). ret (HIGH: the caller wipes
+ * it) and *ret_n written only on success; INVAL, CHECKSUM, TOOBIG. */
+int track_chip_image(const char *pan, const char *yymm, char ret[static TRACK2_MAX + 1], size_t *ret_n);
+
 /* Luhn (mod 10) over 1..TRACK_LUHN_MAX ASCII digits, check digit last. */
 __attribute__((warn_unused_result)) bool track_luhn_ok(const char *digits);
 /* The check digit ('0'..'9') to append to body, or -1 for a bad body. */

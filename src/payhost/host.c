@@ -332,6 +332,7 @@ struct decision {
     char last4[5];
     char txn_id[17];
     char approval[7];
+    const char *entry; /* "chip" / "swipe" from the card envelope (inside its MAC); NULL without a card */
 };
 
 static void today(struct payhost *h, int *y, int *m)
@@ -389,6 +390,7 @@ static const char *open_card(struct payhost *h, const struct payhost_request *q,
         goto wipe;
     }
     memcpy(pan_out, td.pan, sizeof(td.pan));
+    d->entry = t->entry == CARDCRYPT_ENTRY_CHIP ? "chip" : "swipe";
     token_of(h, td.pan, d->token);
     size_t n = strlen(td.pan);
     memcpy(d->last4, td.pan + n - 4, 5);
@@ -661,11 +663,17 @@ int payhost_handle(struct payhost *h, const char *body, size_t len, struct buf *
     *ret_reason = why != NULL ? why : "";
     if (why != NULL)
         r = respond(out, json_pack("{s:s,s:s}", "result", "declined", "reason", why));
-    else
-        r = respond(out, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:I}", "result", "approved", "type",
-                                   payhost_type_name(q->type), "txn_id", d.txn_id, "approval_code", d.approval,
-                                   "token", d.token, "last4", d.last4, "method", payhost_method_name(q->method),
-                                   "installments", q->installments, "amount", (json_int_t)q->amount));
+    else {
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:I}", "result", "approved", "type",
+                              payhost_type_name(q->type), "txn_id", d.txn_id, "approval_code", d.approval, "token",
+                              d.token, "last4", d.last4, "method", payhost_method_name(q->method), "installments",
+                              q->installments, "amount", (json_int_t)q->amount);
+        if (o != NULL && d.entry != NULL && json_object_set_new(o, "entry", json_string(d.entry)) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+        r = o != NULL ? respond(out, o) : MAMORI_ERR_NOMEM;
+    }
     secmem_free(q);
     secmem_wipe(&d, sizeof(d));
     return r;

@@ -17,16 +17,19 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "audit/audit.h"
 #include "bus/devapi.h"
 #include "bus/msgjson.h"
+#include "bus/registry.h"
 #include "common/buf.h"
 #include "common/evloop.h"
 #include "common/hex.h"
 #include "common/secmem.h"
 #include "devices/devbody.h"
+#include "devices/emrec.h"
 #include "mamori/err.h"
 
 #define PC_KSN 12
@@ -52,6 +55,7 @@ struct paycard {
     struct devapi *api;
     struct audit *audit;
     struct paystore *store;
+    struct registry *reg; /* pinned device keys (e-money records) */
     char url[PC_URL_MAX], cert[PC_URL_MAX], terminal[32], pin_sha[64];
     char *cert_pem; /* the host's certificate, read once before terminald restricts itself */
     size_t cert_len;
@@ -251,6 +255,14 @@ int paycard_ref_parse(const char *ref, char host_txn[static 24], char approval[s
     strcpy(last4, l4);
     strcpy(method, m);
     return 0;
+}
+
+const char *paycard_ref_entry_ja(const char *ref)
+{
+    char h[24], a[8], l4[5], m[16], e[8];
+    if (ref == NULL || sscanf(ref, "%23s %7s %4s %15s %7s", h, a, l4, m, e) != 5)
+        return NULL;
+    return strcmp(e, "chip") == 0 ? "IC" : strcmp(e, "swipe") == 0 ? "磁気" : NULL;
 }
 
 const char *paycard_method_ja(const char *m)
@@ -541,6 +553,7 @@ static int answer_core(json_t *resp, struct paycard_payment *pay, char ref[stati
     const char *ap = json_string_value(json_object_get(resp, "approval_code"));
     const char *tok = json_string_value(json_object_get(resp, "token"));
     const char *l4 = json_string_value(json_object_get(resp, "last4"));
+    const char *entry = json_string_value(json_object_get(resp, "entry"));
     if (res == NULL || strcmp(res, "approved") != 0) {
         const char *why = json_string_value(json_object_get(resp, "reason"));
         snprintf(reason, reason_cap, "%s", why && strspn(why, "abcdefghijklmnopqrstuvwxyz_") == strlen(why) ? why
@@ -549,14 +562,17 @@ static int answer_core(json_t *resp, struct paycard_payment *pay, char ref[stati
     }
     if (id == NULL || ap == NULL || strlen(id) >= sizeof(pay->host_txn) || strlen(ap) >= sizeof(pay->approval) ||
         strspn(id, "0123456789abcdef") != strlen(id) || strspn(ap, "0123456789") != strlen(ap) ||
-        (tok && strlen(tok) >= sizeof(pay->token)) || (l4 && (strlen(l4) != 4 || strspn(l4, "0123456789") != 4)))
+        (tok && strlen(tok) >= sizeof(pay->token)) || (l4 && (strlen(l4) != 4 || strspn(l4, "0123456789") != 4)) ||
+        (entry && strcmp(entry, "chip") != 0 && strcmp(entry, "swipe") != 0))
         return MAMORI_ERR_PROTO;
+    snprintf(pay->entry, sizeof(pay->entry), "%s", entry ? entry : "");
     strcpy(pay->host_txn, id);
     strcpy(pay->approval, ap);
     snprintf(pay->token, sizeof(pay->token), "%s", tok ? tok : "");
     snprintf(pay->last4, sizeof(pay->last4), "%s", l4 ? l4 : "");
-    int n = snprintf(ref, TENDER_REF_MAX, "%s %s %s %s", pay->host_txn, pay->approval,
-                     pay->last4[0] ? pay->last4 : "----", pay->method[0] ? pay->method : "lump");
+    int n = snprintf(ref, TENDER_REF_MAX, "%s %s %s %s%s%s", pay->host_txn, pay->approval,
+                     pay->last4[0] ? pay->last4 : "----", pay->method[0] ? pay->method : "lump",
+                     pay->entry[0] ? " " : "", pay->entry);
     if (n < 0 || n >= TENDER_REF_MAX)
         return MAMORI_ERR_TOOBIG;
     snprintf(reason, reason_cap, "%s", "");
@@ -643,8 +659,11 @@ static int card_authorize(void *ctx, int64_t txn_no, int64_t amount, struct tend
         goto out;
     }
     if (strcmp(p->cvm, "pin") == 0) {
+        /* source "ic": the chip is read by the PIN pad's own chip slot, as
+         * the format-4 PIN block needs the PAN inside the same device. */
         cbor_item_t *m = devbody_new();
-        if (m == NULL || devbody_put_int(m, "amount", amount)) {
+        if (m == NULL || devbody_put_int(m, "amount", amount) ||
+            (strcmp(p->source, "ic") == 0 && devbody_put_str(m, "entry", "chip"))) {
             if (m)
                 cbor_decref(&m);
             r = MAMORI_ERR_NOMEM;
@@ -707,6 +726,14 @@ static int card_authorize(void *ctx, int64_t txn_no, int64_t amount, struct tend
     }
     if ((r = approved(p, resp, &pay, ref)) != 0)
         goto out;
+    if (pay.entry[0] != '\0') { /* stored with the payment: chip or stripe, as the device marked it */
+        if (pay.extra == NULL)
+            pay.extra = json_object();
+        if (pay.extra == NULL || json_object_set_new(pay.extra, "entry", json_string(pay.entry)) != 0) {
+            r = MAMORI_ERR_NOMEM;
+            goto out;
+        }
+    }
     if ((r = paystore_put(p->store, &pay)) != 0)
         goto out;
     snprintf(ret->ref, sizeof(ret->ref), "%s", ref);
@@ -761,13 +788,26 @@ static int card_refund(void *ctx, int64_t txn_no, const struct tender_auth *a)
     return r;
 }
 
+static void audit_bad_record(struct paycard *p, int64_t txn_no, const char *serial, int r)
+{
+    struct audit_actor a = {.process = "register"};
+    if (p->audit != NULL)
+        (void)audit_event(p->audit, &a, "pay.emoney.bad_signature", F_INT("txn", txn_no),
+                          F_STR("device", serial ? serial : ""), F_INT("error", r),
+                          F_STR("effect", "tender refused; the record is not the pinned device's"));
+}
+
 static int emoney_authorize(void *ctx, int64_t txn_no, int64_t amount, struct tender_auth *ret)
 {
     struct paycard *p = ctx;
     struct paycard_payment pay;
     cbor_item_t *m = devbody_new(), *reply = NULL;
-    char idem[96], txn[24], card[32] = "";
-    int64_t seq = 0, after = 0;
+    char idem[96], txn[24], b64[sodium_base64_ENCODED_LEN(EMREC_MAX, sodium_base64_VARIANT_ORIGINAL)];
+    const char *serial;
+    uint8_t pub[EMREC_PUB_LEN];
+    const uint8_t *rb = NULL;
+    size_t rn = 0;
+    struct emrec e;
     int r;
     snprintf(idem, sizeof(idem), "%s-%lld-%lld", p->terminal, (long long)txn_no, (long long)++p->emoney_seq);
     snprintf(txn, sizeof(txn), "%lld", (long long)txn_no);
@@ -781,23 +821,38 @@ static int emoney_authorize(void *ctx, int64_t txn_no, int64_t amount, struct te
         set_reason(p, r == MAMORI_ERR_DECLINED ? "insufficient_balance" : "icreader_error");
         return r;
     }
-    const cbor_item_t *rec = devbody_find(reply, "record");
-    if (devbody_get_int(rec, "seq", 0, INT64_MAX, &seq) != 0 || devbody_get_int(reply, "balance_after", 0, INT64_MAX, &after) != 0 ||
-        devbody_get_str(reply, "card", card, sizeof(card)) != 0) {
+    /* DEV-15: accept the deduction only on the record signed by the IC
+     * reader's own key as pinned at enrolment (not merely what came over
+     * the session). */
+    serial = p->h[D_ICREADER] != NULL ? devapi_serial(p->h[D_ICREADER]) : NULL;
+    if ((r = devbody_get_bytes(reply, "record", EMREC_MAX, &rb, &rn)) != 0)
+        r = MAMORI_ERR_AUTH;
+    else if ((r = paycard_pinned_key(p->reg, serial, pub)) == 0)
+        r = paycard_emoney_check(rb, rn, pub, sizeof(pub), serial, amount, txn, idem, &e);
+    if (r != 0) {
+        audit_bad_record(p, txn_no, serial, r);
+        set_reason(p, "bad_signature");
         cbor_decref(&reply);
-        return MAMORI_ERR_PROTO;
+        return MAMORI_ERR_AUTH;
     }
+    sodium_bin2base64(b64, sizeof(b64), rb, rn, sodium_base64_VARIANT_ORIGINAL);
+    cbor_decref(&reply);
     memset(&pay, 0, sizeof(pay));
     pay.txn_no = txn_no;
     strcpy(pay.kind, "emoney");
     pay.amount = amount;
-    snprintf(pay.host_txn, sizeof(pay.host_txn), "E%lld", (long long)seq);
-    size_t cl = strlen(card);
-    memcpy(pay.last4, cl >= 4 ? card + cl - 4 : card, cl >= 4 ? 4 : cl);
+    snprintf(pay.host_txn, sizeof(pay.host_txn), "E%llu", (unsigned long long)e.seq);
+    size_t cl = strlen(e.card);
+    memcpy(pay.last4, cl >= 4 ? e.card + cl - 4 : e.card, cl >= 4 ? 4 : cl);
     strcpy(pay.method, "emoney");
     strcpy(pay.cvm, "none");
-    pay.extra = json_pack("{s:o,s:I}", "record", msgjson_from_cbor(rec), "balance_after", (json_int_t)after);
-    cbor_decref(&reply);
+    pay.extra = json_pack("{s:{s:I,s:s,s:I,s:I,s:I,s:s,s:s,s:I},s:I,s:s,s:s}", "record", "seq", (json_int_t)e.seq,
+                          "card", e.card, "amount", (json_int_t)e.amount, "balance_before",
+                          (json_int_t)e.balance_before, "balance_after", (json_int_t)e.balance_after, "txn", e.txn,
+                          "idem", e.idem, "time", (json_int_t)e.time, "balance_after",
+                          (json_int_t)e.balance_after, "device", e.serial, "signed", b64);
+    if (pay.extra == NULL)
+        return MAMORI_ERR_NOMEM;
     r = paystore_put(p->store, &pay);
     json_decref(pay.extra);
     if (r != 0)
@@ -839,7 +894,8 @@ int paycard_new(struct evloop *l, struct devapi *api, struct audit *audit, const
     p->http_ms = cfg->http_ms > 0 ? cfg->http_ms : 15000;
     reset_options(p);
     if ((r = pin_of(p->cert, p->pin_sha)) != 0 || (r = read_cert(p)) != 0 ||
-        (r = paystore_open(cfg->db_path, &p->store)) != 0) {
+        (r = paystore_open(cfg->db_path, &p->store)) != 0 ||
+        (cfg->registry_path != NULL && (r = registry_open(cfg->registry_path, NULL, &p->reg)) != 0)) {
         paycard_free(p);
         return r;
     }
@@ -864,6 +920,7 @@ void paycard_free(struct paycard *p)
     json_decref(p->sig_points);
     free(p->cert_pem);
     paystore_close(p->store);
+    registry_close(p->reg);
     free(p);
 }
 

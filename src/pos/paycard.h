@@ -16,8 +16,16 @@
  *                          or of the chip (icreader.read), then
  *                          sigpad.capture and its stroke points, which are
  *                          stored with the payment
- *   emoney                 icreader.emoney_pay {amount, idem}: the device
- *                          deducts in the card and returns the record of it
+ *   card, cvm "pin",       pinpad.begin {amount, entry: "chip"}: the shopper
+ *   source "ic"            inserts the chip card into the PIN pad's own chip
+ *                          slot and keys the PIN (the PIN block needs the
+ *                          PAN, so one secure device reads both)
+ *   emoney                 icreader.emoney_pay {amount, idem, txn}: the
+ *                          device deducts in the card and returns the record
+ *                          of it signed with its own key (devices/emrec.h);
+ *                          the register verifies it against the key pinned
+ *                          in the registry at enrolment before accepting
+ *                          the tender, and stores it for offline checks
  *   refund                 back to the card by token (no card data at all)
  *
  * Data classes as a type rule: a payment record (pay.db, the register's
@@ -32,6 +40,7 @@
 #define MAMORI_POS_PAYCARD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -42,6 +51,8 @@ struct evloop;
 struct devapi;
 struct audit;
 struct paycard;
+struct registry;
+struct emrec;
 
 #define PAYCARD_MASKED_MAX 20     /* masked PAN incl. NUL (PAN <= 19 digits) */
 #define PAYCARD_PAN_RUN 12        /* this many digits in a row look like a PAN */
@@ -74,6 +85,7 @@ struct paycard_payment {
     char method[16];            /* lump, installments, revolving, bonus */
     int installments;
     char cvm[12];               /* pin, signature, none */
+    char entry[8];              /* the host's word on the card's entry mode: chip, swipe, "" */
     json_t *extra;              /* borrowed: signature points or the e-money record */
 };
 
@@ -92,6 +104,7 @@ struct paycard_config {
     const char *cert_path;    /* the host's certificate (pinned) */
     const char *terminal;     /* terminal id sent to the host */
     const char *db_path;      /* pay.db */
+    const char *registry_path; /* registry.db: the pinned device keys (e-money records); NULL: no e-money */
     int input_ms;             /* shopper: card, PIN, signature; 0: 60000 */
     int request_ms;           /* device request; 0: 3000 */
     int http_ms;              /* host round trip; 0: 15000 */
@@ -112,6 +125,32 @@ int paycard_next(struct paycard *p, const char *cvm, const char *method, int cou
  * wiped here. NOTFOUND when no point card is in the reader. */
 int paycard_point_card(struct paycard *p, struct txn *t);
 
+/* DEV-15: check a device-signed e-money record (rec, n bytes) as the
+ * register accepts it: the signature verifies with pub (the device key
+ * pinned at enrolment, pub_len 32), and it is the record of this payment:
+ * device serial, amount, txn and idem as requested. 0 and *ret (may be
+ * NULL); MAMORI_ERR_AUTH for a bad signature or a record of something else;
+ * INVAL/TOOBIG/SHORT/TRAILING for malformed bytes or a bad key length. */
+__attribute__((warn_unused_result)) int paycard_emoney_check(const uint8_t *rec, size_t n, const uint8_t *pub,
+                                                             size_t pub_len, const char *serial, int64_t amount,
+                                                             const char *txn, const char *idem, struct emrec *ret);
+
+/* The log key pinned at enrolment for serial, which must be an enrolled,
+ * not removed IC card reader: 0 and pub; NOTFOUND; AUTH (removed, another
+ * kind); STATE without a registry. */
+int paycard_pinned_key(struct registry *reg, const char *serial, uint8_t pub[static 32]);
+
+/* Offline re-verification of one stored e-money payment (pay.db row:
+ * its amount, host_txn "E<seq>" and extra JSON {device, signed (base64
+ * record), ...}) against the registry's pinned key for that device (the
+ * `mamori pay verify` verb). 0 and *ret (may be NULL); AUTH when the
+ * signature or the row's amount / sequence do not match the record;
+ * NOTFOUND when the device is not in the registry; PROTO for a row
+ * without a signed record. */
+__attribute__((warn_unused_result)) int paycard_emoney_verify_stored(struct registry *reg, const char *extra_json,
+                                                                     int64_t amount, const char *host_txn,
+                                                                     struct emrec *ret);
+
 /* The decline reason of the last refused authorization ("" if none). */
 const char *paycard_last_reason(const struct paycard *p);
 
@@ -125,6 +164,10 @@ int paycard_parse_answer(const char *body, size_t len, struct paycard_payment *p
 /* Parse a card tender reference "HOSTTXN APPROVAL LAST4 METHOD" (receipt). */
 int paycard_ref_parse(const char *ref, char host_txn[static 24], char approval[static 8], char last4[static 5],
                       char method[static 16]);
+/* The entry mode in a card tender reference's optional fifth word
+ * ("HOSTTXN APPROVAL LAST4 METHOD ENTRY", the host's word): "IC" for chip,
+ * "磁気" for stripe, NULL when absent or anything else. */
+const char *paycard_ref_entry_ja(const char *ref);
 /* Japanese name of a payment method (一括, 分割, リボ, ボーナス). */
 const char *paycard_method_ja(const char *method);
 

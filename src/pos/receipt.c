@@ -148,7 +148,7 @@ static int validate(const struct receipt_model *m)
         const struct receipt_tender *t = &m->tenders[i];
         if (t->kind < RECEIPT_TENDER_CASH || t->kind > RECEIPT_TENDER_OTHER || t->amount < 0 ||
             t->amount > TAX_AMOUNT_MAX || !text_ok(t->label, false) || !text_ok(t->brand, false) ||
-            !text_ok(t->approval, false) || !text_ok(t->method, false))
+            !text_ok(t->approval, false) || !text_ok(t->method, false) || !text_ok(t->entry, false))
             return MAMORI_ERR_INVAL;
         if (t->card_last4 != NULL && !last4_ok(t->card_last4))
             return MAMORI_ERR_INVAL;
@@ -351,6 +351,11 @@ static int render(const struct receipt_model *m, struct buf *o)
         }
         if (t->method) {
             snprintf(a, sizeof(a), "  支払区分 %s", t->method);
+            if ((r = emit_str(o, a)))
+                return r;
+        }
+        if (t->entry) {
+            snprintf(a, sizeof(a), "  読取方法 %s", t->entry);
             if ((r = emit_str(o, a)))
                 return r;
         }

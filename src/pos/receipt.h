@@ -79,6 +79,7 @@ struct receipt_tender {
     const char *card_last4;  /* exactly 4 digits: printed as ************1234 */
     const char *approval;    /* 承認番号 */
     const char *method;      /* 支払区分: "一括" */
+    const char *entry;       /* 読取方法: "IC" (chip) / "磁気" (stripe) */
 };
 
 struct receipt_model {

@@ -316,15 +316,17 @@ static int start_pay(struct pos_service *s, struct evloop *l, struct devapi *dev
                      const char *state_dir, struct audit *audit, const char *terminal, char *err, size_t errlen)
 {
     struct paycard_config pc = {0};
-    char db[SVC_PATH_MAX], cert[SVC_PATH_MAX];
+    char db[SVC_PATH_MAX], cert[SVC_PATH_MAX], reg[SVC_PATH_MAX];
     int64_t v;
     int rc;
     pc.url = config_get_str(cfg, "pay", "payhost_url", NULL);
     if (pc.url == NULL)
         return 0;
     if ((rc = in_dir(state_dir, config_get_str(cfg, "pay", "db", "pay.db"), db)) ||
-        (rc = in_dir(state_dir, config_get_str(cfg, "pay", "payhost_cert", "payhost.pem"), cert)))
+        (rc = in_dir(state_dir, config_get_str(cfg, "pay", "payhost_cert", "payhost.pem"), cert)) ||
+        (rc = in_dir(state_dir, "registry.db", reg)))
         return rc;
+    pc.registry_path = reg; /* the device keys pinned at enrolment (signed e-money records) */
     pc.db_path = db;
     pc.cert_path = cert;
     pc.terminal = terminal;

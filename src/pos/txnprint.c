@@ -77,6 +77,7 @@ int txnprint_render(const struct txn_config *cfg, const struct txn_rec *r,
             tenders[nt].card_last4 = strspn(card[nt].last4, "0123456789") == 4 ? card[nt].last4 : NULL;
             tenders[nt].approval = card[nt].approval;
             tenders[nt].method = paycard_method_ja(card[nt].method);
+            tenders[nt].entry = paycard_ref_entry_ja(d->ref);
         }
         nt++;
     }

@@ -21,6 +21,8 @@ PAN = "4111111111111111"
 PIN = "73916428"
 T1 = "%B4111111111111111^MAMORI/TARO^2812101123456789?"
 T2 = ";4111111111111111=28121011234567?"
+CHIP = (PAN, "2812")  # the simplified chip record: ";PAN=YYMM=?"
+CHIP_IMAGE = ";4111111111111111=2812=?"
 PAN_SIG = "4242424242424242"
 T2_SIG = ";4242424242424242=28121011234567?"
 C1 = "00112233445566778899AABBCCDDEEFF"
@@ -109,8 +111,10 @@ class PayRegister(Register):
         return "active" in self.ctl("pinpad", "status") and json.loads(
             self.ctl("pinpad", "status").splitlines()[0]).get("active")
 
-    def card_sale_with_pin(self, amount, pin=PIN, t1=T1, t2=T2, body=None, during=None):
-        """POST /v1/tender/card in a thread; act as the shopper at the PIN pad."""
+    def card_sale_with_pin(self, amount, pin=PIN, t1=T1, t2=T2, body=None, during=None, chip=None):
+        """POST /v1/tender/card in a thread; act as the shopper at the PIN pad:
+        swipe on its stripe reader, or with chip=(PAN, YYMM) insert the chip
+        card into its chip slot (body should then say source "ic")."""
         out = {}
 
         def call():
@@ -118,11 +122,14 @@ class PayRegister(Register):
         th = threading.Thread(target=call)
         th.start()
         if wait_for(lambda: self.pin_session(), 10):
-            self.ctl("pinpad", "swipe", t1, t2)
+            if chip:
+                self.shopper_answer = self.ctl("pinpad", "card", "credit", *chip)
+            else:
+                self.shopper_answer = self.ctl("pinpad", "swipe", t1, t2)
             self.ctl("pinpad", "pin", pin)
             if during:
                 during()
-            self.ctl("pinpad", "enter")
+            self.enter_answer = self.ctl("pinpad", "enter")
         th.join(60)
         assert "r" in out
         return out["r"]

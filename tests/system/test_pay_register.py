@@ -3,6 +3,7 @@ payment host SIMULATOR (issue 4: DEV-7, DEV-12, DEV-14, DEV-15, POL-1,
 POL-2, POL-3, POL-8(3)): the controller only forwards ciphertext and keeps
 the approval code, the host's token, the last 4 digits and the payment
 method."""
+import base64
 import json
 import sqlite3
 import ssl
@@ -10,7 +11,10 @@ import urllib.request
 
 import pytest
 
-from payfix import (PAN, PAN_SIG, PIN, T1, T2, PayRegister, files_bytes, find_any, needles,
+import subprocess
+
+from conftest import prog
+from payfix import (CHIP, CHIP_IMAGE, PAN, PAN_SIG, PIN, T1, T2, PayRegister, files_bytes, find_any, needles,
                     readable_memory)
 from regfix import MANAGER
 
@@ -47,6 +51,7 @@ def test_dev14_pol2_credit_sale_with_pin_receipt_last4_approval_method(reg):
     assert len(rows[-1]["approval"]) == 6 and rows[-1]["cvm"] == "pin"
     text = reg.decode_receipts(reg.printer_out())
     assert "1111" in text and rows[-1]["approval"] in text and "分割" in text, text
+    assert "読取方法 磁気" in text and "読取方法 IC" not in text, text  # swiped at the PIN pad's stripe reader
     assert PAN not in text and "411111" not in text
 
 
@@ -62,13 +67,18 @@ def test_dev12_credit_sale_with_signature_points_stored(reg):
     assert "4242" in text and "一括" in text and PAN_SIG not in text
 
 
-def test_dev15_emoney_sale_deducted_in_card_record_stored(reg):
-    reg.ctl("icreader", "card", "emoney", "0012345678", "5000")
+def emoney_sale(reg, card="0012345678", balance="5000", amount=160):
+    """An e-money sale of one tea; the stored row and its extra JSON."""
+    reg.ctl("icreader", "card", "emoney", card, balance)
     reg.api.post("/v1/scan", {"code": TEA})
-    st, j = reg.api.post("/v1/tender/emoney", {"amount": 160}, ok=False)
+    st, j = reg.api.post("/v1/tender/emoney", {"amount": amount}, ok=False)
     assert st == 200, j
     row = pay_rows(reg)[-1]
-    extra = json.loads(row["extra"])
+    return row, json.loads(row["extra"])
+
+
+def test_dev15_emoney_sale_deducted_in_card_record_stored(reg):
+    row, extra = emoney_sale(reg)
     assert row["kind"] == "emoney" and extra["balance_after"] == 4840 and extra["record"]["amount"] == 160
     assert "4840" in reg.ctl("icreader", "status") or extra["record"]["balance_after"] == 4840
     # not enough value in the card: declined, nothing deducted
@@ -108,18 +118,21 @@ def scan_controller(reg):
 SECRETS = [PAN, "MAMORI/TARO", T2[1:-1], T1[1:-1], "=28121011234567"]
 
 
-def test_pol2_no_card_data_on_controller(reg):
+def no_card_data_on_controller(reg, chip=None):
     reg.api.post("/v1/scan", {"code": TEA, "qty": 2})
     during = {}
 
     def mid():  # the PIN is keyed and the card read: terminald's memory now
         during.update(scan_controller(reg))
-    st, j = reg.card_sale_with_pin(320, during=mid)
+    st, j = reg.card_sale_with_pin(320, during=mid, chip=chip,
+                                   body={"cvm": "pin", "source": "ic"} if chip else None)
     assert st == 200, j
     after = scan_controller(reg)
     assert len(during["memory"]) > 1_000_000 and len(after["memory"]) > 1_000_000
     assert after["bus"] and after["files"]
     ns = needles(*SECRETS) + [PIN.encode(), PIN.encode("utf-16-le")]
+    if chip:
+        ns += needles(CHIP_IMAGE[1:-1], CHIP_IMAGE)
     for when, scans in (("during", during), ("after", after)):
         for where, blob in scans.items():
             assert not find_any(blob, ns), (when, where, find_any(blob, ns))
@@ -128,6 +141,20 @@ def test_pol2_no_card_data_on_controller(reg):
     # the same search finds the PAN at the payment host (the test can find it)
     host_mem = readable_memory(reg.host_proc.pid)
     assert PAN.encode() in host_mem
+    return pay_rows(reg)[-1]
+
+
+def test_pol2_no_card_data_on_controller(reg):
+    row = no_card_data_on_controller(reg)
+    assert json.loads(row["extra"])["entry"] == "swipe"
+
+
+def test_pol2_no_card_data_on_controller_chip_with_pin(reg):
+    """The same scan for an IC credit sale with PIN: the chip is read by the
+    PIN pad's own chip slot, so the chip record, the PAN and the PIN never
+    reach terminald, its files or the bus in clear."""
+    row = no_card_data_on_controller(reg, chip=CHIP)
+    assert row["cvm"] == "pin" and json.loads(row["extra"])["entry"] == "chip"
 
 
 def host_post(reg, body):
@@ -203,3 +230,116 @@ def test_pol1_point_card_read_through_ic_reader(reg):
     assert member.encode() not in files_bytes(reg.state)
     text = reg.decode_receipts(reg.printer_out())
     assert member not in text and "3456" in text, text
+
+
+def test_dev14_dev15_ic_credit_sale_with_pin_chip_read_by_pinpad(reg):
+    """IC credit sale WITH PIN: the PIN pad (a PIN entry device with its own
+    contact chip slot) reads the chip and builds the format-4 PIN block from
+    the same PAN; the host learns the entry mode from inside the MAC'd
+    envelope; a wrong PIN is declined by the host."""
+    reg.api.post("/v1/scan", {"code": TEA, "qty": 2})
+    st, j = reg.card_sale_with_pin(320, chip=CHIP, body={"cvm": "pin", "source": "ic"})
+    assert st == 200, j
+    assert "card read 411111******1111" in reg.shopper_answer, reg.shopper_answer
+    row = pay_rows(reg)[-1]
+    assert row["kind"] == "card" and row["cvm"] == "pin" and row["last4"] == "1111"
+    assert row["masked_pan"] == "411111******1111" and json.loads(row["extra"])["entry"] == "chip"
+    db = sqlite3.connect(str(reg.host_state / "payhost.db"))
+    assert db.execute("SELECT status FROM txns WHERE id = ?", (row["host_txn"],)).fetchone()[0] == "approved"
+    db.close()
+    text = reg.decode_receipts(reg.printer_out())
+    assert row["approval"] in text and PAN not in text
+    assert "読取方法 IC" in text, text  # the receipt shows the entry mode
+    # a wrong PIN on the chip card: declined by the host, nothing paid
+    before = len(pay_rows(reg))
+    reg.api.post("/v1/scan", {"code": TEA})
+    st, j = reg.card_sale_with_pin(160, pin="0000", chip=CHIP, body={"cvm": "pin", "source": "ic"})
+    assert st != 200 and "wrong_pin" in json.dumps(j), j
+    assert len(pay_rows(reg)) == before
+    # a chip payment does not take a swipe (no silent fallback to the stripe)
+    st, j = reg.card_sale_with_pin(160, chip=None, body={"cvm": "pin", "source": "ic"},
+                                   during=lambda: reg.ctl("pinpad", "cancel"))
+    assert "reads the chip" in reg.shopper_answer, reg.shopper_answer
+    assert st != 200 and "pin_cancelled" in json.dumps(j), j
+    assert len(pay_rows(reg)) == before
+
+
+def test_pol2_replayed_pin_block_via_register_declined(reg):
+    """A replay through the register path: SIMULATOR FAULT INJECTION makes the
+    PIN pad re-send the previous sale's card record and PIN block (same
+    KSNs), standing for a compromised device path or controller. The host
+    declines it as a replay, nothing is recorded as paid, the decline is
+    audited, and the sale can still be paid afterwards."""
+    reg.api.post("/v1/scan", {"code": TEA, "qty": 2})
+    st, j = reg.card_sale_with_pin(320)
+    assert st == 200, j
+    paid = len(pay_rows(reg))
+    refused = int(reg.tctl("audit-count", "pay.card.refused").strip())
+    assert "FAULT armed" in reg.ctl("pinpad", "fault", "replay-last")
+    reg.api.post("/v1/scan", {"code": TEA, "qty": 2})
+    st, j = reg.card_sale_with_pin(320)
+    assert "FAULT: previous PIN block and card record re-sent" in reg.enter_answer, reg.enter_answer
+    assert st != 200 and "replay" in json.dumps(j), j
+    assert len(pay_rows(reg)) == paid  # nothing recorded as paid
+    assert int(reg.tctl("audit-count", "pay.card.refused").strip()) == refused + 1
+    db = sqlite3.connect(str(reg.host_state / "payhost.db"))
+    reasons = [r[0] for r in db.execute("SELECT reason FROM declines")]
+    db.close()
+    assert "replay" in reasons, reasons
+    # the fault was one-shot: the same sale is then paid with fresh KSNs
+    st, j = reg.card_sale_with_pin(320)
+    assert st == 200, j
+    assert len(pay_rows(reg)) == paid + 1
+
+
+def mamori_pay_verify(reg):
+    return subprocess.run([prog("mamori"), "pay", "verify", "--state", str(reg.state)], capture_output=True,
+                          text=True, timeout=30)
+
+
+def test_dev15_emoney_record_device_signed_and_reverified(reg):
+    """The IC reader signs the record of the deduction with its own key; the
+    register verifies it against the key pinned at enrolment before it
+    accepts the tender, stores it, and `mamori pay verify` re-checks it
+    offline; a tampered stored record fails."""
+    row, extra = emoney_sale(reg)
+    assert extra["device"] == reg.serial("icreader") and extra["signed"]
+    rec = extra["record"]
+    assert (rec["amount"], rec["balance_before"], rec["balance_after"]) == (160, 5000, 4840)
+    assert row["host_txn"] == "E%d" % rec["seq"] and rec["card"].endswith("5678") and "0012345678" not in row["extra"]
+    r = mamori_pay_verify(reg)
+    assert r.returncode == 0 and "1 e-money record(s) verified, 0 failed" in r.stdout, (r.stdout, r.stderr)
+    # the stored row altered (amount), or the signed record altered: verification fails (exit 3)
+    db = sqlite3.connect(str(reg.state / "pay.db"))
+    db.execute("UPDATE payments SET amount = 16 WHERE id = ?", (row["id"],))
+    db.commit()
+    r = mamori_pay_verify(reg)
+    assert r.returncode == 3 and "FAILED" in r.stdout, (r.stdout, r.stderr)
+    db.execute("UPDATE payments SET amount = 160 WHERE id = ?", (row["id"],))
+    raw = bytearray(base64.b64decode(extra["signed"]))
+    raw[-70] ^= 1  # the time field: still parses, the signature no longer matches
+    extra["signed"] = base64.b64encode(bytes(raw)).decode()
+    db.execute("UPDATE payments SET extra = ? WHERE id = ?", (json.dumps(extra), row["id"]))
+    db.commit()
+    db.close()
+    r = mamori_pay_verify(reg)
+    assert r.returncode == 3 and "FAILED" in r.stdout, (r.stdout, r.stderr)
+
+
+def test_dev15_emoney_record_not_signed_by_pinned_key_refused(reg):
+    """A record signed by a key other than the one pinned at enrolment (here:
+    the registry's pin for the IC reader changed to another key, i.e. the
+    reader is not the enrolled device) is refused and audited
+    pay.emoney.bad_signature; nothing is recorded as paid."""
+    serial = reg.serial("icreader")
+    db = sqlite3.connect(str(reg.state / "registry.db"), timeout=10)
+    db.execute("UPDATE devices SET log_pub = ? WHERE serial = ?", (bytes(range(32)), serial))
+    db.commit()
+    db.close()
+    reg.ctl("icreader", "card", "emoney", "0012345679", "5000")
+    reg.api.post("/v1/scan", {"code": TEA})
+    before = len(pay_rows(reg))
+    st, j = reg.api.post("/v1/tender/emoney", {"amount": 160}, ok=False)
+    assert st != 200 and "bad_signature" in json.dumps(j), j
+    assert len(pay_rows(reg)) == before
+    assert int(reg.tctl("audit-count", "pay.emoney.bad_signature").strip()) == 1

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "devices/devbody.h"
+#include "keys/keys.h"
 #include "mamori/err.h"
 
 static int devtest_emit(void *ctx, const char *type, cbor_item_t *body)
@@ -22,6 +23,13 @@ static int devtest_emit(void *ctx, const char *type, cbor_item_t *body)
     return 0;
 }
 
+/* The runner's signer (devrun.c io_sign) stand-in: the test's device key. */
+static int devtest_sign(void *ctx, const uint8_t *msg, size_t n, uint8_t ret_sig[static 64])
+{
+    struct devtest *t = ctx;
+    return keys_sign(t->sign_key, ret_sig, msg, n);
+}
+
 void devtest_start(struct devtest *t, const char *kind)
 {
     memset(t, 0, sizeof(*t));
@@ -30,6 +38,9 @@ void devtest_start(struct devtest *t, const char *kind)
     t->dir = testutil_tmpdir();
     t->io.ctx = t;
     t->io.emit = devtest_emit;
+    assert_int_equal(keys_generate(&t->sign_key), 0);
+    t->io.sign = devtest_sign;
+    t->io.serial = DEVTEST_SERIAL;
     buf_init(&t->answer, 4096);
     assert_int_equal(t->cls->create(t->dir, &t->io, &t->st), 0);
 }
@@ -50,6 +61,7 @@ void devtest_stop(struct devtest *t)
             cbor_decref(&t->ev_body[i]);
     }
     buf_free(&t->answer);
+    keys_free(t->sign_key);
     testutil_rmtree(t->dir);
     free(t->dir);
 }

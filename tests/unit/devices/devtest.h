@@ -16,6 +16,9 @@
 #include "devices/device.h"
 
 #define DEVTEST_EVENTS_MAX 512
+#define DEVTEST_SERIAL "DEVTEST-0001" /* io.serial of every test device */
+
+struct keys;
 
 struct devtest {
     char *dir;
@@ -27,6 +30,7 @@ struct devtest {
     char *ev_type[DEVTEST_EVENTS_MAX];
     cbor_item_t *ev_body[DEVTEST_EVENTS_MAX];
     struct buf answer;         /* last control answer, NUL-terminated */
+    struct keys *sign_key;     /* the device key behind io.sign */
 };
 
 void devtest_start(struct devtest *t, const char *kind);

@@ -14,6 +14,8 @@
 #include "crypto/kcv.h"
 #include "crypto/tr31.h"
 #include "devices/devkey.h"
+#include "devices/emrec.h"
+#include "keys/keys.h"
 #include "mamori/err.h"
 
 #define PAN "4111111111111111"
@@ -120,13 +122,81 @@ static void test_pol2_pinpad_refuses_pin_entry_without_key(void **state)
     devtest_stop(&t);
 }
 
-static cbor_item_t *pay_body(int64_t amount, const char *idem)
+/* {amount, key: value} (value NULL: {amount} only). */
+static cbor_item_t *amount_body(int64_t amount, const char *key, const char *value)
 {
     cbor_item_t *b = devtest_body();
     assert_int_equal(devbody_put_int(b, "amount", amount), 0);
-    if (idem != NULL)
-        assert_int_equal(devbody_put_str(b, "idem", idem), 0);
+    if (value != NULL)
+        assert_int_equal(devbody_put_str(b, key, value), 0);
     return b;
+}
+
+static cbor_item_t *pay_body(int64_t amount, const char *idem)
+{
+    return amount_body(amount, "idem", idem);
+}
+
+/* The signed record in an emoney_pay reply, verified with the test device's key. */
+static void record_verified(struct devtest *t, const cbor_item_t *reply, struct emrec *ret)
+{
+    const uint8_t *p;
+    size_t n;
+    uint8_t pub[32];
+    keys_sign_public(t->sign_key, pub);
+    assert_int_equal(devbody_get_bytes(reply, "record", EMREC_MAX, &p, &n), 0);
+    assert_int_equal(emrec_verify(p, n, pub, sizeof(pub), ret), 0);
+}
+
+static int64_t emrec_seq_of(struct devtest *t, const cbor_item_t *reply)
+{
+    struct emrec e;
+    record_verified(t, reply, &e);
+    return (int64_t)e.seq;
+}
+
+/* DEV-15: the device signs the record of the deduction with its own key;
+ * no signer, no deduction. */
+static void test_dev15_emoney_record_signed_by_device(void **state)
+{
+    struct devtest t;
+    cbor_item_t *r1 = NULL, *bal = NULL;
+    struct emrec e;
+    const uint8_t *p;
+    size_t n;
+    uint8_t other[32];
+    struct keys *k2 = NULL;
+    devtest_start(&t, "icreader");
+    assert_int_equal(devtest_ctl(&t, "card emoney 0012345678 5000"), 0);
+    cbor_item_t *b = pay_body(160, "T1-7-1");
+    assert_int_equal(devbody_put_str(b, "txn", "7"), 0);
+    assert_int_equal(devtest_req(&t, "icreader.emoney_pay", b, &r1), 0);
+    record_verified(&t, r1, &e);
+    assert_string_equal(e.serial, DEVTEST_SERIAL);
+    assert_string_equal(e.card, "******5678");
+    assert_int_equal(e.amount, 160);
+    assert_int_equal(e.balance_before, 5000);
+    assert_int_equal(e.balance_after, 4840);
+    assert_int_equal(e.seq, 1);
+    assert_string_equal(e.txn, "7");
+    assert_string_equal(e.idem, "T1-7-1");
+    assert_true(e.time > 1700000000u);
+    /* another device's key does not verify it */
+    assert_int_equal(keys_generate(&k2), 0);
+    keys_sign_public(k2, other);
+    assert_int_equal(devbody_get_bytes(r1, "record", EMREC_MAX, &p, &n), 0);
+    assert_int_equal(emrec_verify(p, n, other, sizeof(other), NULL), MAMORI_ERR_AUTH);
+    keys_free(k2);
+    cbor_decref(&r1);
+    /* a reader whose runner cannot sign makes no payment (fail closed) */
+    t.io.sign = NULL;
+    devtest_restart(&t);
+    assert_int_equal(devtest_ctl(&t, "card emoney 0012345678"), 0);
+    assert_int_equal(devtest_req(&t, "icreader.emoney_pay", pay_body(100, "T1-8-1"), NULL), MAMORI_ERR_STATE);
+    assert_int_equal(devtest_req(&t, "icreader.emoney_balance", NULL, &bal), 0);
+    assert_int_equal(devtest_int(bal, "balance"), 4840);
+    cbor_decref(&bal);
+    devtest_stop(&t);
 }
 
 static void test_dev15_emoney_deducted_in_card_once(void **state)
@@ -141,7 +211,7 @@ static void test_dev15_emoney_deducted_in_card_once(void **state)
     assert_int_equal(devtest_req(&t, "icreader.emoney_pay", pay_body(1280, "P1"), &r1), 0);
     assert_int_equal(devtest_int(r1, "balance_after"), 1720);
     assert_string_equal(devtest_str(r1, "card", s, sizeof(s)), "************2345");
-    assert_int_equal(devtest_int(devbody_find(r1, "record"), "seq"), 1);
+    assert_int_equal(emrec_seq_of(&t, r1), 1);
     /* a retry deducts nothing */
     assert_int_equal(devtest_req(&t, "icreader.emoney_pay", pay_body(1280, "P1"), &r2), 0);
     assert_true(devtest_same(r1, r2));
@@ -335,6 +405,98 @@ static void test_dev14_pin_block_verifies_at_host_and_tamper_erases(void **state
     devtest_stop(&t);
 }
 
+/* pinpad.data -> the PIN block and card record in cardcrypt form. */
+static void pin_of_event(const cbor_item_t *ev, struct cardcrypt_pin *pp, struct cardcrypt_record *rec)
+{
+    const uint8_t *p;
+    size_t n;
+    assert_int_equal(devtest_int(ev, "status"), 1);
+    assert_int_equal(devbody_get_bytes(ev, "ksn", DUKPT_AES_KSN_LEN, &p, &n), 0);
+    memcpy(pp->ksn, p, DUKPT_AES_KSN_LEN);
+    assert_int_equal(devbody_get_bytes(ev, "block", PINBLOCK_ISO4_LEN, &p, &n), 0);
+    memcpy(pp->block, p, PINBLOCK_ISO4_LEN);
+    record_of(devbody_find(ev, "card"), rec);
+}
+
+static cbor_item_t *begin_body(int64_t amount, const char *entry)
+{
+    return amount_body(amount, "entry", entry);
+}
+
+/* DEV-14/DEV-15: IC credit with PIN. The PIN pad's own chip slot reads the
+ * chip (entry "chip"), the PIN block is bound to that PAN, the host sees
+ * chip entry; the stripe is refused in a chip session; the PAN and PIN are
+ * nowhere in what the device sent or stored. */
+static void test_dev14_pinpad_chip_slot_pin_block_bound_to_chip_pan(void **state)
+{
+    struct devtest t;
+    struct dukpt_aes_host *h;
+    struct cardcrypt_pin pp;
+    struct cardcrypt_record rec;
+    struct cardcrypt_tracks *tr = NULL;
+    char pin[PINBLOCK_PIN_BUF];
+    devtest_start(&t, "pinpad");
+    inject_key(&t);
+    assert_int_equal(devtest_req(&t, "pinpad.begin", begin_body(5400, "contactless"), NULL), MAMORI_ERR_INVAL);
+    assert_int_equal(devtest_req(&t, "pinpad.begin", begin_body(5400, "chip"), NULL), 0);
+    assert_int_equal(devtest_ctl(&t, "swipe - ;" PAN "=28121011234567?"), MAMORI_ERR_STATE); /* not the stripe */
+    assert_int_equal(devtest_ctl(&t, "card credit 4111111111111112 2812"), MAMORI_ERR_INVAL); /* Luhn */
+    assert_int_equal(devtest_ctl(&t, "card credit " PAN " 2812"), 0);
+    assert_int_equal(devtest_ctl(&t, "pin 4321"), 0);
+    assert_int_equal(devtest_ctl(&t, "enter"), 0);
+    pin_of_event(devtest_event(&t, "pinpad.data", 0), &pp, &rec);
+    assert_int_equal(dukpt_aes_host_new(test_bdk, 16, &h), 0);
+    assert_int_equal(card_decrypt_tracks(h, &rec, &tr), 0);
+    assert_int_equal(tr->entry, CARDCRYPT_ENTRY_CHIP);
+    assert_memory_equal(tr->t2, ";" PAN "=2812=?", tr->n2);
+    cardcrypt_tracks_free(tr);
+    assert_int_equal(card_decrypt_pin(h, &pp, PAN, pin), 0);
+    assert_string_equal(pin, "4321");
+    struct buf all;
+    buf_init(&all, 0);
+    devtest_events_bytes(&t, &all);
+    assert_null(memmem(buf_ptr(&all), buf_remaining(&all), PAN_MID, strlen(PAN_MID)));
+    assert_null(memmem(buf_ptr(&all), buf_remaining(&all), "4321", 4));
+    buf_free(&all);
+    assert_false(dir_contains(t.dir, PAN_MID));
+    /* a stripe session refuses the chip slot */
+    assert_int_equal(devtest_req(&t, "pinpad.begin", begin_body(100, NULL), NULL), 0);
+    assert_int_equal(devtest_ctl(&t, "card credit " PAN " 2812"), MAMORI_ERR_STATE);
+    assert_int_equal(devtest_ctl(&t, "cancel"), 0);
+    dukpt_aes_host_free(h);
+    devtest_stop(&t);
+}
+
+/* SIMULATOR FAULT INJECTION "fault replay-last": the next PIN entry re-sends
+ * the previous transaction's ciphertext byte for byte (same KSNs); once. */
+static void test_pol2_pinpad_fault_replay_last_resends_same_ksns(void **state)
+{
+    struct devtest t;
+    struct cardcrypt_pin p1, p2, p3;
+    struct cardcrypt_record r1, r2, r3;
+    devtest_start(&t, "pinpad");
+    inject_key(&t);
+    assert_int_equal(devtest_ctl(&t, "fault replay-last"), MAMORI_ERR_STATE); /* nothing to replay yet */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(devtest_req(&t, "pinpad.begin", begin_body(100 + i, NULL), NULL), 0);
+        assert_int_equal(devtest_ctl(&t, "swipe - ;" PAN "=28121011234567?"), 0);
+        assert_int_equal(devtest_ctl(&t, "pin 1234"), 0);
+        if (i == 1)
+            assert_int_equal(devtest_ctl(&t, "fault replay-last"), 0);
+        assert_int_equal(devtest_ctl(&t, "enter"), 0);
+    }
+    pin_of_event(devtest_event(&t, "pinpad.data", 0), &p1, &r1);
+    pin_of_event(devtest_event(&t, "pinpad.data", 1), &p2, &r2);
+    pin_of_event(devtest_event(&t, "pinpad.data", 2), &p3, &r3);
+    assert_memory_equal(&p1, &p2, sizeof(p1));
+    assert_memory_equal(r1.ksn, r2.ksn, sizeof(r1.ksn));
+    assert_memory_equal(r1.ct, r2.ct, r1.ct_len);
+    /* one-shot: the third is fresh */
+    assert_memory_not_equal(p1.ksn, p3.ksn, sizeof(p1.ksn));
+    assert_memory_not_equal(r1.ksn, r3.ksn, sizeof(r1.ksn));
+    devtest_stop(&t);
+}
+
 static void test_pol2_icreader_chip_record_encrypted(void **state)
 {
     struct devtest t;
@@ -354,6 +516,7 @@ static void test_pol2_icreader_chip_record_encrypted(void **state)
     assert_int_equal(dukpt_aes_host_new(test_bdk, 16, &h), 0);
     assert_int_equal(card_decrypt_tracks(h, &rec, &tr), 0);
     assert_memory_equal(tr->t2, ";4111111111111111=2812=?", tr->n2);
+    assert_int_equal(tr->entry, CARDCRYPT_ENTRY_CHIP); /* the host knows it was the chip */
     cardcrypt_tracks_free(tr);
     assert_false(dir_contains(t.dir, PAN_MID));
     assert_int_equal(devtest_ctl(&t, "card credit 4111111111111112 2812"), MAMORI_ERR_INVAL); /* Luhn */
@@ -456,10 +619,13 @@ int main(void)
         cmocka_unit_test(test_pol2_msr_refuses_clear_output_without_key),
         cmocka_unit_test(test_pol2_pinpad_refuses_pin_entry_without_key),
         cmocka_unit_test(test_dev15_emoney_deducted_in_card_once),
+        cmocka_unit_test(test_dev15_emoney_record_signed_by_device),
         cmocka_unit_test(test_pol2_icreader_credit_read_refused_without_key),
         cmocka_unit_test(test_pol2_msr_sends_only_ciphertext_host_decrypts),
         cmocka_unit_test(test_dev14_pin_block_verifies_at_host_and_tamper_erases),
         cmocka_unit_test(test_pol2_icreader_chip_record_encrypted),
+        cmocka_unit_test(test_dev14_pinpad_chip_slot_pin_block_bound_to_chip_pan),
+        cmocka_unit_test(test_pol2_pinpad_fault_replay_last_resends_same_ksns),
         cmocka_unit_test(test_pol8_3_key_injected_under_custodian_kbpk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

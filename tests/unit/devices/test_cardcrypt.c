@@ -142,6 +142,43 @@ static void test_dev7_msr_read_masks_and_refuses_bad_swipes(void **state)
     dukpt_aes_host_free(h);
 }
 
+/* DEV-15: the chip record (track_chip_image) is encrypted like a track but
+ * marked as chip entry inside the MAC; swiped tracks are marked swipe. */
+static void test_dev15_chip_record_entry_mode_inside_mac(void **state)
+{
+    struct dukpt_aes_device *d;
+    struct dukpt_aes_host *h;
+    struct cardcrypt_read rd;
+    struct cardcrypt_tracks *t = NULL;
+    char img[TRACK2_MAX + 1];
+    size_t n;
+    (void)state;
+    make(&d, &h);
+    assert_int_equal(track_chip_image("4111111111111111", "2812", img, &n), 0);
+    assert_string_equal(img, ";4111111111111111=2812=?");
+    assert_int_equal(n, strlen(img));
+    assert_int_equal(track_chip_image("4111111111111112", "2812", img, &n), MAMORI_ERR_CHECKSUM);
+    assert_int_equal(track_chip_image("4111111111111111", "28x2", img, &n), MAMORI_ERR_INVAL);
+    assert_int_equal(track_chip_image("41111111111111111111111111111111111111", "2812", img, &n),
+                     MAMORI_ERR_TOOBIG);
+    assert_int_equal(track_chip_image("4111111111111111", "2812", img, &n), 0);
+    assert_int_equal(card_chip_read(d, (const uint8_t *)img, n, &rd), 0);
+    assert_string_equal(rd.masked_pan, "411111******1111");
+    assert_int_equal(card_decrypt_tracks(h, &rd.rec, &t), 0);
+    assert_int_equal(t->entry, CARDCRYPT_ENTRY_CHIP);
+    assert_int_equal(t->n1, 0);
+    assert_memory_equal(t->t2, img, n);
+    cardcrypt_tracks_free(t);
+    t = NULL;
+    assert_int_equal(card_chip_read(d, NULL, 0, &rd), MAMORI_ERR_INVAL);
+    assert_int_equal(card_msr_read(d, NULL, 0, (const uint8_t *)T2, strlen(T2), &rd), 0);
+    assert_int_equal(card_decrypt_tracks(h, &rd.rec, &t), 0);
+    assert_int_equal(t->entry, CARDCRYPT_ENTRY_SWIPE);
+    cardcrypt_tracks_free(t);
+    dukpt_aes_device_free(d);
+    dukpt_aes_host_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_pol2_tampered_or_foreign_envelope_refused),
         cmocka_unit_test(test_dev14_pin_block_roundtrip),
         cmocka_unit_test(test_dev7_msr_read_masks_and_refuses_bad_swipes),
+        cmocka_unit_test(test_dev15_chip_record_entry_mode_inside_mac),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

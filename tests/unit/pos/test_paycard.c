@@ -12,6 +12,8 @@
 
 #include "testutil.h"
 
+#include "devices/emrec.h"
+#include "keys/keys.h"
 #include "mamori/err.h"
 #include "pos/paycard.h"
 
@@ -118,6 +120,14 @@ static void test_ref_parse_and_method_names(void **state)
     assert_string_equal(paycard_method_ja("revolving"), "リボ");
     assert_string_equal(paycard_method_ja("bonus"), "ボーナス");
     assert_int_equal(paycard_ref_parse("only two", h, a, l4, m), MAMORI_ERR_INVAL);
+    /* the optional entry mode word (chip / swipe) for the receipt */
+    assert_int_equal(paycard_ref_parse("0a1b2c3d4e5f6071 123456 1111 installments swipe", h, a, l4, m), 0);
+    assert_string_equal(m, "installments");
+    assert_string_equal(paycard_ref_entry_ja("0a1b2c3d4e5f6071 123456 1111 installments swipe"), "磁気");
+    assert_string_equal(paycard_ref_entry_ja("0a1b2c3d4e5f6071 123456 1111 lump chip"), "IC");
+    assert_null(paycard_ref_entry_ja("0a1b2c3d4e5f6071 123456 1111 lump"));
+    assert_null(paycard_ref_entry_ja("0a1b2c3d4e5f6071 123456 1111 lump contactless"));
+    assert_null(paycard_ref_entry_ja(NULL));
     assert_int_equal(paycard_ref_parse(NULL, h, a, l4, m), MAMORI_ERR_INVAL);
 }
 
@@ -145,6 +155,57 @@ static void test_host_answer_parsed_strictly(void **state)
         assert_int_equal(paycard_parse_answer(bad[i], strlen(bad[i]), &p, ref, why, sizeof(why)), MAMORI_ERR_PROTO);
 }
 
+/* DEV-15: the register accepts an e-money deduction only on a record signed
+ * by the pinned device key that is the record of this very payment. */
+static void test_dev15_register_checks_emoney_record(void **state)
+{
+    struct keys *k, *other;
+    struct emrec e, got;
+    struct buf tbs, rec;
+    uint8_t pub[32], opub[32];
+    (void)state;
+    assert_int_equal(keys_generate(&k), 0);
+    assert_int_equal(keys_generate(&other), 0);
+    keys_sign_public(k, pub);
+    keys_sign_public(other, opub);
+    memset(&e, 0, sizeof(e));
+    strcpy(e.serial, "icreader-01");
+    strcpy(e.card, "******5678");
+    e.seq = 1;
+    e.amount = 160;
+    e.balance_before = 5000;
+    e.balance_after = 4840;
+    strcpy(e.txn, "12");
+    strcpy(e.idem, "T1-12-1");
+    e.time = 1795000000u;
+    buf_init(&tbs, EMREC_MAX);
+    buf_init(&rec, EMREC_MAX);
+    assert_int_equal(emrec_tbs(&e, &tbs), 0);
+    assert_int_equal(keys_sign(k, e.sig, buf_ptr(&tbs), buf_remaining(&tbs)), 0);
+    assert_int_equal(emrec_encode(&e, &rec), 0);
+    const uint8_t *p = buf_ptr(&rec);
+    size_t n = buf_remaining(&rec);
+    assert_int_equal(paycard_emoney_check(p, n, pub, 32, "icreader-01", 160, "12", "T1-12-1", &got), 0);
+    assert_int_equal(got.balance_after, 4840);
+    /* a genuine record, but not of this payment */
+    assert_int_equal(paycard_emoney_check(p, n, pub, 32, "icreader-02", 160, "12", "T1-12-1", NULL), MAMORI_ERR_AUTH);
+    assert_int_equal(paycard_emoney_check(p, n, pub, 32, "icreader-01", 170, "12", "T1-12-1", NULL), MAMORI_ERR_AUTH);
+    assert_int_equal(paycard_emoney_check(p, n, pub, 32, "icreader-01", 160, "13", "T1-12-1", NULL), MAMORI_ERR_AUTH);
+    assert_int_equal(paycard_emoney_check(p, n, pub, 32, "icreader-01", 160, "12", "T1-12-2", NULL), MAMORI_ERR_AUTH);
+    /* another device's key; a key of the wrong length; garbage */
+    assert_int_equal(paycard_emoney_check(p, n, opub, 32, "icreader-01", 160, "12", "T1-12-1", NULL), MAMORI_ERR_AUTH);
+    assert_int_equal(paycard_emoney_check(p, n, pub, 16, "icreader-01", 160, "12", "T1-12-1", NULL), MAMORI_ERR_INVAL);
+    assert_int_not_equal(paycard_emoney_check((const uint8_t *)"MEMR\x01junk", 9, pub, 32, "icreader-01", 160, "12",
+                                              "T1-12-1", NULL), 0);
+    /* stored rows: no registry, or no signed record, is never "verified" */
+    assert_int_not_equal(paycard_emoney_verify_stored(NULL, "{\"device\":\"icreader-01\"}", 160, "E1", NULL), 0);
+    assert_int_not_equal(paycard_emoney_verify_stored(NULL, "not json", 160, "E1", NULL), 0);
+    buf_free(&tbs);
+    buf_free(&rec);
+    keys_free(k);
+    keys_free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +214,7 @@ int main(void)
         cmocka_unit_test(test_pan_run_detector),
         cmocka_unit_test(test_ref_parse_and_method_names),
         cmocka_unit_test(test_host_answer_parsed_strictly),
+        cmocka_unit_test(test_dev15_register_checks_emoney_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
