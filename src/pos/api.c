@@ -29,6 +29,7 @@
 #include "mamori/err.h"
 #include "pos/journal.h"
 #include "pos/paycard.h"
+#include "pos/repprint.h"
 #include "pos/tender.h"
 #include "pos/txnprint.h"
 
@@ -133,7 +134,7 @@ static const struct route routes[] = {
     {API_DECLARE, "POST", "/v1/declare", API_F_COUNTS, 0},
     {API_REPORT_X, "POST", "/v1/report/x", 0, 0},
     {API_REPORT_Z, "POST", "/v1/report/z", 0, 0},
-    {API_REPRINT, "POST", "/v1/reprint", API_F_RECEIPT, 0},
+    {API_REPRINT, "POST", "/v1/reprint", API_F_RECEIPT, API_F_KIND},
     {API_STATE, "GET", "/v1/state", 0, 0},
     {API_JOURNAL_SEARCH, "GET", "/v1/journal", 0, 0},
     {API_EVENTS, "GET", "/v1/events", 0, 0},
@@ -531,6 +532,16 @@ static int search_journal(struct journal *j, const char *code, const char *op, i
     return *ret ? 0 : MAMORI_ERR_NOMEM;
 }
 
+/* A report printed on the printer device or not (the report stands either way). */
+static void print_result(json_t *o, int rc)
+{
+    json_object_set_new(o, "printed", json_boolean(rc == 0));
+    if (rc != 0)
+        json_object_set_new(o, "print_error", json_string(rc == MAMORI_ERR_OFFLINE || rc == MAMORI_ERR_TIMEOUT
+                                                              ? "printer not answering: reprint later"
+                                                              : mamori_strerror(rc)));
+}
+
 static int today_yyyymmdd(void)
 {
     time_t now = time(NULL);
@@ -652,9 +663,24 @@ int api_exec(const struct api_env *env, const struct api_req *r, json_t **ret_re
             if (rec != NULL)
                 json_object_set_new(extra, "reconciliation", rec);
         }
+        if (rc == 0 && extra != NULL && r->op != API_DECLARE)
+            print_result(extra, repprint_report(t, rep, r->op == API_REPORT_Z,
+                                                json_object_get(extra, "reconciliation")));
         free(rep);
         break;
-    case API_REPRINT: rc = txnprint_reprint(t, r->receipt); break;
+    case API_REPRINT:
+        /* {"receipt": N} a receipt; {"kind": "z", "receipt": N} Z report N */
+        if ((r->have & API_F_KIND) && strcmp(r->kind, "z") != 0) {
+            rc = MAMORI_ERR_INVAL;
+            *ret_msg = "kind: only \"z\" (a Z report)";
+        } else if (r->have & API_F_KIND) {
+            rc = repprint_z_reprint(t, r->receipt);
+            if (rc == MAMORI_ERR_OFFLINE || rc == MAMORI_ERR_TIMEOUT)
+                *ret_msg = "printer not answering";
+        } else {
+            rc = txnprint_reprint(t, r->receipt);
+        }
+        break;
     case API_STATE: rc = 0; break;
     case API_JOURNAL_SHOW: {
         char *s = NULL;

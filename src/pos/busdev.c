@@ -51,6 +51,15 @@ struct busdev {
     /* change machine deposit in progress */
     int64_t dep_amount;
     int64_t dep_last_ms;
+    /* Devices that come and go while the register runs (DEV-8): a kind
+     * counts once its device has been attached; a cash command whose outcome
+     * is unknown pins the kind to that device (no other device of the kind
+     * takes over, so a retry under the same key reaches the device that may
+     * have executed it); in_call: a device call is in progress (no handle
+     * is replaced under it). */
+    bool seen[K_COUNT];
+    bool pinned[K_COUNT];
+    int in_call;
 };
 
 static int kind_index(const char *kind)
@@ -124,6 +133,27 @@ static void on_status(void *ctx, struct devapi_dev *d, int status, const char *t
     b->note(b->ctx, devapi_kind(d), what);
 }
 
+/* The device of kind k is detached: another enrolled device of the kind
+ * that is attached takes over, unless a cash command is pinned to it or a
+ * device call is in progress. */
+static void take_over(struct busdev *b, int k, const struct devapi_listener *l)
+{
+    struct devapi_dev *n = NULL;
+    if (b->pinned[k] || b->in_call > 0)
+        return;
+    if (devapi_open(b->api, kind_names[k], l, &n) != OPOS_SUCCESS)
+        return;
+    if (devapi_power_state(n) == OPOS_PS_OFF_OFFLINE ||
+        strcmp(devapi_serial(n), devapi_serial(b->h[k])) == 0) {
+        (void)devapi_close(n);
+        return;
+    }
+    (void)devapi_close(b->h[k]);
+    b->h[k] = n;
+    if (b->note != NULL)
+        b->note(b->ctx, kind_names[k], "replaced");
+}
+
 static void ensure_one(struct busdev *b, int k)
 {
     struct devapi_listener l = {.ctx = b, .data = on_data, .status = on_status};
@@ -133,23 +163,36 @@ static void ensure_one(struct busdev *b, int k)
             return; /* no device of this kind enrolled (yet) */
         b->h[k] = d;
     }
-    if (devapi_power_state(d) == OPOS_PS_OFF_OFFLINE)
-        return;
+    if (devapi_power_state(d) == OPOS_PS_OFF_OFFLINE) {
+        take_over(b, k, &l);
+        if (devapi_power_state(d = b->h[k]) == OPOS_PS_OFF_OFFLINE)
+            return;
+    }
     if (!devapi_claimed(d) && k != K_DRAWER && devapi_claim(d, 0) != OPOS_SUCCESS)
         return;
     if (!devapi_enabled(d) && devapi_set_enabled(d, true) != OPOS_SUCCESS)
         return;
     if (kind_input[k] && !devapi_data_event_enabled(d))
         (void)devapi_set_data_event_enabled(d, true);
+    if (devapi_enabled(d))
+        b->seen[k] = true;
 }
 
 void busdev_ensure(struct busdev *b)
 {
     for (int k = 0; k < K_COUNT; k++)
         ensure_one(b, k);
-    /* The engine copies the port when the register starts: a change machine
-     * counts when one is enrolled (offline means retry, not "use the drawer"). */
-    b->port.has_changer = b->h[K_CHANGER] != NULL;
+    /* A change machine counts once it has been attached; later a detach
+     * means retry, not "use the drawer" (the engine asks changer_present). */
+    b->port.has_changer = b->h[K_CHANGER] != NULL && b->seen[K_CHANGER];
+}
+
+static bool p_changer_present(void *ctx)
+{
+    struct busdev *b = ctx;
+    if (b->in_call == 0)
+        ensure_one(b, K_CHANGER);
+    return b->h[K_CHANGER] != NULL && b->seen[K_CHANGER];
 }
 
 bool busdev_ready(const struct busdev *b, const char *kind)
@@ -171,30 +214,47 @@ static int req(struct busdev *b, int k, const char *type, cbor_item_t *body, int
                cbor_item_t **ret_reply)
 {
     struct devapi_dev *d;
+    /* Commands that must happen once (cash, paper) stay with their device. */
+    bool cash = strcmp(type, "drawer.open") == 0 || strcmp(type, "changer.dispense") == 0 ||
+                strncmp(type, "changer.deposit_", 16) == 0 || strcmp(type, "printer.print") == 0;
     int rc;
-    ensure_one(b, k);
+    if (b->in_call == 0)
+        ensure_one(b, k);
     d = b->h[k];
-    if (d == NULL) {
+    if (d == NULL || (cash && devapi_power_state(d) == OPOS_PS_OFF_OFFLINE)) {
         if (body)
             cbor_decref(&body);
-        return MAMORI_ERR_OFFLINE;
+        return MAMORI_ERR_OFFLINE; /* not sent */
     }
+    if (cash)
+        b->pinned[k] = true; /* sent: the outcome is unknown until the device answers */
+    b->in_call++;
     rc = devapi_request(d, type, body, timeout_ms > 0 ? timeout_ms : b->cfg.request_ms, ret_reply);
-    return dev_err(b->h[k], rc);
+    b->in_call--;
+    rc = dev_err(d, rc);
+    /* A definite answer settles it; an open deposit stays pinned until its end. */
+    if (cash && rc != MAMORI_ERR_OFFLINE && rc != MAMORI_ERR_TIMEOUT &&
+        !(rc == 0 && strcmp(type, "changer.deposit_begin") == 0))
+        b->pinned[k] = false;
+    return rc;
 }
 
 /* ------------------------------------------------------------------ port */
 
-static int p_print(void *ctx, const uint8_t *bytes, size_t n)
+/* Print in chunks; with idem, chunk i carries the key "idem.i" (the printer
+ * replays a chunk it has printed). */
+static int print_chunks(struct busdev *b, const char *idem, const uint8_t *bytes, size_t n)
 {
-    struct busdev *b = ctx;
     int rc = 0;
     if (n > POSDEV_PRINT_MAX)
         return MAMORI_ERR_TOOBIG;
-    for (size_t off = 0; rc == 0 && off < n; off += BUSDEV_PRINT_CHUNK) {
+    for (size_t off = 0, i = 0; rc == 0 && off < n; off += BUSDEV_PRINT_CHUNK, i++) {
         size_t len = n - off < BUSDEV_PRINT_CHUNK ? n - off : BUSDEV_PRINT_CHUNK;
+        char key[POSDEV_IDEM_MAX + 8];
         cbor_item_t *m = devbody_new();
-        if (m == NULL || devbody_put_bytes(m, "data", bytes + off, len)) {
+        snprintf(key, sizeof(key), "%s.%zu", idem ? idem : "", i);
+        if (m == NULL || devbody_put_bytes(m, "data", bytes + off, len) ||
+            (idem != NULL && devbody_put_str(m, "idem", key))) {
             if (m)
                 cbor_decref(&m);
             return MAMORI_ERR_NOMEM;
@@ -202,6 +262,18 @@ static int p_print(void *ctx, const uint8_t *bytes, size_t n)
         rc = req(b, K_PRINTER, "printer.print", m, 0, NULL);
     }
     return rc;
+}
+
+static int p_print(void *ctx, const uint8_t *bytes, size_t n)
+{
+    return print_chunks(ctx, NULL, bytes, n);
+}
+
+static int p_print_once(void *ctx, const char *idem, const uint8_t *bytes, size_t n)
+{
+    if (idem == NULL || idem[0] == '\0' || strlen(idem) >= POSDEV_IDEM_MAX)
+        return MAMORI_ERR_INVAL;
+    return print_chunks(ctx, idem, bytes, n);
 }
 
 static cbor_item_t *lines_body(const char *l1, const char *l2)
@@ -237,9 +309,23 @@ static int p_display(void *ctx, const char *l1, const char *l2)
     return r1 ? r1 : r2;
 }
 
+static int confirm_run(struct busdev *b, const char *prompt, bool *ret_yes);
+
+/* A wait for the shopper runs the loop: no handle is replaced meanwhile. */
 static int p_confirm(void *ctx, const char *prompt, bool *ret_yes)
 {
     struct busdev *b = ctx;
+    int rc;
+    if (b->in_call == 0)
+        ensure_one(b, K_CUSTDISP);
+    b->in_call++;
+    rc = confirm_run(b, prompt, ret_yes);
+    b->in_call--;
+    return rc;
+}
+
+static int confirm_run(struct busdev *b, const char *prompt, bool *ret_yes)
+{
     cbor_item_t *m = devbody_new(), *reply = NULL;
     int64_t cid, deadline;
     int rc;
@@ -313,9 +399,22 @@ static int deposit_end(struct busdev *b, const char *idem, int64_t *ret_counted)
     return 0;
 }
 
+static int deposit_run(struct busdev *b, const char *idem, int64_t want, int64_t *ret_counted);
+
 static int p_deposit(void *ctx, const char *idem, int64_t want, int64_t *ret_counted)
 {
     struct busdev *b = ctx;
+    int rc;
+    if (b->in_call == 0)
+        ensure_one(b, K_CHANGER);
+    b->in_call++;
+    rc = deposit_run(b, idem, want, ret_counted);
+    b->in_call--;
+    return rc;
+}
+
+static int deposit_run(struct busdev *b, const char *idem, int64_t want, int64_t *ret_counted)
+{
     cbor_item_t *m;
     int64_t start, now;
     int rc;
@@ -421,6 +520,8 @@ int busdev_new(struct evloop *l, struct devapi *api, const struct busdev_config 
     b->port.changer_deposit = p_deposit;
     b->port.changer_dispense = p_dispense;
     b->port.scale_read = p_scale;
+    b->port.print_once = p_print_once;
+    b->port.changer_present = p_changer_present;
     busdev_ensure(b);
     if (evloop_timer(l, BUSDEV_TICK_MS, on_tick, b, &b->tick) != 0) {
         free(b);
