@@ -48,6 +48,20 @@ static int setup(void **state)
     return 0;
 }
 
+/* The change machine is not attached when the register starts. */
+static int setup_no_changer(void **state)
+{
+    struct busdev_config cfg = {.request_ms = 500, .deposit_idle_ms = 100, .deposit_max_ms = 300};
+    fake_setup(state);
+    memset(&C, 0, sizeof(C));
+    fake_plug("CHG-0001", false);
+    assert_int_equal(evloop_new(&C.l), 0);
+    assert_int_equal(devapi_new((struct bus *)&F, &C.api), 0);
+    assert_int_equal(busdev_new(C.l, C.api, &cfg, &C.b), 0);
+    C.p = busdev_port(C.b);
+    return 0;
+}
+
 static int teardown(void **state)
 {
     busdev_free(C.b);
@@ -156,6 +170,37 @@ static void test_dev8_scanner_input_delivered(void **state)
     assert_int_equal(C.inputs, 2);
 }
 
+/* DEV-8: a change machine that attaches while the register runs is used
+ * from then on (asked at use time); once it has been there, a detach means
+ * "retry", not "use the drawer" (a pending deposit may be inside it). */
+static void test_dev8_changer_attached_later_is_used(void **state)
+{
+    (void)state;
+    assert_non_null(C.p->changer_present);
+    assert_false(posdev_has_changer(C.p));
+    assert_int_equal(C.p->changer_dispense(C.p->ctx, "T1-11-change0", 10), MAMORI_ERR_OFFLINE);
+    fake_plug("CHG-0001", true);
+    assert_true(posdev_has_changer(C.p)); /* no restart, no tick needed */
+    assert_true(busdev_ready(C.b, "changer"));
+    assert_int_equal(C.p->changer_dispense(C.p->ctx, "T1-11-change0", 10), 0);
+    fake_plug("CHG-0001", false);
+    assert_true(posdev_has_changer(C.p));
+    assert_int_equal(C.p->changer_dispense(C.p->ctx, "T1-12-change0", 10), MAMORI_ERR_OFFLINE);
+}
+
+/* OPS-5: a document sent with a key prints once, however often it is sent. */
+static void test_ops5_print_once_per_key(void **state)
+{
+    static const uint8_t doc[] = {0x1b, '@', 'Z', '\n', 0x1d, 'V', 0};
+    (void)state;
+    assert_int_equal(C.p->print_once(C.p->ctx, "T1-z1-100", doc, sizeof(doc)), 0);
+    assert_int_equal(C.p->print_once(C.p->ctx, "T1-z1-100", doc, sizeof(doc)), 0);
+    assert_int_equal(file_size("printer", "printer.out"), (long)sizeof(doc));
+    assert_int_equal(C.p->print_once(C.p->ctx, "T1-z2-200", doc, sizeof(doc)), 0);
+    assert_int_equal(file_size("printer", "printer.out"), 2 * (long)sizeof(doc));
+    assert_int_equal(C.p->print_once(C.p->ctx, "", doc, sizeof(doc)), MAMORI_ERR_INVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +211,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pol1_deposit_counts_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dev_offline_is_offline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dev8_scanner_input_delivered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dev8_changer_attached_later_is_used, setup_no_changer,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ops5_print_once_per_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
