@@ -496,6 +496,7 @@ static json_t *report_json(const struct report_totals *r, bool z)
     json_object_set_new(o, "depts", dp);
     json_object_set_new(o, "base10", json_integer(r->base[TAX_G10]));
     json_object_set_new(o, "base8", json_integer(r->base[TAX_G8]));
+    json_object_set_new(o, "voids", json_integer(r->voids));
     if (report_text(r, z, &text) == 0) {
         json_object_set_new(o, "text", json_string(text));
         free(text);

@@ -570,6 +570,7 @@ int report_text(const struct report_totals *r, bool z, char **ret)
     OUT("売上 %lld 件 ¥%lld\n", (long long)r->sales, (long long)r->sales_amount);
     OUT("返品 %lld 件 ¥%lld\n", (long long)r->returns, (long long)r->returns_amount);
     OUT("取消 %lld 件\n", (long long)r->cancels);
+    OUT("訂正 %lld 件\n", (long long)r->voids);
     OUT("値引 ¥%lld\n", (long long)r->discounts);
     OUT("10%%対象 ¥%lld (内消費税 ¥%lld)\n", (long long)r->base[TAX_G10],
         (long long)r->tax[TAX_G10]);

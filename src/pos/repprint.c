@@ -184,7 +184,9 @@ static int body(struct buf *o, const struct report_totals *r)
     if (!r->declared)
         return receipt_put_line(o, "現金申告 なし");
     if ((rc = receipt_put_amount(o, "現金申告", r->declared_amount)) ||
-        (rc = receipt_put_amount(o, r->over_short < 0 ? "過不足 (不足)" : "過不足 (過剰)",
+        (rc = receipt_put_amount(o, r->over_short < 0   ? "過不足 (不足)"
+                                    : r->over_short > 0 ? "過不足 (過剰)"
+                                                        : "過不足",
                                  r->over_short)))
         return rc;
     for (int i = 0; i < REPORT_DENOMS; i++) {
