@@ -1,5 +1,5 @@
 """Devices enrolled or re-attached while mamori-terminald runs are used
-without a restart (DEV-8, DEV-5, POL-1): a change machine enrolled later
+without a restart (DEV-18b change machine, DEV-8 scanner, DEV-16 printer, POL-1): a change machine enrolled later
 takes over the cash (deposit and change through it); a change machine
 detached in the middle of a deposit keeps that deposit exactly once when it
 comes back; another change machine takes over only once it is enrolled AND
@@ -44,7 +44,7 @@ def pay_through_changer(r, name, notes, state_after=None):
     return result["r"]
 
 
-def test_dev8_change_machine_enrolled_while_running_is_used(tmp_path, procs):
+def test_dev18b_change_machine_enrolled_while_running_is_used(tmp_path, procs):
     r = Register(tmp_path, procs, kinds=[k for k in KINDS if k != "changer"]).start()
     r.signon("kenji")
     r.api.post("/v1/day/open", {"change_fund": 0})
@@ -74,7 +74,7 @@ def test_dev8_change_machine_enrolled_while_running_is_used(tmp_path, procs):
     assert r.term.pid == term_pid and r.term.poll() is None
 
 
-def test_dev8_change_machine_detached_mid_deposit_exactly_once(tmp_path, procs):
+def test_dev18b_pol1_change_machine_detached_mid_deposit_exactly_once(tmp_path, procs):
     r = Register(tmp_path, procs).start()
     r.signon("kenji")
     r.api.post("/v1/day/open", {"change_fund": 0})
@@ -109,7 +109,7 @@ def test_dev8_change_machine_detached_mid_deposit_exactly_once(tmp_path, procs):
     assert x["report"]["tenders"]["cash"]["amount"] == 2000
 
 
-def test_dev8_other_change_machine_takes_over_only_when_attached(tmp_path, procs):
+def test_dev18b_other_change_machine_takes_over_only_when_attached(tmp_path, procs):
     r = Register(tmp_path, procs).start()
     r.signon("kenji")
     r.api.post("/v1/day/open", {"change_fund": 0})
@@ -135,3 +135,22 @@ def test_dev8_other_change_machine_takes_over_only_when_attached(tmp_path, procs
     assert [a for a, _ in moves(r, "changer2", "changer.deposit")] == [1000]
     assert wait_for(lambda: [a for a, _ in moves(r, "changer2", "changer.dispense")] == [840], 5)
     assert len(moves(r, "changer", "changer.dispense")) == 1
+
+
+def test_dev8_scanner_and_printer_enrolled_while_running_are_used(tmp_path, procs):
+    r = Register(tmp_path, procs, kinds=["drawer", "linedisplay"]).start()
+    r.signon("kenji")
+    r.api.post("/v1/day/open", {"change_fund": 0})
+    term_pid = r.term.pid
+    for k in ["scanner", "printer"]:
+        r.enrol(k)
+        r.start_device(k)
+    assert wait_for(lambda: r.devices().get("scanner") and r.devices().get("printer"), 15), \
+        r.devices()
+    r.ctl("scanner", "scan", TEA)
+    assert wait_for(lambda: len(r.api.state().get("lines", [])) == 1, 10), r.api.state()
+    _, j = r.api.post("/v1/tender/cash", {"amount": 200})
+    assert j["change"] == 40
+    text = r.decode_receipts(r.printer_out())
+    assert "おーいお茶" in text and "No.000000001" in text, text
+    assert r.term.pid == term_pid and r.term.poll() is None
