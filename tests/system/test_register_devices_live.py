@@ -30,14 +30,20 @@ def drawer_opens(r):
         if log.exists() else 0
 
 
-def pay_through_changer(r, name, notes, state_after=None):
-    """POST /v1/tender/cash {} while the shopper inserts notes into `name`."""
+def start_pay(r):
+    """POST /v1/tender/cash {} (through the change machine) in a thread."""
     result = {}
 
     def pay():
         result["r"] = r.api.post("/v1/tender/cash", {}, ok=False)
     t = threading.Thread(target=pay)
     t.start()
+    return t, result
+
+
+def pay_through_changer(r, name, notes):
+    """Pay while the shopper inserts notes into the change machine `name`."""
+    t, result = start_pay(r)
     for n in notes:
         assert wait_for(lambda: r.ctl(name, "insert", str(n)).startswith("deposit"), 10)
     t.join(60)
@@ -79,12 +85,7 @@ def test_dev18b_pol1_change_machine_detached_mid_deposit_exactly_once(tmp_path, 
     r.signon("kenji")
     r.api.post("/v1/day/open", {"change_fund": 0})
     r.api.post("/v1/scan", {"code": SASHIMI})   # ¥1,500 due
-    result = {}
-
-    def pay():
-        result["r"] = r.api.post("/v1/tender/cash", {}, ok=False)
-    t = threading.Thread(target=pay)
-    t.start()
+    t, result = start_pay(r)
     # The shopper inserts ¥1,000, then the change machine is detached.
     assert wait_for(lambda: r.ctl("changer", "insert", "1000").startswith("deposit"), 10)
     assert "unplugged" in r.ctl("changer", "unplug")
