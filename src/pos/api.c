@@ -534,13 +534,15 @@ static int search_journal(struct journal *j, const char *code, const char *op, i
 }
 
 /* A report printed on the printer device or not (the report stands either way). */
-static void print_result(json_t *o, int rc)
+static void print_result(json_t *o, int rc, bool z)
 {
     json_object_set_new(o, "printed", json_boolean(rc == 0));
     if (rc != 0)
-        json_object_set_new(o, "print_error", json_string(rc == MAMORI_ERR_OFFLINE || rc == MAMORI_ERR_TIMEOUT
-                                                              ? "printer not answering: reprint later"
-                                                              : mamori_strerror(rc)));
+        json_object_set_new(o, "print_error",
+                            json_string(rc != MAMORI_ERR_OFFLINE && rc != MAMORI_ERR_TIMEOUT
+                                            ? mamori_strerror(rc)
+                                        : z ? "printer not answering: the Z is taken; reprint z N later"
+                                            : "printer not answering"));
 }
 
 static int today_yyyymmdd(void)
@@ -665,8 +667,10 @@ int api_exec(const struct api_env *env, const struct api_req *r, json_t **ret_re
                 json_object_set_new(extra, "reconciliation", rec);
         }
         if (rc == 0 && extra != NULL && r->op != API_DECLARE)
-            print_result(extra, repprint_report(t, rep, r->op == API_REPORT_Z,
-                                                json_object_get(extra, "reconciliation")));
+            print_result(extra,
+                         repprint_report(t, rep, r->op == API_REPORT_Z,
+                                         json_object_get(extra, "reconciliation")),
+                         r->op == API_REPORT_Z);
         free(rep);
         break;
     case API_REPRINT:

@@ -214,9 +214,11 @@ static int req(struct busdev *b, int k, const char *type, cbor_item_t *body, int
                cbor_item_t **ret_reply)
 {
     struct devapi_dev *d;
-    /* Commands that must happen once (cash, paper) stay with their device. */
+    /* Cash commands stay with the device that may have executed them. (A
+     * keyed print is not pinned: a lost printer must not block its
+     * replacement; the key makes retries to the same printer print once.) */
     bool cash = strcmp(type, "drawer.open") == 0 || strcmp(type, "changer.dispense") == 0 ||
-                strncmp(type, "changer.deposit_", 16) == 0 || strcmp(type, "printer.print") == 0;
+                strncmp(type, "changer.deposit_", 16) == 0;
     int rc;
     if (b->in_call == 0)
         ensure_one(b, k);
