@@ -18,9 +18,11 @@
  */
 #include "pos/busdev.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bus/devapi.h"
 #include "common/evloop.h"
@@ -58,7 +60,8 @@ struct busdev {
      * have executed it); in_call: a device call is in progress (no handle
      * is replaced under it). */
     bool seen[K_COUNT];
-    bool pinned[K_COUNT];
+    char pin[K_COUNT][BUSDEV_SERIAL_MAX]; /* serial a cash command waits on ("" none) */
+    char pin_path[BUSDEV_PATH_MAX];       /* "" in memory only */
     int in_call;
 };
 
@@ -68,6 +71,65 @@ static int kind_index(const char *kind)
         if (kind != NULL && strcmp(kind, kind_names[i]) == 0)
             return i;
     return -1;
+}
+
+/* ---- pins across a restart ---- */
+
+static int pins_save(const struct busdev *b)
+{
+    char tmp[BUSDEV_PATH_MAX + 8], text[K_COUNT * (BUSDEV_SERIAL_MAX + 16)];
+    size_t n = 0;
+    int fd, rc = 0;
+    if (b->pin_path[0] == '\0')
+        return 0;
+    for (int k = 0; k < K_COUNT; k++)
+        if (b->pin[k][0] != '\0')
+            n += (size_t)snprintf(text + n, sizeof(text) - n, "%s %s\n", kind_names[k], b->pin[k]);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", b->pin_path);
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+        return MAMORI_ERR_IO;
+    if (write(fd, text, n) != (ssize_t)n || fsync(fd) != 0)
+        rc = MAMORI_ERR_IO;
+    if (close(fd) != 0 || (rc == 0 && rename(tmp, b->pin_path) != 0))
+        rc = MAMORI_ERR_IO;
+    if (rc != 0)
+        (void)unlink(tmp);
+    return rc;
+}
+
+static void pins_load(struct busdev *b)
+{
+    char line[160], kind[32], serial[BUSDEV_SERIAL_MAX];
+    FILE *f = b->pin_path[0] ? fopen(b->pin_path, "re") : NULL;
+    if (f == NULL)
+        return;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        int k;
+        if (sscanf(line, "%31s %63s", kind, serial) == 2 && (k = kind_index(kind)) >= 0)
+            snprintf(b->pin[k], sizeof(b->pin[k]), "%s", serial);
+    }
+    fclose(f);
+}
+
+/* Pin kind k to serial (a cash command is about to be sent to it). */
+static int pin_set(struct busdev *b, int k, const char *serial)
+{
+    if (strcmp(b->pin[k], serial) == 0)
+        return 0;
+    snprintf(b->pin[k], sizeof(b->pin[k]), "%s", serial);
+    if (pins_save(b) != 0) {
+        b->pin[k][0] = '\0';
+        return MAMORI_ERR_IO; /* not sent: without the pin a restart could pay twice */
+    }
+    return 0;
+}
+
+static void pin_clear(struct busdev *b, int k)
+{
+    if (b->pin[k][0] == '\0')
+        return;
+    b->pin[k][0] = '\0';
+    (void)pins_save(b); /* a stale pin only holds the kind until the device answers */
 }
 
 /* MAMORI_ERR_* for a failed devapi call. */
@@ -139,7 +201,7 @@ static void on_status(void *ctx, struct devapi_dev *d, int status, const char *t
 static void take_over(struct busdev *b, int k, const struct devapi_listener *l)
 {
     struct devapi_dev *n = NULL;
-    if (b->pinned[k] || b->in_call > 0)
+    if (b->pin[k][0] != '\0' || b->in_call > 0)
         return;
     if (devapi_open(b->api, kind_names[k], l, &n) != OPOS_SUCCESS)
         return;
@@ -159,7 +221,15 @@ static void ensure_one(struct busdev *b, int k)
     struct devapi_listener l = {.ctx = b, .data = on_data, .status = on_status};
     struct devapi_dev *d = b->h[k];
     if (d == NULL) {
-        if (devapi_open(b->api, kind_names[k], &l, &d) != OPOS_SUCCESS)
+        /* A kind pinned by a pending cash command opens that very device. */
+        int rc = devapi_open(b->api, b->pin[k][0] ? b->pin[k] : kind_names[k], &l, &d);
+        if (rc == OPOS_E_NOEXIST && b->pin[k][0] != '\0') {
+            /* removed from the registry (dual control): nothing answers for it now */
+            if (b->note != NULL)
+                b->note(b->ctx, kind_names[k], "pinned device removed");
+            pin_clear(b, k);
+        }
+        if (rc != OPOS_SUCCESS)
             return; /* no device of this kind enrolled (yet) */
         b->h[k] = d;
     }
@@ -228,8 +298,12 @@ static int req(struct busdev *b, int k, const char *type, cbor_item_t *body, int
             cbor_decref(&body);
         return MAMORI_ERR_OFFLINE; /* not sent */
     }
-    if (cash)
-        b->pinned[k] = true; /* sent: the outcome is unknown until the device answers */
+    /* Sent: the outcome is unknown until the device answers. */
+    if (cash && (rc = pin_set(b, k, devapi_serial(d))) != 0) {
+        if (body)
+            cbor_decref(&body);
+        return rc;
+    }
     b->in_call++;
     rc = devapi_request(d, type, body, timeout_ms > 0 ? timeout_ms : b->cfg.request_ms, ret_reply);
     b->in_call--;
@@ -237,7 +311,7 @@ static int req(struct busdev *b, int k, const char *type, cbor_item_t *body, int
     /* A definite answer settles it; an open deposit stays pinned until its end. */
     if (cash && rc != MAMORI_ERR_OFFLINE && rc != MAMORI_ERR_TIMEOUT &&
         !(rc == 0 && strcmp(type, "changer.deposit_begin") == 0))
-        b->pinned[k] = false;
+        pin_clear(b, k);
     return rc;
 }
 
@@ -514,6 +588,15 @@ int busdev_new(struct evloop *l, struct devapi *api, const struct busdev_config 
         b->cfg.deposit_idle_ms = 10000;
     if (b->cfg.deposit_max_ms <= 0)
         b->cfg.deposit_max_ms = 120000;
+    if (cfg != NULL && cfg->pin_path != NULL) {
+        if (strlen(cfg->pin_path) >= sizeof(b->pin_path)) {
+            free(b);
+            return MAMORI_ERR_TOOBIG;
+        }
+        snprintf(b->pin_path, sizeof(b->pin_path), "%s", cfg->pin_path);
+        pins_load(b);
+    }
+    b->cfg.pin_path = NULL; /* copied */
     b->port.ctx = b;
     b->port.print = p_print;
     b->port.display = p_display;

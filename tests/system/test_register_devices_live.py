@@ -4,8 +4,8 @@ takes over the cash (deposit and change through it); a change machine
 detached in the middle of a deposit keeps that deposit exactly once when it
 comes back; another change machine takes over only once it is enrolled AND
 attached, and only while no cash command is waiting on the first one."""
-import re
 import threading
+import time
 
 from regfix import KINDS, Register, wait_for
 
@@ -155,3 +155,38 @@ def test_dev8_scanner_and_printer_enrolled_while_running_are_used(tmp_path, proc
     text = r.decode_receipts(r.printer_out())
     assert "おーいお茶" in text and "No.000000001" in text, text
     assert r.term.pid == term_pid and r.term.poll() is None
+
+
+def test_dev18b_pol1_pending_dispense_stays_with_its_machine_across_restart(tmp_path, procs):
+    r = Register(tmp_path, procs).start()
+    r.signon("kenji")
+    r.api.post("/v1/day/open", {"change_fund": 0})
+    r.enrol("changer", "changer2")
+    r.api.post("/v1/scan", {"code": TEA})
+    # The change machine pays the change, but every reply is lost: the
+    # outcome is unknown to the register, the command stays pending.
+    assert "losing" in r.ctl("changer", "lose-replies", "3")
+    st, j = r.api.post("/v1/tender/cash", {"amount": 1000}, ok=False)
+    assert st != 200 and "pending" in j["message"], (st, j)
+    assert [a for a, _ in moves(r, "changer", "changer.dispense")] == [840]
+    # It goes away, the register crashes, and another change machine is there
+    # when it restarts: the pending dispense must not go to the other one.
+    r.ctl("changer", "unplug")
+    r.kill9()
+    r.start(wait_devices=False)
+    r.start_device("changer2", kind="changer")
+    assert wait_for(lambda: r.devices().get("drawer"), 15)
+    time.sleep(3)  # recovery retries every 500 ms meanwhile
+    assert moves(r, "changer2", "changer.dispense") == []
+    # The first machine comes back: the retry under the same key is answered
+    # from its memory; the change was paid exactly once.
+    r.ctl("changer", "replug")
+
+    def recovered():
+        _, ev = r.api.get("/v1/events?since=0")
+        return any(e["type"] == "recovered" and e["data"].get("cash_commands") == "done"
+                   for e in ev["events"])
+    assert wait_for(recovered, 30)
+    assert [a for a, _ in moves(r, "changer", "changer.dispense")] == [840]
+    assert moves(r, "changer2", "changer.dispense") == []
+    assert (r.state / "busdev.pins").read_text() == ""
