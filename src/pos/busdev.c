@@ -118,8 +118,12 @@ static int pin_set(struct busdev *b, int k, const char *serial)
         return 0;
     snprintf(b->pin[k], sizeof(b->pin[k]), "%s", serial);
     if (pins_save(b) != 0) {
+        /* Not sent (without the pin a restart could pay twice): "offline",
+         * so every caller keeps the command pending and retries it. */
         b->pin[k][0] = '\0';
-        return MAMORI_ERR_IO; /* not sent: without the pin a restart could pay twice */
+        if (b->note != NULL)
+            b->note(b->ctx, kind_names[k], "cannot record the pin: not sent");
+        return MAMORI_ERR_OFFLINE;
     }
     return 0;
 }
