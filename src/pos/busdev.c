@@ -612,6 +612,12 @@ int busdev_new(struct evloop *l, struct devapi *api, const struct busdev_config 
     b->port.print_once = p_print_once;
     b->port.changer_present = p_changer_present;
     busdev_ensure(b);
+    /* A change machine enrolled when the register starts counts at once, as
+     * before a restart (until it attaches: retry, not the drawer); one
+     * enrolled later counts from its first attach. */
+    if (b->h[K_CHANGER] != NULL)
+        b->seen[K_CHANGER] = true;
+    busdev_ensure(b);
     if (evloop_timer(l, BUSDEV_TICK_MS, on_tick, b, &b->tick) != 0) {
         free(b);
         return MAMORI_ERR_LIMIT;

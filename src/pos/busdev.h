@@ -25,7 +25,8 @@
  *
  * Devices come and go while the register runs (DEV-8, DEV-18b): a kind's
  * device is looked up when used and on the tick; a change machine counts
- * from its first attach (port.changer_present). A detached device is
+ * when it is enrolled at start, or else from its first attach
+ * (port.changer_present). A detached device is
  * replaced by another enrolled, attached device of its kind, except while a
  * cash command sent to it has no definite answer: then the kind is pinned
  * to that device (also across a restart, config pin_path), so the retry

@@ -170,14 +170,16 @@ static void test_dev8_scanner_input_delivered(void **state)
     assert_int_equal(C.inputs, 2);
 }
 
-/* DEV-8: a change machine that attaches while the register runs is used
- * from then on (asked at use time); once it has been there, a detach means
- * "retry", not "use the drawer" (a pending deposit may be inside it). */
-static void test_dev8_changer_attached_later_is_used(void **state)
+/* DEV-18b: a change machine enrolled at start but attached only later
+ * counts from the start (a detach means "retry", not "use the drawer": a
+ * pending deposit may be inside it) and is used as soon as it attaches,
+ * asked at use time. */
+static void test_dev18b_changer_attached_later_is_used(void **state)
 {
     (void)state;
     assert_non_null(C.p->changer_present);
-    assert_false(posdev_has_changer(C.p));
+    assert_true(posdev_has_changer(C.p));
+    assert_false(busdev_ready(C.b, "changer"));
     assert_int_equal(C.p->changer_dispense(C.p->ctx, "T1-11-change0", 10), MAMORI_ERR_OFFLINE);
     fake_plug("CHG-0001", true);
     assert_true(posdev_has_changer(C.p)); /* no restart, no tick needed */
@@ -211,7 +213,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pol1_deposit_counts_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dev_offline_is_offline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dev8_scanner_input_delivered, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dev8_changer_attached_later_is_used, setup_no_changer,
+        cmocka_unit_test_setup_teardown(test_dev18b_changer_attached_later_is_used, setup_no_changer,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ops5_print_once_per_key, setup, teardown),
     };
