@@ -53,12 +53,13 @@ struct busdev {
     /* change machine deposit in progress */
     int64_t dep_amount;
     int64_t dep_last_ms;
-    /* Devices that come and go while the register runs (DEV-8): a kind
-     * counts once its device has been attached; a cash command whose outcome
-     * is unknown pins the kind to that device (no other device of the kind
-     * takes over, so a retry under the same key reaches the device that may
-     * have executed it); in_call: a device call is in progress (no handle
-     * is replaced under it). */
+    /* Devices that come and go while the register runs (DEV-8, DEV-18b):
+     * seen: the kind's device has been attached (or, for the change machine,
+     * was enrolled at start); a cash command whose outcome is unknown pins
+     * the kind to that device, also in the pin file across a restart (no
+     * other device of the kind takes over, so a retry under the same key
+     * reaches the device that may have executed it); in_call: a device call
+     * is in progress (no handle is replaced under it). */
     bool seen[K_COUNT];
     char pin[K_COUNT][BUSDEV_SERIAL_MAX]; /* serial a cash command waits on ("" none) */
     char pin_path[BUSDEV_PATH_MAX];       /* "" in memory only */
@@ -256,8 +257,8 @@ void busdev_ensure(struct busdev *b)
 {
     for (int k = 0; k < K_COUNT; k++)
         ensure_one(b, k);
-    /* A change machine counts once it has been attached; later a detach
-     * means retry, not "use the drawer" (the engine asks changer_present). */
+    /* A change machine counts once seen; later a detach means retry, not
+     * "use the drawer" (the engine asks changer_present at use time). */
     b->port.has_changer = b->h[K_CHANGER] != NULL && b->seen[K_CHANGER];
 }
 
