@@ -215,7 +215,7 @@ static int recon_part(struct buf *o, const json_t *rec)
     if (rec == NULL || json_object_get(rec, "error") != NULL || !json_is_array(arr)) {
         clean(txt, json_string_value(json_object_get(rec, "error")));
         snprintf(a, sizeof(a), "照合できません%s%s", txt[0] ? ": " : "", txt);
-        return receipt_put_line(o, rec == NULL ? "照合なし (機器ログ未設定)" : a);
+        return receipt_put_line(o, rec == NULL ? "照合結果なし" : a);
     }
     if ((rc = count_line(o, "照合済の入出金", json_integer_value(json_object_get(rec, "matched")), "件")) ||
         (rc = receipt_put_lr(o, "カセット枚数照合",
@@ -314,10 +314,18 @@ int repprint_report(struct txn *t, const struct report_totals *r, bool z, const 
     struct repprint_info in = {.z = z, .when = time(NULL), .operator_id = txn_operator(t)};
     char idem[POSDEV_IDEM_MAX];
     if (z) {
-        char *s = recon != NULL ? json_dumps(recon, JSON_COMPACT) : NULL;
+        /* Stored for the reprint without the console text (the findings
+         * carry it all); the Z stands whether or not this succeeds. */
+        json_t *c = recon != NULL ? json_copy((json_t *)recon) : NULL;
+        char *s = NULL;
+        if (c != NULL) {
+            (void)json_object_del(c, "text"); /* absent is fine */
+            s = json_dumps(c, JSON_COMPACT);
+        }
         if (s != NULL)
-            (void)report_z_note_set(t, r->z_no, s); /* for the reprint; the Z stands anyway */
+            (void)report_z_note_set(t, r->z_no, s);
         free(s);
+        json_decref(c);
         /* One key per Z (its number and time: a new journal's Z 1 is another key). */
         snprintf(idem, sizeof(idem), "%.16s-z%" PRId64 "-%" PRId64, txn_config(t)->terminal,
                  r->z_no, r->to_time);

@@ -150,7 +150,7 @@ static void test_ops5_z_report_layout(void **state)
     assert_int_equal(repprint_render(txn_config(f->t), z, &in, NULL, &b), 0);
     assert_int_equal(escpos_decode(buf_ptr(&b), buf_remaining(&b), &d), 0);
     assert_int_equal(count_lines(d, "【再発行】"), 2);
-    assert_non_null(line_of(d, "照合なし"));
+    assert_non_null(line_of(d, "照合結果なし"));
     escpos_doc_free(d);
     /* X: 点検, the next Z number, no reconciliation */
     buf_reset(&b);
