@@ -159,6 +159,7 @@ def test_ops5_z_without_printer_completes_then_reprint(tmp_path, procs):
     text = printed_since(r, start)
     assert text.count("【再発行】") == 2 and "【精算 Z】" in text and "Z No.000001" in text, text
     assert line_with(text, "売上合計").rstrip().endswith(yen(1500))
+    assert "照合済の入出金" in text  # the reconciliation stored with the Z
     # No such Z: refused, nothing printed.
     start = len(r.printer_out())
     st, j = r.api.post("/v1/reprint", {"kind": "z", "receipt": 9}, ok=False)
