@@ -61,6 +61,7 @@ struct devrun {
     struct session *s;
     uint64_t timer;
     bool unplugged, want_write;
+    int lose_replies; /* test control: execute the next N requests, drop their replies */
     int64_t backoff;
     struct session_limits lim;
     struct drec rec[DEVRUN_RECORDS_MAX];
@@ -346,7 +347,10 @@ static void on_session(void *ctx, struct session *s, const struct session_ev *ev
             r = log_fetch(d, m->body, &reply);
         else
             r = d->cls->request(d->fw, m->type, m->body, &reply);
-        if (r == 0)
+        if (d->lose_replies > 0 && !is_log_fetch(d, m->type)) {
+            d->lose_replies--; /* executed; the reply is lost on the way */
+            note(d, "device.reply_lost", m->type);
+        } else if (r == 0)
             (void)session_reply(s, evloop_now_ms(), m->id, "ok", reply);
         else
             (void)session_reply_error(s, evloop_now_ms(), m->id, r, mamori_strerror(r));
@@ -544,6 +548,14 @@ static int ctl_cmd(void *ctx, int argc, char **argv, struct buf *out)
         conn_close(d);
         note(d, "device.unplugged", "control");
         return answer(out, "unplugged");
+    }
+    if (strcmp(argv[0], "lose-replies") == 0 && argc == 2) {
+        long n = strtol(argv[1], NULL, 10);
+        if (n < 0 || n > 100)
+            return MAMORI_ERR_INVAL;
+        d->lose_replies = (int)n;
+        snprintf(line, sizeof(line), "losing the next %ld replies", n);
+        return answer(out, line);
     }
     if (strcmp(argv[0], "replug") == 0) {
         d->unplugged = false;

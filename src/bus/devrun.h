@@ -17,7 +17,8 @@
  *                     terminal with "KIND.log_fetch" (answered here for every class)
  *   fw/               the firmware's own state (device_class create)
  *
- * Control verbs handled here: status, unplug, replug, reset, log [N],
+ * Control verbs handled here: status, unplug, replug, lose-replies N (tests:
+ * the next N requests are executed but not answered), reset, log [N],
  * count EVENT, flood COUNT [BYTES] (a malfunctioning device, for tests);
  * everything else goes to the firmware's control().
  */

@@ -207,6 +207,8 @@ static const char day_script[] =
     "retline 1 1\n"
     "refund\n"
     "xreport\n"
+    "# the cash counted in the drawer, by denomination (over/short on the Z)\n"
+    "declare 10000=3 1000=1 100=3 10=2 5=1 1=2\n"
     "zreport\n";
 
 /* The shopper: inserts a 5000-yen note once the change machine takes cash;
@@ -320,6 +322,10 @@ int demo_register(const char *bindir, const char *dir, const char *datadir)
                "bytes) ----\n%s", r.out);
         step(&r, rc == 0 && strstr(r.out, "登録番号") != NULL && strstr(r.out, "お釣") != NULL,
              "receipts decoded from what the printer device received");
+        step(&r, rc == 0 && strstr(r.out, "【点検 X】") != NULL && strstr(r.out, "【精算 Z】") != NULL &&
+                     strstr(r.out, "Z No.000001") != NULL && strstr(r.out, "現金照合") != NULL,
+             "X and Z reports printed on the printer device (Z No.1 with totals by tender and "
+             "rate, cash expected, the cash reconciliation)");
     }
 out:
     stop_all(&r);

@@ -47,7 +47,7 @@ static const char usage_text[] =
 static const char help_text[] =
     "sign-on      signon ID | signon2 CHECKER CASHIER | signoff | training on|off\n"
     "day          open [FUND] | close | pickup|paidin|paidout|fund AMOUNT [@MGR] | nosale [@MGR]\n"
-    "             declare 10000=N 5000=N ... 1=N | xreport | zreport\n"
+    "             declare 10000=N 5000=N ... 1=N | xreport | zreport (printed)\n"
     "register     CODE | scan CODE [QTY] | qty N (next item) | setqty LINE N | plu NO [QTY]\n"
     "             dept D PRICE [QTY] | weigh CODE | void LINE [@MGR] | cancel [@MGR]\n"
     "             discount LINE|sub AMOUNT|N% [@MGR] | override LINE PRICE [@MGR]\n"
@@ -55,7 +55,8 @@ static const char help_text[] =
     "tender       cash [AMOUNT] (no amount: change machine) | gift AMOUNT [CERT] | coupon CODE\n"
     "             points MEMBERNO (attach card) | redeem POINTS | external KIND AMOUNT | refund\n"
     "modes        suspend | resume SLIP | return RECEIPTNO [@MGR] | retline LINE [QTY]\n"
-    "journal      journal RECEIPTNO | search CODE | reprint RECEIPTNO | state | events [SINCE]\n"
+    "journal      journal RECEIPTNO | search CODE | reprint RECEIPTNO | reprint z ZNO\n"
+    "             state | events [SINCE]\n"
     "             help | quit\n"
     "@MGR asks for that manager's password (approval).\n";
 
@@ -169,6 +170,9 @@ static int call(struct reg *r, const char *method, const char *path, json_t *bod
             printf("%s", json_string_value(json_object_get(v, "text")) ? json_string_value(json_object_get(v, "text")) : "");
         if ((v = json_object_get(res, "reconciliation")) && json_string_value(json_object_get(v, "text")))
             printf("%s", json_string_value(json_object_get(v, "text"))); /* Z: cash reconciliation (issue 5) */
+        if ((v = json_object_get(res, "printed")))
+            printf("%s\n", json_is_true(v) ? "printed on the receipt printer"
+                                           : str_or(json_object_get(res, "print_error")));
         if ((v = json_object_get(res, "receipts"))) {
             size_t i;
             json_t *x;
@@ -435,6 +439,12 @@ static int command(struct reg *r, int argc, char **argv)
         NEED(argc == 2);
         json_object_set_new(body, "slip", json_string(argv[1]));
         return call(r, "POST", "/v1/resume", body, true);
+    }
+    if (strcmp(cmd, "reprint") == 0 && argc == 3 && strcmp(argv[1], "z") == 0) {
+        NEED(parse_int(argv[2], LLONG_MIN, LLONG_MAX, &a));
+        json_object_set_new(body, "kind", json_string("z"));
+        json_object_set_new(body, "receipt", json_integer(a));
+        return call(r, "POST", "/v1/reprint", body, false);
     }
     if (strcmp(cmd, "return") == 0 || strcmp(cmd, "reprint") == 0) {
         NEED(argc == 2 && parse_int(argv[1], LLONG_MIN, LLONG_MAX, &a));

@@ -6,13 +6,22 @@
  * "paper": tests decode it), the paper sensor (control paper-out/paper-in)
  * and the job counter. Does not interpret ESC/POS: a printer prints what it
  * is sent; receipt layout belongs to the register.
+ *
+ * A job may carry an idempotency key ("idem", devidem.h): a retry with the
+ * same key and the same bytes gets the first reply and prints nothing more
+ * (a Z report printed once although its reply was lost). The key is saved
+ * after the bytes are on paper: a crash in between prints the job again on
+ * the retry rather than losing it.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "devices/classes.h"
 #include "devices/devbody.h"
 #include "devices/devctl.h"
+#include "devices/devidem.h"
 #include "devices/devstate.h"
 #include "mamori/err.h"
 
@@ -27,6 +36,7 @@ struct printer {
     bool paper;
     int64_t jobs;
     int64_t bytes;
+    struct devidem idem;
 };
 
 static int printer_save(struct printer *p)
@@ -34,13 +44,23 @@ static int printer_save(struct printer *p)
     cbor_item_t *m = devbody_new();
     int r = MAMORI_ERR_NOMEM;
     if (devbody_put_bool(m, "paper", p->paper) || devbody_put_int(m, "jobs", p->jobs) ||
-        devbody_put_int(m, "bytes", p->bytes))
+        devbody_put_int(m, "bytes", p->bytes) ||
+        devbody_put_item(m, "idem", devidem_to_cbor(&p->idem)))
         goto out;
     r = devstate_save(p->dir, PRINTER_STATE, m);
 out:
     if (m != NULL)
         cbor_decref(&m);
     return r;
+}
+
+static void printer_destroy(void *state)
+{
+    struct printer *p = state;
+    if (p == NULL)
+        return;
+    devidem_clear(&p->idem);
+    free(p);
 }
 
 static int printer_create(const char *state_dir, const struct device_io *io, void **ret_state)
@@ -50,6 +70,7 @@ static int printer_create(const char *state_dir, const struct device_io *io, voi
     int r;
     if (p == NULL)
         return MAMORI_ERR_NOMEM;
+    devidem_init(&p->idem);
     if (strlen(state_dir) >= sizeof(p->dir)) {
         free(p);
         return MAMORI_ERR_TOOBIG;
@@ -61,23 +82,19 @@ static int printer_create(const char *state_dir, const struct device_io *io, voi
     if (r == 0) {
         if (devbody_get_bool(st, "paper", &p->paper) ||
             devbody_get_int(st, "jobs", 0, INT64_MAX, &p->jobs) ||
-            devbody_get_int(st, "bytes", 0, INT64_MAX, &p->bytes))
+            devbody_get_int(st, "bytes", 0, INT64_MAX, &p->bytes) ||
+            (devbody_find(st, "idem") != NULL && devidem_from_cbor(&p->idem, devbody_find(st, "idem"))))
             r = MAMORI_ERR_INVAL;
         cbor_decref(&st);
     } else if (r == MAMORI_ERR_NOTFOUND) {
         r = printer_save(p);
     }
     if (r != 0) {
-        free(p);
+        printer_destroy(p);
         return r;
     }
     *ret_state = p;
     return 0;
-}
-
-static void printer_destroy(void *state)
-{
-    free(state);
 }
 
 static int printer_request(void *state, const char *type, const cbor_item_t *body,
@@ -91,19 +108,40 @@ static int printer_request(void *state, const char *type, const cbor_item_t *bod
     if ((r = devbody_check(body)))
         return r;
     if (strcmp(type, "printer.print") == 0) {
+        char idem[DEVIDEM_KEY_MAX + 1] = "", fp[DEVIDEM_FP_MAX + 1];
         if ((r = devbody_get_bytes(body, "data", PRINTER_JOB_MAX, &data, &n)))
             return r == MAMORI_ERR_NOTFOUND ? MAMORI_ERR_INVAL : r;
+        if ((r = devbody_get_str(body, "idem", idem, sizeof(idem))) && r != MAMORI_ERR_NOTFOUND)
+            return r;
+        if (idem[0] != '\0') {
+            uint8_t h[16];
+            crypto_generichash(h, sizeof(h), data, n, NULL, 0);
+            sodium_bin2hex(fp, sizeof(fp), h, sizeof(h));
+            r = devidem_lookup(&p->idem, idem, fp, ret_reply);
+            if (r == 0)
+                return 0; /* a retry: the first reply, nothing printed again */
+            if (r != MAMORI_ERR_NOTFOUND)
+                return r;
+        }
         if (!p->paper)
             return MAMORI_ERR_STATE; /* UPOS EPTR_REC_EMPTY */
         if ((r = devstate_append(p->dir, PRINTER_OUT, data, n, PRINTER_OUT_MAX)))
             return r;
         p->jobs++;
         p->bytes += (int64_t)n;
-        if ((r = printer_save(p)))
-            return r;
         m = devbody_new();
         if (devbody_put_int(m, "job", p->jobs) || devbody_put_int(m, "bytes", (int64_t)n))
             goto nomem;
+        if (idem[0] != '\0' && (r = devidem_put(&p->idem, idem, fp, m))) {
+            cbor_decref(&m);
+            return r;
+        }
+        if ((r = printer_save(p))) {
+            if (idem[0] != '\0')
+                devidem_forget(&p->idem, idem);
+            cbor_decref(&m);
+            return r;
+        }
     } else if (strcmp(type, "printer.status") == 0) {
         m = devbody_new();
         if (devbody_put_str(m, "paper", p->paper ? "ok" : "empty") ||

@@ -29,6 +29,7 @@
 #include "mamori/err.h"
 #include "pos/journal.h"
 #include "pos/paycard.h"
+#include "pos/repprint.h"
 #include "pos/tender.h"
 #include "pos/txnprint.h"
 
@@ -133,7 +134,7 @@ static const struct route routes[] = {
     {API_DECLARE, "POST", "/v1/declare", API_F_COUNTS, 0},
     {API_REPORT_X, "POST", "/v1/report/x", 0, 0},
     {API_REPORT_Z, "POST", "/v1/report/z", 0, 0},
-    {API_REPRINT, "POST", "/v1/reprint", API_F_RECEIPT, 0},
+    {API_REPRINT, "POST", "/v1/reprint", API_F_RECEIPT, API_F_KIND},
     {API_STATE, "GET", "/v1/state", 0, 0},
     {API_JOURNAL_SEARCH, "GET", "/v1/journal", 0, 0},
     {API_EVENTS, "GET", "/v1/events", 0, 0},
@@ -495,6 +496,7 @@ static json_t *report_json(const struct report_totals *r, bool z)
     json_object_set_new(o, "depts", dp);
     json_object_set_new(o, "base10", json_integer(r->base[TAX_G10]));
     json_object_set_new(o, "base8", json_integer(r->base[TAX_G8]));
+    json_object_set_new(o, "voids", json_integer(r->voids));
     if (report_text(r, z, &text) == 0) {
         json_object_set_new(o, "text", json_string(text));
         free(text);
@@ -529,6 +531,18 @@ static int search_journal(struct journal *j, const char *code, const char *op, i
     }
     *ret = json_pack("{s:o}", "receipts", a);
     return *ret ? 0 : MAMORI_ERR_NOMEM;
+}
+
+/* A report printed on the printer device or not (the report stands either way). */
+static void print_result(json_t *o, int rc, bool z)
+{
+    json_object_set_new(o, "printed", json_boolean(rc == 0));
+    if (rc != 0)
+        json_object_set_new(o, "print_error",
+                            json_string(rc != MAMORI_ERR_OFFLINE && rc != MAMORI_ERR_TIMEOUT
+                                            ? mamori_strerror(rc)
+                                        : z ? "printer not answering: the Z is taken; reprint z N later"
+                                            : "printer not answering"));
 }
 
 static int today_yyyymmdd(void)
@@ -656,9 +670,26 @@ int api_exec(const struct api_env *env, const struct api_req *r, json_t **ret_re
             if (rec != NULL)
                 json_object_set_new(extra, "reconciliation", rec);
         }
+        if (rc == 0 && extra != NULL && r->op != API_DECLARE)
+            print_result(extra,
+                         repprint_report(t, rep, r->op == API_REPORT_Z,
+                                         json_object_get(extra, "reconciliation")),
+                         r->op == API_REPORT_Z);
         free(rep);
         break;
-    case API_REPRINT: rc = txnprint_reprint(t, r->receipt); break;
+    case API_REPRINT:
+        /* {"receipt": N} a receipt; {"kind": "z", "receipt": N} Z report N */
+        if ((r->have & API_F_KIND) && strcmp(r->kind, "z") != 0) {
+            rc = MAMORI_ERR_INVAL;
+            *ret_msg = "kind: only \"z\" (a Z report)";
+        } else if (r->have & API_F_KIND) {
+            rc = repprint_z_reprint(t, r->receipt);
+            if (rc == MAMORI_ERR_OFFLINE || rc == MAMORI_ERR_TIMEOUT)
+                *ret_msg = "printer not answering";
+        } else {
+            rc = txnprint_reprint(t, r->receipt);
+        }
+        break;
     case API_STATE: rc = 0; break;
     case API_JOURNAL_SHOW: {
         char *s = NULL;

@@ -18,9 +18,11 @@
  */
 #include "pos/busdev.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bus/devapi.h"
 #include "common/evloop.h"
@@ -58,6 +60,17 @@ struct busdev {
      * klasked: a keylock.status request is out) */
     int klpos;
     bool klknown, klasked;
+    /* Devices that come and go while the register runs (DEV-8, DEV-18b):
+     * seen: the kind's device has been attached (or, for the change machine,
+     * was enrolled at start); a cash command whose outcome is unknown pins
+     * the kind to that device, also in the pin file across a restart (no
+     * other device of the kind takes over, so a retry under the same key
+     * reaches the device that may have executed it); in_call: a device call
+     * is in progress (no handle is replaced under it). */
+    bool seen[K_COUNT];
+    char pin[K_COUNT][BUSDEV_SERIAL_MAX]; /* serial a cash command waits on ("" none) */
+    char pin_path[BUSDEV_PATH_MAX];       /* "" in memory only */
+    int in_call;
 };
 
 static int kind_index(const char *kind)
@@ -66,6 +79,69 @@ static int kind_index(const char *kind)
         if (kind != NULL && strcmp(kind, kind_names[i]) == 0)
             return i;
     return -1;
+}
+
+/* ---- pins across a restart ---- */
+
+static int pins_save(const struct busdev *b)
+{
+    char tmp[BUSDEV_PATH_MAX + 8], text[K_COUNT * (BUSDEV_SERIAL_MAX + 16)];
+    size_t n = 0;
+    int fd, rc = 0;
+    if (b->pin_path[0] == '\0')
+        return 0;
+    for (int k = 0; k < K_COUNT; k++)
+        if (b->pin[k][0] != '\0')
+            n += (size_t)snprintf(text + n, sizeof(text) - n, "%s %s\n", kind_names[k], b->pin[k]);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", b->pin_path);
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+        return MAMORI_ERR_IO;
+    if (write(fd, text, n) != (ssize_t)n || fsync(fd) != 0)
+        rc = MAMORI_ERR_IO;
+    if (close(fd) != 0 || (rc == 0 && rename(tmp, b->pin_path) != 0))
+        rc = MAMORI_ERR_IO;
+    if (rc != 0)
+        (void)unlink(tmp);
+    return rc;
+}
+
+static void pins_load(struct busdev *b)
+{
+    char line[160], kind[32], serial[BUSDEV_SERIAL_MAX];
+    FILE *f = b->pin_path[0] ? fopen(b->pin_path, "re") : NULL;
+    if (f == NULL)
+        return;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        int k;
+        if (sscanf(line, "%31s %63s", kind, serial) == 2 && (k = kind_index(kind)) >= 0)
+            snprintf(b->pin[k], sizeof(b->pin[k]), "%s", serial);
+    }
+    fclose(f);
+}
+
+/* Pin kind k to serial (a cash command is about to be sent to it). */
+static int pin_set(struct busdev *b, int k, const char *serial)
+{
+    if (strcmp(b->pin[k], serial) == 0)
+        return 0;
+    snprintf(b->pin[k], sizeof(b->pin[k]), "%s", serial);
+    if (pins_save(b) != 0) {
+        /* Not sent (without the pin a restart could pay twice): "offline",
+         * so every caller keeps the command pending and retries it. */
+        b->pin[k][0] = '\0';
+        if (b->note != NULL)
+            b->note(b->ctx, kind_names[k], "cannot record the pin: not sent");
+        return MAMORI_ERR_OFFLINE;
+    }
+    return 0;
+}
+
+static void pin_clear(struct busdev *b, int k)
+{
+    if (b->pin[k][0] == '\0')
+        return;
+    b->pin[k][0] = '\0';
+    (void)pins_save(b); /* a stale pin only holds the kind until the device answers */
 }
 
 /* MAMORI_ERR_* for a failed devapi call. */
@@ -183,12 +259,45 @@ static void keylock_ask(struct busdev *b)
         b->klasked = false;
 }
 
+/* The device of kind k is detached: another enrolled device of the kind
+ * that is attached takes over, unless a cash command is pinned to it or a
+ * device call is in progress. */
+static void take_over(struct busdev *b, int k, const struct devapi_listener *l)
+{
+    struct devapi_dev *n = NULL;
+    if (b->pin[k][0] != '\0' || b->in_call > 0)
+        return;
+    if (devapi_open(b->api, kind_names[k], l, &n) != OPOS_SUCCESS)
+        return;
+    if (devapi_power_state(n) == OPOS_PS_OFF_OFFLINE ||
+        strcmp(devapi_serial(n), devapi_serial(b->h[k])) == 0) {
+        (void)devapi_close(n);
+        return;
+    }
+    (void)devapi_close(b->h[k]);
+    b->h[k] = n;
+    if (k == K_KEYLOCK) {
+        b->klpos = 1; /* the new keylock: LOCK until it answers */
+        b->klknown = b->klasked = false;
+    }
+    if (b->note != NULL)
+        b->note(b->ctx, kind_names[k], "replaced");
+}
+
 static void ensure_one(struct busdev *b, int k)
 {
     struct devapi_listener l = {.ctx = b, .data = on_data, .status = on_status};
     struct devapi_dev *d = b->h[k];
     if (d == NULL) {
-        if (devapi_open(b->api, kind_names[k], &l, &d) != OPOS_SUCCESS)
+        /* A kind pinned by a pending cash command opens that very device. */
+        int rc = devapi_open(b->api, b->pin[k][0] ? b->pin[k] : kind_names[k], &l, &d);
+        if (rc == OPOS_E_NOEXIST && b->pin[k][0] != '\0') {
+            /* removed from the registry (dual control): nothing answers for it now */
+            if (b->note != NULL)
+                b->note(b->ctx, kind_names[k], "pinned device removed");
+            pin_clear(b, k);
+        }
+        if (rc != OPOS_SUCCESS)
             return; /* no device of this kind enrolled (yet) */
         b->h[k] = d;
         if (k == K_KEYLOCK) {
@@ -196,8 +305,11 @@ static void ensure_one(struct busdev *b, int k)
             b->klknown = false;
         }
     }
-    if (devapi_power_state(d) == OPOS_PS_OFF_OFFLINE)
-        return;
+    if (devapi_power_state(d) == OPOS_PS_OFF_OFFLINE) {
+        take_over(b, k, &l);
+        if (devapi_power_state(d = b->h[k]) == OPOS_PS_OFF_OFFLINE)
+            return;
+    }
     /* UPOS: the drawer is sharable, the keylock always sharable (no claim) */
     if (!devapi_claimed(d) && k != K_DRAWER && k != K_KEYLOCK && devapi_claim(d, 0) != OPOS_SUCCESS)
         return;
@@ -207,15 +319,25 @@ static void ensure_one(struct busdev *b, int k)
         (void)devapi_set_data_event_enabled(d, true);
     if (k == K_KEYLOCK && !b->klknown)
         keylock_ask(b);
+    if (devapi_enabled(d))
+        b->seen[k] = true;
 }
 
 void busdev_ensure(struct busdev *b)
 {
     for (int k = 0; k < K_COUNT; k++)
         ensure_one(b, k);
-    /* The engine copies the port when the register starts: a change machine
-     * counts when one is enrolled (offline means retry, not "use the drawer"). */
-    b->port.has_changer = b->h[K_CHANGER] != NULL;
+    /* A change machine counts once seen; later a detach means retry, not
+     * "use the drawer" (the engine asks changer_present at use time). */
+    b->port.has_changer = b->h[K_CHANGER] != NULL && b->seen[K_CHANGER];
+}
+
+static bool p_changer_present(void *ctx)
+{
+    struct busdev *b = ctx;
+    if (b->in_call == 0)
+        ensure_one(b, K_CHANGER);
+    return b->h[K_CHANGER] != NULL && b->seen[K_CHANGER];
 }
 
 bool busdev_ready(const struct busdev *b, const char *kind)
@@ -242,30 +364,53 @@ static int req(struct busdev *b, int k, const char *type, cbor_item_t *body, int
                cbor_item_t **ret_reply)
 {
     struct devapi_dev *d;
+    /* Cash commands stay with the device that may have executed them. (A
+     * keyed print is not pinned: a lost printer must not block its
+     * replacement; the key makes retries to the same printer print once.) */
+    bool cash = strcmp(type, "drawer.open") == 0 || strcmp(type, "changer.dispense") == 0 ||
+                strncmp(type, "changer.deposit_", 16) == 0;
     int rc;
-    ensure_one(b, k);
+    if (b->in_call == 0)
+        ensure_one(b, k);
     d = b->h[k];
-    if (d == NULL) {
+    if (d == NULL || (cash && devapi_power_state(d) == OPOS_PS_OFF_OFFLINE)) {
         if (body)
             cbor_decref(&body);
-        return MAMORI_ERR_OFFLINE;
+        return MAMORI_ERR_OFFLINE; /* not sent */
     }
+    /* Sent: the outcome is unknown until the device answers. */
+    if (cash && (rc = pin_set(b, k, devapi_serial(d))) != 0) {
+        if (body)
+            cbor_decref(&body);
+        return rc;
+    }
+    b->in_call++;
     rc = devapi_request(d, type, body, timeout_ms > 0 ? timeout_ms : b->cfg.request_ms, ret_reply);
-    return dev_err(b->h[k], rc);
+    b->in_call--;
+    rc = dev_err(d, rc);
+    /* A definite answer settles it; an open deposit stays pinned until its end. */
+    if (cash && rc != MAMORI_ERR_OFFLINE && rc != MAMORI_ERR_TIMEOUT &&
+        !(rc == 0 && strcmp(type, "changer.deposit_begin") == 0))
+        pin_clear(b, k);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ port */
 
-static int p_print(void *ctx, const uint8_t *bytes, size_t n)
+/* Print in chunks; with idem, chunk i carries the key "idem.i" (the printer
+ * replays a chunk it has printed). */
+static int print_chunks(struct busdev *b, const char *idem, const uint8_t *bytes, size_t n)
 {
-    struct busdev *b = ctx;
     int rc = 0;
     if (n > POSDEV_PRINT_MAX)
         return MAMORI_ERR_TOOBIG;
-    for (size_t off = 0; rc == 0 && off < n; off += BUSDEV_PRINT_CHUNK) {
+    for (size_t off = 0, i = 0; rc == 0 && off < n; off += BUSDEV_PRINT_CHUNK, i++) {
         size_t len = n - off < BUSDEV_PRINT_CHUNK ? n - off : BUSDEV_PRINT_CHUNK;
+        char key[POSDEV_IDEM_MAX + 8];
         cbor_item_t *m = devbody_new();
-        if (m == NULL || devbody_put_bytes(m, "data", bytes + off, len)) {
+        snprintf(key, sizeof(key), "%s.%zu", idem ? idem : "", i);
+        if (m == NULL || devbody_put_bytes(m, "data", bytes + off, len) ||
+            (idem != NULL && devbody_put_str(m, "idem", key))) {
             if (m)
                 cbor_decref(&m);
             return MAMORI_ERR_NOMEM;
@@ -273,6 +418,18 @@ static int p_print(void *ctx, const uint8_t *bytes, size_t n)
         rc = req(b, K_PRINTER, "printer.print", m, 0, NULL);
     }
     return rc;
+}
+
+static int p_print(void *ctx, const uint8_t *bytes, size_t n)
+{
+    return print_chunks(ctx, NULL, bytes, n);
+}
+
+static int p_print_once(void *ctx, const char *idem, const uint8_t *bytes, size_t n)
+{
+    if (idem == NULL || idem[0] == '\0' || strlen(idem) >= POSDEV_IDEM_MAX)
+        return MAMORI_ERR_INVAL;
+    return print_chunks(ctx, idem, bytes, n);
 }
 
 static cbor_item_t *lines_body(const char *l1, const char *l2)
@@ -308,9 +465,23 @@ static int p_display(void *ctx, const char *l1, const char *l2)
     return r1 ? r1 : r2;
 }
 
+static int confirm_run(struct busdev *b, const char *prompt, bool *ret_yes);
+
+/* A wait for the shopper runs the loop: no handle is replaced meanwhile. */
 static int p_confirm(void *ctx, const char *prompt, bool *ret_yes)
 {
     struct busdev *b = ctx;
+    int rc;
+    if (b->in_call == 0)
+        ensure_one(b, K_CUSTDISP);
+    b->in_call++;
+    rc = confirm_run(b, prompt, ret_yes);
+    b->in_call--;
+    return rc;
+}
+
+static int confirm_run(struct busdev *b, const char *prompt, bool *ret_yes)
+{
     cbor_item_t *m = devbody_new(), *reply = NULL;
     int64_t cid, deadline;
     int rc;
@@ -384,9 +555,22 @@ static int deposit_end(struct busdev *b, const char *idem, int64_t *ret_counted)
     return 0;
 }
 
+static int deposit_run(struct busdev *b, const char *idem, int64_t want, int64_t *ret_counted);
+
 static int p_deposit(void *ctx, const char *idem, int64_t want, int64_t *ret_counted)
 {
     struct busdev *b = ctx;
+    int rc;
+    if (b->in_call == 0)
+        ensure_one(b, K_CHANGER);
+    b->in_call++;
+    rc = deposit_run(b, idem, want, ret_counted);
+    b->in_call--;
+    return rc;
+}
+
+static int deposit_run(struct busdev *b, const char *idem, int64_t want, int64_t *ret_counted)
+{
     cbor_item_t *m;
     int64_t start, now;
     int rc;
@@ -484,6 +668,15 @@ int busdev_new(struct evloop *l, struct devapi *api, const struct busdev_config 
         b->cfg.deposit_idle_ms = 10000;
     if (b->cfg.deposit_max_ms <= 0)
         b->cfg.deposit_max_ms = 120000;
+    if (cfg != NULL && cfg->pin_path != NULL) {
+        if (strlen(cfg->pin_path) >= sizeof(b->pin_path)) {
+            free(b);
+            return MAMORI_ERR_TOOBIG;
+        }
+        snprintf(b->pin_path, sizeof(b->pin_path), "%s", cfg->pin_path);
+        pins_load(b);
+    }
+    b->cfg.pin_path = NULL; /* copied */
     b->port.ctx = b;
     b->port.print = p_print;
     b->port.display = p_display;
@@ -492,6 +685,14 @@ int busdev_new(struct evloop *l, struct devapi *api, const struct busdev_config 
     b->port.changer_deposit = p_deposit;
     b->port.changer_dispense = p_dispense;
     b->port.scale_read = p_scale;
+    b->port.print_once = p_print_once;
+    b->port.changer_present = p_changer_present;
+    busdev_ensure(b);
+    /* A change machine enrolled when the register starts counts at once, as
+     * before a restart (until it attaches: retry, not the drawer); one
+     * enrolled later counts from its first attach. */
+    if (b->h[K_CHANGER] != NULL)
+        b->seen[K_CHANGER] = true;
     busdev_ensure(b);
     if (evloop_timer(l, BUSDEV_TICK_MS, on_tick, b, &b->tick) != 0) {
         free(b);

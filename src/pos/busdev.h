@@ -24,6 +24,16 @@
  * Scanner data, keyboard keys and touch-panel buttons ("touchpanel", button
  * id) are delivered to the input callback; the keylock's position is kept
  * from its status events (busdev_keylock).
+ *
+ * Devices come and go while the register runs (DEV-8, DEV-18b): a kind's
+ * device is looked up when used and on the tick; a change machine counts
+ * when it is enrolled at start, or else from its first attach
+ * (port.changer_present). A detached device is
+ * replaced by another enrolled, attached device of its kind, except while a
+ * cash command sent to it has no definite answer: then the kind is pinned
+ * to that device (also across a restart, config pin_path), so the retry
+ * under the same key reaches the device that may have executed it and
+ * nothing is paid twice.
  */
 #ifndef MAMORI_POS_BUSDEV_H
 #define MAMORI_POS_BUSDEV_H
@@ -41,12 +51,18 @@ struct busdev;
 #define BUSDEV_PRINT_CHUNK 60000     /* bytes per printer.print (device max 65,536) */
 #define BUSDEV_INPUT_MAX 256         /* scanner label / key name bytes incl. NUL */
 #define BUSDEV_TICK_MS 250           /* re-open / re-enable period */
+#define BUSDEV_SERIAL_MAX 64         /* device serial bytes incl. NUL */
+#define BUSDEV_PATH_MAX 512
 
 struct busdev_config {
     int request_ms;          /* per device request; 0: 3000 */
     int confirm_ms;          /* shopper's answer on the customer display; 0: 30000 */
     int deposit_idle_ms;     /* deposit ends after this long without an insert; 0: 10000 */
     int deposit_max_ms;      /* and at the latest after this; 0: 120000 */
+    /* Where the devices holding a cash command without a definite answer are
+     * remembered across a restart (one "kind serial" line each; written
+     * atomically and fsynced); NULL: in memory only. */
+    const char *pin_path;
 };
 
 /* Input from the scanner ("scanner", label) or the keyboard ("keyboard", key

@@ -38,6 +38,7 @@ struct posdev_sim {
     int lose;
     bool die_on_loss;
     bool offline;
+    bool no_printer;
     struct posdev_sim_stats st;
     uint8_t *print;
     size_t print_n;
@@ -158,6 +159,7 @@ static int cash_cmd(struct posdev_sim *s, char kind, const char *idem, int64_t a
     switch (kind) {
     case 'o': s->st.drawer_opens++; break;
     case 'd': s->st.dispenses++; s->st.dispensed += amount; break;
+    case 'P': break; /* a report printed once (sim_print_once counted it) */
     default: s->st.deposits++; s->st.deposited += amount; break;
     }
     if (s->lose > 0) {
@@ -186,6 +188,30 @@ static int sim_print(void *ctx, const uint8_t *bytes, size_t n)
     s->print_n = n;
     s->st.prints++;
     return 0;
+}
+
+static int sim_print_plain(void *ctx, const uint8_t *bytes, size_t n)
+{
+    struct posdev_sim *s = ctx;
+    return s->no_printer ? MAMORI_ERR_OFFLINE : sim_print(ctx, bytes, n);
+}
+
+/* Print once per key; the key is remembered like a cash command's (and its
+ * reply can be lost the same way). */
+static int sim_print_once(void *ctx, const char *idem, const uint8_t *bytes, size_t n)
+{
+    struct posdev_sim *s = ctx;
+    const struct sim_cmd *c;
+    int rc;
+    if (s->no_printer || s->offline)
+        return MAMORI_ERR_OFFLINE;
+    if (idem == NULL || idem[0] == '\0')
+        return MAMORI_ERR_INVAL;
+    if ((c = recall(s, idem)) != NULL)
+        return cash_cmd(s, 'P', idem, c->amount, NULL); /* replayed, not printed */
+    if ((rc = sim_print(ctx, bytes, n)))
+        return rc;
+    return cash_cmd(s, 'P', idem, (int64_t)n, NULL);
 }
 
 static int sim_display(void *ctx, const char *l1, const char *l2)
@@ -238,7 +264,8 @@ void posdev_sim_port(struct posdev_sim *s, struct pos_devices *d)
 {
     memset(d, 0, sizeof(*d));
     d->ctx = s;
-    d->print = sim_print;
+    d->print = sim_print_plain;
+    d->print_once = sim_print_once;
     d->display = sim_display;
     d->confirm = sim_confirm;
     d->drawer_open = sim_drawer;
@@ -246,6 +273,11 @@ void posdev_sim_port(struct posdev_sim *s, struct pos_devices *d)
     d->changer_dispense = sim_dispense;
     d->scale_read = sim_scale;
     d->has_changer = s->has_changer;
+}
+
+void posdev_sim_set_printer(struct posdev_sim *s, bool present)
+{
+    s->no_printer = !present;
 }
 
 void posdev_sim_set_scale(struct posdev_sim *s, int32_t grams, bool stable)

@@ -44,7 +44,19 @@ struct pos_devices {
     int (*scale_read)(void *ctx, int32_t *ret_grams, bool *ret_stable);
     /* True when a change machine is attached (else the drawer is used). */
     bool has_changer;
+    /* Print exactly once per key (a report): a retry with the same key after
+     * a lost reply prints nothing more. NULL: not supported. */
+    int (*print_once)(void *ctx, const char *idem, const uint8_t *bytes, size_t n);
+    /* Asked at use time when set (devices enrolled or attached while the
+     * register runs); otherwise has_changer decides. */
+    bool (*changer_present)(void *ctx);
 };
+
+/* Whether cash goes through a change machine now. */
+static inline bool posdev_has_changer(const struct pos_devices *d)
+{
+    return d->changer_present != NULL ? d->changer_present(d->ctx) : d->has_changer;
+}
 
 /* ---- in-process simulator (tests, console, demo) ---- */
 
@@ -71,6 +83,8 @@ void posdev_sim_lose_replies(struct posdev_sim *s, int n);
  * without executing) until posdev_sim_set_offline(s, false). */
 void posdev_sim_offline_after_loss(struct posdev_sim *s, bool on);
 void posdev_sim_set_offline(struct posdev_sim *s, bool offline);
+/* Take the printer away (prints answer MAMORI_ERR_OFFLINE) or bring it back. */
+void posdev_sim_set_printer(struct posdev_sim *s, bool present);
 
 /* What the devices did, for tests. */
 struct posdev_sim_stats {

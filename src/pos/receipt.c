@@ -405,3 +405,22 @@ int receipt_render(const struct receipt_model *m, struct buf *out)
         return r;
     return buf_remaining(out) > RECEIPT_BYTES_MAX ? MAMORI_ERR_TOOBIG : 0;
 }
+
+int receipt_put_line(struct buf *out, const char *text)
+{
+    return out == NULL || !text_ok(text, true) ? MAMORI_ERR_INVAL : emit_str(out, text);
+}
+
+int receipt_put_lr(struct buf *out, const char *left, const char *right)
+{
+    if (out == NULL || !text_ok(left, true) || !text_ok(right, true))
+        return MAMORI_ERR_INVAL;
+    return emit_lr(out, left, right, RECEIPT_COLS);
+}
+
+int receipt_put_amount(struct buf *out, const char *label, int64_t yen)
+{
+    if (out == NULL || !text_ok(label, true))
+        return MAMORI_ERR_INVAL;
+    return emit_amount(out, label, yen);
+}

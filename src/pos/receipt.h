@@ -122,6 +122,16 @@ struct receipt_model {
 int receipt_render(const struct receipt_model *m, struct buf *out)
     __attribute__((warn_unused_result));
 
+/* Building blocks for other printed documents (the X/Z report, repprint.h),
+ * laid out like a receipt: one text line (UTF-8 to CP932, Kanji mode as
+ * needed, at most RECEIPT_TEXT_MAX bytes and no control characters); a line
+ * with the right part flush right in RECEIPT_COLS; a label with a yen amount. */
+int receipt_put_line(struct buf *out, const char *text) __attribute__((warn_unused_result));
+int receipt_put_lr(struct buf *out, const char *left, const char *right)
+    __attribute__((warn_unused_result));
+int receipt_put_amount(struct buf *out, const char *label, int64_t yen)
+    __attribute__((warn_unused_result));
+
 /* Check a registration number: "T" followed by exactly 13 digits. */
 bool receipt_regno_valid(const char *s) __attribute__((warn_unused_result));
 

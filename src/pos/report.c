@@ -37,13 +37,23 @@ static const char *term(struct txn *t)
 
 /* ---- small SQL helpers ---- */
 
-static int q_int(sqlite3 *db, const char *sql, const char *terminal, int64_t *ret)
+/* ?1 = terminal, ?2 = the period's Z number (NULL: the current period). */
+static void bind_period(sqlite3_stmt *s, const char *terminal, int64_t z)
+{
+    sqlite3_bind_text(s, 1, terminal, -1, SQLITE_STATIC);
+    if (z > 0)
+        sqlite3_bind_int64(s, 2, z);
+    else
+        sqlite3_bind_null(s, 2);
+}
+
+static int q_int(sqlite3 *db, const char *sql, const char *terminal, int64_t z, int64_t *ret)
 {
     sqlite3_stmt *s;
     int r;
     if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
         return MAMORI_ERR_DB;
-    sqlite3_bind_text(s, 1, terminal, -1, SQLITE_STATIC);
+    bind_period(s, terminal, z);
     r = sqlite3_step(s);
     *ret = r == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
     sqlite3_finalize(s);
@@ -87,58 +97,103 @@ static int meta_set(sqlite3 *db, const char *key, int64_t v)
 
 /* ---- totals ---- */
 
-#define CUR " AND r.terminal=?1 AND r.z_no IS NULL AND r.training=0"
-#define CUR_MOVES " WHERE terminal=?1 AND z_no IS NULL AND training=0"
+#define CUR " AND r.terminal=?1 AND r.z_no IS ?2 AND r.training=0"
+#define CUR_MOVES " WHERE terminal=?1 AND z_no IS ?2 AND training=0"
+/* The period's bounds: the previous Z's time, and this Z's (NULL: open). */
+#define PERIOD_FROM                                                                       \
+    "COALESCE((SELECT MAX(time) FROM cash_moves WHERE terminal=?1 AND kind='z' AND (?2 IS " \
+    "NULL OR z_no < ?2)),0)"
+#define PERIOD_TO "(SELECT MAX(time) FROM cash_moves WHERE terminal=?1 AND kind='z' AND z_no=?2)"
 
-static int totals(sqlite3 *db, const char *terminal, struct report_totals *t)
+/* The last cash declaration of the period ("c0,c1,..." pieces per denomination). */
+static int last_declaration(sqlite3 *db, const char *terminal, int64_t z, struct report_totals *t)
+{
+    sqlite3_stmt *s;
+    int r;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT amount, detail FROM cash_moves" CUR_MOVES
+                           " AND kind='declaration' ORDER BY id DESC LIMIT 1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return MAMORI_ERR_DB;
+    bind_period(s, terminal, z);
+    r = sqlite3_step(s);
+    if (r == SQLITE_ROW) {
+        const char *d = (const char *)sqlite3_column_text(s, 1);
+        int64_t c[REPORT_DENOMS] = {0}, sum = 0;
+        int i = 0;
+        for (; d != NULL && *d != '\0' && i < REPORT_DENOMS; i++) {
+            char *end;
+            long long v = strtoll(d, &end, 10);
+            if (end == d || v < 0 || v > REPORT_COUNT_MAX)
+                break;
+            c[i] = v;
+            sum += v * report_denoms[i];
+            d = *end == ',' ? end + 1 : end;
+        }
+        /* A detail that does not add up to the amount is not shown by piece. */
+        t->declared = true;
+        t->declared_amount = sqlite3_column_int64(s, 0);
+        if (i == REPORT_DENOMS && sum == t->declared_amount)
+            memcpy(t->counts, c, sizeof(c));
+        t->over_short = t->declared_amount - t->cash_expected;
+    }
+    sqlite3_finalize(s);
+    return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : MAMORI_ERR_DB;
+}
+
+static int totals(sqlite3 *db, const char *terminal, int64_t z, struct report_totals *t)
 {
     sqlite3_stmt *s;
     int rc = 0, r;
     memset(t, 0, sizeof(*t));
-    if ((rc = q_int(db, "SELECT COUNT(*) FROM receipts r WHERE kind='sale'" CUR, terminal,
+    if ((rc = q_int(db, "SELECT COUNT(*) FROM receipts r WHERE kind='sale'" CUR, terminal, z,
                     &t->sales)) ||
         (rc = q_int(db, "SELECT COALESCE(SUM(total),0) FROM receipts r WHERE kind='sale'" CUR,
-                    terminal, &t->sales_amount)) ||
-        (rc = q_int(db, "SELECT COUNT(*) FROM receipts r WHERE kind='return'" CUR, terminal,
+                    terminal, z, &t->sales_amount)) ||
+        (rc = q_int(db, "SELECT COUNT(*) FROM receipts r WHERE kind='return'" CUR, terminal, z,
                     &t->returns)) ||
         (rc = q_int(db, "SELECT COALESCE(SUM(total),0) FROM receipts r WHERE kind='return'" CUR,
-                    terminal, &t->returns_amount)) ||
-        (rc = q_int(db, "SELECT COALESCE(SUM(discount),0) FROM receipts r WHERE 1" CUR, terminal,
+                    terminal, z, &t->returns_amount)) ||
+        (rc = q_int(db, "SELECT COALESCE(SUM(discount),0) FROM receipts r WHERE 1" CUR, terminal, z,
                     &t->discounts)) ||
-        (rc = q_int(db, "SELECT COALESCE(SUM(base10),0) FROM receipts r WHERE 1" CUR, terminal,
+        (rc = q_int(db, "SELECT COALESCE(SUM(base10),0) FROM receipts r WHERE 1" CUR, terminal, z,
                     &t->base[TAX_G10])) ||
-        (rc = q_int(db, "SELECT COALESCE(SUM(tax10),0) FROM receipts r WHERE 1" CUR, terminal,
+        (rc = q_int(db, "SELECT COALESCE(SUM(tax10),0) FROM receipts r WHERE 1" CUR, terminal, z,
                     &t->tax[TAX_G10])) ||
-        (rc = q_int(db, "SELECT COALESCE(SUM(base8),0) FROM receipts r WHERE 1" CUR, terminal,
+        (rc = q_int(db, "SELECT COALESCE(SUM(base8),0) FROM receipts r WHERE 1" CUR, terminal, z,
                     &t->base[TAX_G8])) ||
-        (rc = q_int(db, "SELECT COALESCE(SUM(tax8),0) FROM receipts r WHERE 1" CUR, terminal,
+        (rc = q_int(db, "SELECT COALESCE(SUM(tax8),0) FROM receipts r WHERE 1" CUR, terminal, z,
                     &t->tax[TAX_G8])) ||
-        (rc = q_int(db, "SELECT COALESCE(SUM(change),0) FROM receipts r WHERE 1" CUR, terminal,
+        (rc = q_int(db, "SELECT COALESCE(SUM(change),0) FROM receipts r WHERE 1" CUR, terminal, z,
                     &t->change_given)) ||
         (rc = q_int(db,
                     "SELECT COUNT(*) FROM cancelled c WHERE c.terminal=?1 AND c.time >= "
-                    "COALESCE((SELECT MAX(time) FROM cash_moves WHERE terminal=?1 AND "
-                    "kind='z'),0)",
-                    terminal, &t->cancels)) ||
+                    PERIOD_FROM " AND (?2 IS NULL OR c.time < " PERIOD_TO ")",
+                    terminal, z, &t->cancels)) ||
         (rc = q_int(db, "SELECT COALESCE(SUM(amount),0) FROM cash_moves" CUR_MOVES
                         " AND kind='change_fund'",
-                    terminal, &t->change_fund)) ||
+                    terminal, z, &t->change_fund)) ||
         (rc = q_int(db, "SELECT COALESCE(SUM(amount),0) FROM cash_moves" CUR_MOVES
                         " AND kind='paid_in'",
-                    terminal, &t->paid_in)) ||
+                    terminal, z, &t->paid_in)) ||
         (rc = q_int(db, "SELECT COALESCE(SUM(amount),0) FROM cash_moves" CUR_MOVES
                         " AND kind='paid_out'",
-                    terminal, &t->paid_out)) ||
+                    terminal, z, &t->paid_out)) ||
         (rc = q_int(db, "SELECT COALESCE(SUM(amount),0) FROM cash_moves" CUR_MOVES
                         " AND kind='pickup'",
-                    terminal, &t->pickups)))
+                    terminal, z, &t->pickups)) ||
+        (rc = q_int(db, "SELECT COUNT(*) FROM lines l JOIN receipts r USING(receipt_no) WHERE "
+                        "l.voided=1" CUR,
+                    terminal, z, &t->voids)) ||
+        (rc = q_int(db, "SELECT " PERIOD_FROM, terminal, z, &t->from_time)) ||
+        (rc = q_int(db, "SELECT COALESCE(" PERIOD_TO ",0)", terminal, z, &t->to_time)))
         return rc;
     if (sqlite3_prepare_v2(db,
                            "SELECT d.kind, COUNT(*), SUM(d.amount) FROM tenders d JOIN receipts r"
                            " USING(receipt_no) WHERE 1" CUR " GROUP BY d.kind ORDER BY d.kind",
                            -1, &s, NULL) != SQLITE_OK)
         return MAMORI_ERR_DB;
-    sqlite3_bind_text(s, 1, terminal, -1, SQLITE_STATIC);
+    bind_period(s, terminal, z);
     while ((r = sqlite3_step(s)) == SQLITE_ROW && t->n_tenders < REPORT_TENDERS_MAX) {
         size_t i = t->n_tenders++;
         snprintf(t->tenders[i].kind, sizeof(t->tenders[i].kind), "%s",
@@ -155,7 +210,7 @@ static int totals(sqlite3 *db, const char *terminal, struct report_totals *t)
                            " GROUP BY l.dept ORDER BY l.dept",
                            -1, &s, NULL) != SQLITE_OK)
         return MAMORI_ERR_DB;
-    sqlite3_bind_text(s, 1, terminal, -1, SQLITE_STATIC);
+    bind_period(s, terminal, z);
     while ((r = sqlite3_step(s)) == SQLITE_ROW && t->n_depts < REPORT_DEPTS_MAX) {
         size_t i = t->n_depts++;
         t->depts[i].dept = sqlite3_column_int(s, 0);
@@ -173,12 +228,18 @@ static int totals(sqlite3 *db, const char *terminal, struct report_totals *t)
         t->cash_expected = t->change_fund + cash - t->change_given + t->paid_in - t->paid_out -
                            t->pickups;
     }
+    if ((rc = last_declaration(db, terminal, z, t)))
+        return rc;
+    if (z > 0) {
+        t->z_no = z;
+        return 0;
+    }
     {
         char key[64];
-        int64_t z = 0;
-        if ((rc = meta_key(key, sizeof(key), "z", terminal)) || (rc = meta_get(db, key, &z)))
+        int64_t last = 0;
+        if ((rc = meta_key(key, sizeof(key), "z", terminal)) || (rc = meta_get(db, key, &last)))
             return rc;
-        t->z_no = z + 1;
+        t->z_no = last + 1;
     }
     return 0;
 }
@@ -190,7 +251,7 @@ int report_x(struct txn *t, struct report_totals *ret)
     int rc;
     if (tmp == NULL)
         return MAMORI_ERR_NOMEM;
-    rc = totals(journal_db(txn_journal(t)), term(t), tmp);
+    rc = totals(journal_db(txn_journal(t)), term(t), 0, tmp);
     if (rc == 0) {
         *ret = *tmp;
         txn_actor(t, &act);
@@ -212,7 +273,8 @@ static int z_body(void *ctx, sqlite3 *db)
     sqlite3_stmt *s;
     char key[64];
     int rc, r;
-    if ((rc = totals(db, c->terminal, c->tot)) ||
+    int64_t now = (int64_t)time(NULL);
+    if ((rc = totals(db, c->terminal, 0, c->tot)) ||
         (rc = meta_key(key, sizeof(key), "z", c->terminal)) ||
         (rc = meta_set(db, key, c->tot->z_no)))
         return rc;
@@ -220,18 +282,21 @@ static int z_body(void *ctx, sqlite3 *db)
         "UPDATE receipts SET z_no=?2 WHERE terminal=?1 AND z_no IS NULL",
         "UPDATE cash_moves SET z_no=?2 WHERE terminal=?1 AND z_no IS NULL",
         ("INSERT INTO cash_moves(terminal,kind,amount,operator,approver,training,z_no,time,"
-         "detail) VALUES(?1,'z',0,'','',0,?2,strftime('%s','now'),'')"),
+         "detail) VALUES(?1,'z',0,'','',0,?2,?3,'')"),
     };
     for (size_t i = 0; i < sizeof(stamps) / sizeof(stamps[0]); i++) {
         if (sqlite3_prepare_v2(db, stamps[i], -1, &s, NULL) != SQLITE_OK)
             return MAMORI_ERR_DB;
         sqlite3_bind_text(s, 1, c->terminal, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, c->tot->z_no);
+        if (sqlite3_bind_parameter_count(s) >= 3)
+            sqlite3_bind_int64(s, 3, now);
         r = sqlite3_step(s);
         sqlite3_finalize(s);
         if (r != SQLITE_DONE)
             return MAMORI_ERR_DB;
     }
+    c->tot->to_time = now;
     return 0;
 }
 
@@ -505,6 +570,7 @@ int report_text(const struct report_totals *r, bool z, char **ret)
     OUT("売上 %lld 件 ¥%lld\n", (long long)r->sales, (long long)r->sales_amount);
     OUT("返品 %lld 件 ¥%lld\n", (long long)r->returns, (long long)r->returns_amount);
     OUT("取消 %lld 件\n", (long long)r->cancels);
+    OUT("訂正 %lld 件\n", (long long)r->voids);
     OUT("値引 ¥%lld\n", (long long)r->discounts);
     OUT("10%%対象 ¥%lld (内消費税 ¥%lld)\n", (long long)r->base[TAX_G10],
         (long long)r->tax[TAX_G10]);
@@ -542,5 +608,94 @@ int report_text(const struct report_totals *r, bool z, char **ret)
         }
     }
     buf_free(&b);
+    return rc;
+}
+
+/* ---- a Z report as it was taken (reprints) ---- */
+
+int report_z_get(struct txn *t, int64_t z_no, struct report_totals *ret)
+{
+    struct report_totals *tmp;
+    char key[64];
+    int64_t last = 0;
+    int rc;
+    if ((rc = meta_key(key, sizeof(key), "z", term(t))) ||
+        (rc = journal_meta_get(txn_journal(t), key, &last)))
+        return rc;
+    if (z_no < 1 || z_no > last)
+        return fail(t, MAMORI_ERR_NOTFOUND, "no such Z report");
+    if ((tmp = malloc(sizeof(*tmp))) == NULL)
+        return MAMORI_ERR_NOMEM;
+    rc = totals(journal_db(txn_journal(t)), term(t), z_no, tmp);
+    if (rc == 0)
+        *ret = *tmp;
+    free(tmp);
+    return rc;
+}
+
+#define Z_NOTES_SQL                                                                     \
+    "CREATE TABLE IF NOT EXISTS z_notes(terminal TEXT NOT NULL, z_no INTEGER NOT NULL," \
+    " recon TEXT NOT NULL, PRIMARY KEY(terminal, z_no))"
+
+struct note_ctx {
+    const char *terminal;
+    int64_t z_no;
+    const char *in;
+    char *out;
+};
+
+static int note_set_body(void *ctx, sqlite3 *db)
+{
+    struct note_ctx *c = ctx;
+    sqlite3_stmt *s;
+    int r;
+    if (sqlite3_exec(db, Z_NOTES_SQL, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO z_notes(terminal,z_no,recon) VALUES(?,?,?)",
+                           -1, &s, NULL) != SQLITE_OK)
+        return MAMORI_ERR_DB;
+    sqlite3_bind_text(s, 1, c->terminal, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, c->z_no);
+    sqlite3_bind_text(s, 3, c->in, -1, SQLITE_STATIC);
+    r = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return r == SQLITE_DONE ? 0 : MAMORI_ERR_DB;
+}
+
+static int note_get_body(void *ctx, sqlite3 *db)
+{
+    struct note_ctx *c = ctx;
+    sqlite3_stmt *s;
+    int r;
+    if (sqlite3_exec(db, Z_NOTES_SQL, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT recon FROM z_notes WHERE terminal=? AND z_no=?", -1, &s,
+                           NULL) != SQLITE_OK)
+        return MAMORI_ERR_DB;
+    sqlite3_bind_text(s, 1, c->terminal, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, c->z_no);
+    r = sqlite3_step(s);
+    if (r == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL &&
+        (c->out = strdup((const char *)sqlite3_column_text(s, 0))) == NULL)
+        r = SQLITE_NOMEM;
+    sqlite3_finalize(s);
+    return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : r == SQLITE_NOMEM ? MAMORI_ERR_NOMEM
+                                                                        : MAMORI_ERR_DB;
+}
+
+int report_z_note_set(struct txn *t, int64_t z_no, const char *recon_json)
+{
+    struct note_ctx c = {.terminal = term(t), .z_no = z_no, .in = recon_json};
+    if (recon_json == NULL || strlen(recon_json) > REPORT_NOTE_MAX)
+        return MAMORI_ERR_TOOBIG;
+    return journal_tx(txn_journal(t), note_set_body, &c);
+}
+
+int report_z_note_get(struct txn *t, int64_t z_no, char **ret)
+{
+    struct note_ctx c = {.terminal = term(t), .z_no = z_no};
+    int rc = journal_tx(txn_journal(t), note_get_body, &c);
+    if (rc == 0)
+        *ret = c.out;
+    else
+        free(c.out);
     return rc;
 }

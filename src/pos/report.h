@@ -24,6 +24,7 @@
 #define REPORT_TENDERS_MAX 16
 #define REPORT_DEPTS_MAX 128
 #define REPORT_COUNT_MAX 1000000 /* pieces of one denomination in a declaration */
+#define REPORT_NOTE_MAX (256u * 1024u) /* bytes of a stored Z reconciliation (JSON) */
 
 extern const int64_t report_denoms[REPORT_DENOMS];
 
@@ -34,6 +35,8 @@ struct report_totals {
     int64_t sales, sales_amount;  /* count, yen */
     int64_t returns, returns_amount;
     int64_t cancels;
+    int64_t voids;                /* voided lines on the period's receipts */
+    int64_t from_time, to_time;   /* period: previous Z (0: none), this Z (0: still open); UTC s */
     int64_t discounts;
     int64_t base[TAX_GROUPS];     /* per rate (TAX_G10, TAX_G8), tax included */
     int64_t tax[TAX_GROUPS];
@@ -72,6 +75,15 @@ int report_x(struct txn *t, struct report_totals *ret);
  * consecutive Z counter advanced, in one commit. Refused while a
  * transaction is open. */
 int report_z(struct txn *t, struct report_totals *ret);
+
+/* The totals of Z report z_no as it was taken (for a reprint), with the
+ * period's last cash declaration. MAMORI_ERR_NOTFOUND when there is no such Z. */
+int report_z_get(struct txn *t, int64_t z_no, struct report_totals *ret);
+/* The Z report's cash reconciliation (JSON text from zrecon, stored with
+ * the Z for its reprint). Set once per Z; get: *ret malloc'd, or NULL when
+ * none was stored. */
+int report_z_note_set(struct txn *t, int64_t z_no, const char *recon_json);
+int report_z_note_get(struct txn *t, int64_t z_no, char **ret);
 
 /* Cash declaration: pieces per denomination (report_denoms order); expected
  * pieces per denomination (from the change machine) may be NULL. Fills the

@@ -433,6 +433,10 @@ int pos_service_start(struct evloop *l, struct devapi *devapi, struct config *cf
         snprintf(err, errlen, "%s: cannot open the operator database", p);
         goto fail;
     }
+    /* Devices holding a cash command without an answer, across restarts. */
+    if ((rc = in_dir(state_dir, "busdev.pins", p)) != 0)
+        goto fail;
+    bc.pin_path = p;
     if ((rc = busdev_new(l, devapi, &bc, &s->dev)) != 0)
         goto fail;
     busdev_on_input(s->dev, on_input, on_note, s);

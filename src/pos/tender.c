@@ -254,7 +254,7 @@ static int complete(struct txn *t, struct txn_rec *r, const struct txn_totals *t
     /* Cash commands of this completion (none in training: no real cash moves). */
     if (!r->training) {
         int64_t out = r->is_return ? -tot.total : tot.change;
-        if (d->has_changer && out > 0)
+        if (posdev_has_changer(d) && out > 0)
             make_cmd(&cmds[ncmds++], r, "dispense", r->is_return ? "refund" : "change",
                      (int)r->n_tenders - 1, out);
         else if (cash_keyed || out > 0)
@@ -383,12 +383,23 @@ int tender_cash_deposit(struct txn *t)
     if ((rc = precheck(t, &due)))
         return rc;
     cur = txn_current(t);
-    if (!txn_devices(t)->has_changer)
+    if (!posdev_has_changer(txn_devices(t)))
         return fail(t, MAMORI_ERR_OFFLINE, "no change machine: key the cash amount");
     if (cur->training)
         return tender_cash(t, due); /* training: the real machine is not touched */
     make_cmd(&c, cur, "deposit", "dep", (int)cur->n_tenders, due);
-    if ((rc = journal_cmd_intent(txn_journal(t), &c)))
+    rc = journal_cmd_intent(txn_journal(t), &c);
+    if (rc == MAMORI_ERR_EXISTS) {
+        /* A deposit left pending (the change machine did not answer, e.g.
+         * detached): finish it under its own key; the machine replays it if
+         * it already counted, so the cash is taken once. */
+        struct journal_cmd old;
+        if (journal_cmd_get(txn_journal(t), c.idem, &old) != 0 ||
+            old.state != JOURNAL_CMD_INTENT || strcmp(old.kind, "deposit") != 0)
+            return fail(t, MAMORI_ERR_STATE, "a deposit of this tender is already recorded");
+        rc = 0;
+    }
+    if (rc)
         return fail(t, rc, "journal write failed; nothing changed");
     {
         /* send_cmd records the result; the tender is applied before marking

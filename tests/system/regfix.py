@@ -102,7 +102,6 @@ class Register:
         self.config.write_text("[pos]\nconfirm_ms = 8000\ndeposit_idle_ms = 700\n"
                                "request_ms = 3000\n" + config_extra)
         mamori = prog("mamori")
-        devsim = prog("mamori-devsim")
         run([mamori, "vendor", "init", "--dir", self.vendor])
         run([mamori, "devices", "trust-ca", "--state", self.state, "--ca-pub",
              self.vendor / "ca.pub"])
@@ -113,15 +112,22 @@ class Register:
         run([mamori, "items", "import", ROOT / "data" / "items.csv", "--db",
              self.state / "items.db"])
         for k in self.kinds:
-            d = self.tmp / ("dev-" + k)
-            run([devsim, "init", "--kind", k, "--state", d])
-            run([mamori, "vendor", "issue", "--dir", self.vendor, "--identity",
-                 d / "identity.json", "--out", d / "device.cert"])
-            run([mamori, "devices", "enrol", "--state", self.state, "--cert", d / "device.cert",
-                 "--kind", k, "--maintainer", "maint", "--manager", "boss"],
-                input=PASSWORDS["maint"] + "\n" + PASSWORDS["boss"] + "\n")
-            self.dev[k] = d
+            self.enrol(k)
         self.api = Api(self.state / "pos.sock")
+
+    def enrol(self, k, name=None):
+        """A new simulated device of kind k enrolled under dual control (also
+        while mamori-terminald runs); name: its key in self.dev (default k)."""
+        name = name or k
+        d = self.tmp / ("dev-" + name)
+        run([prog("mamori-devsim"), "init", "--kind", k, "--state", d])
+        run([prog("mamori"), "vendor", "issue", "--dir", self.vendor, "--identity",
+             d / "identity.json", "--out", d / "device.cert"])
+        run([prog("mamori"), "devices", "enrol", "--state", self.state, "--cert",
+             d / "device.cert", "--kind", k, "--maintainer", "maint", "--manager", "boss"],
+            input=PASSWORDS["maint"] + "\n" + PASSWORDS["boss"] + "\n")
+        self.dev[name] = d
+        return d
 
     def start(self, wait_devices=True):
         self.term = self.procs([prog("mamori-terminald"), "--state", self.state, "--config",
@@ -136,8 +142,8 @@ class Register:
                 self.devices()
         return self
 
-    def start_device(self, k):
-        p = self.procs([prog("mamori-devsim"), "--kind", k, "--state", self.dev[k], "--connect",
+    def start_device(self, k, kind=None):
+        p = self.procs([prog("mamori-devsim"), "--kind", kind or k, "--state", self.dev[k], "--connect",
                         "unix:" + str(self.state / "bus.sock"), "--max-runtime", 300])
         line = p.stdout.readline()
         assert b"ready" in line, (k, line)

@@ -62,6 +62,12 @@ int bus_call(struct bus *b, const char *serial, const char *type, cbor_item_t *b
         r = fd->cls->request(fd->st, type, body, &reply);
     if (body != NULL)
         cbor_decref(&body);
+    if (fd != NULL && fd->attached && F.lose > 0) { /* executed; the reply is lost */
+        F.lose--;
+        if (reply != NULL)
+            cbor_decref(&reply);
+        return MAMORI_ERR_TIMEOUT;
+    }
     if (r == 0)
         *ret_reply = reply;
     return r;

@@ -35,6 +35,7 @@ struct fake {
     struct fake_dev d[FAKE_N];
     int calls;
     bool defer; /* bus_request answers only at fake_flush() */
+    int lose;   /* bus_call: execute the next N requests, then answer MAMORI_ERR_TIMEOUT */
     int ndeferred;
     struct {
         char serial[32], type[48];

@@ -58,6 +58,60 @@ static void test_dev16_printer_keeps_bytes_and_paper_out(void **state)
     devtest_stop(&t);
 }
 
+static long out_size(const struct devtest *t)
+{
+    char path[4200];
+    long n;
+    snprintf(path, sizeof(path), "%s/printer.out", t->dir);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return 0;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fclose(f);
+    return n;
+}
+
+static cbor_item_t *print_once_body(const void *p, size_t n, const char *idem)
+{
+    cbor_item_t *b = print_body(p, n);
+    assert_int_equal(devbody_put_str(b, "idem", idem), 0);
+    return b;
+}
+
+/* OPS-5: a job with an idempotency key prints once; the retry after a lost
+ * reply (also after a printer restart) gets the first reply and prints
+ * nothing; the same key with other bytes is refused. */
+static void test_ops5_printer_job_with_key_printed_once(void **state)
+{
+    static const uint8_t z1[] = {0x1b, 0x40, 'Z', '1', 0x0a};
+    static const uint8_t other[] = {0x1b, 0x40, 'Z', '9', 0x0a};
+    struct devtest t;
+    cbor_item_t *r = NULL;
+    (void)state;
+    devtest_start(&t, "printer");
+    assert_int_equal(devtest_req(&t, "printer.print", print_once_body(z1, sizeof(z1), "T1-z1.0"), &r), 0);
+    assert_int_equal(devtest_int(r, "job"), 1);
+    cbor_decref(&r);
+    assert_int_equal(out_size(&t), sizeof(z1));
+    assert_int_equal(devtest_req(&t, "printer.print", print_once_body(z1, sizeof(z1), "T1-z1.0"), &r), 0);
+    assert_int_equal(devtest_int(r, "job"), 1); /* the first reply */
+    cbor_decref(&r);
+    assert_int_equal(out_size(&t), sizeof(z1));
+    devtest_restart(&t); /* the printer remembers across its restart */
+    assert_int_equal(devtest_req(&t, "printer.print", print_once_body(z1, sizeof(z1), "T1-z1.0"), NULL), 0);
+    assert_int_equal(out_size(&t), sizeof(z1));
+    assert_int_equal(devtest_req(&t, "printer.print", print_once_body(other, sizeof(other), "T1-z1.0"), NULL),
+                     MAMORI_ERR_EXISTS);
+    assert_int_equal(out_size(&t), sizeof(z1));
+    /* another key prints; a job without a key always prints */
+    assert_int_equal(devtest_req(&t, "printer.print", print_once_body(z1, sizeof(z1), "T1-z2.0"), NULL), 0);
+    assert_int_equal(devtest_req(&t, "printer.print", print_body(z1, sizeof(z1)), NULL), 0);
+    assert_int_equal(devtest_req(&t, "printer.print", print_body(z1, sizeof(z1)), NULL), 0);
+    assert_int_equal(out_size(&t), 4 * sizeof(z1));
+    devtest_stop(&t);
+}
+
 static cbor_item_t *text_body(const char *a, const char *b)
 {
     cbor_item_t *m = devtest_body(), *arr = cbor_new_definite_array(2), *x;
@@ -144,6 +198,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dev16_printer_keeps_bytes_and_paper_out),
+        cmocka_unit_test(test_ops5_printer_job_with_key_printed_once),
         cmocka_unit_test(test_dev19_linedisplay_shows_lines),
         cmocka_unit_test(test_dev5_custdisplay_confirm_answered_by_shopper),
     };

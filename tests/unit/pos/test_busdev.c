@@ -49,6 +49,37 @@ static int setup(void **state)
     return 0;
 }
 
+/* The change machine is not attached when the register starts. */
+static int setup_no_changer(void **state)
+{
+    struct busdev_config cfg = {.request_ms = 500, .deposit_idle_ms = 100, .deposit_max_ms = 300};
+    fake_setup(state);
+    memset(&C, 0, sizeof(C));
+    fake_plug("CHG-0001", false);
+    assert_int_equal(evloop_new(&C.l), 0);
+    assert_int_equal(devapi_new((struct bus *)&F, &C.api), 0);
+    assert_int_equal(busdev_new(C.l, C.api, &cfg, &C.b), 0);
+    C.p = busdev_port(C.b);
+    return 0;
+}
+
+static char pin_path[600];
+
+/* The pin file in the fixture's directory (a restart keeps it). */
+static int setup_pins(void **state)
+{
+    struct busdev_config cfg = {.request_ms = 500, .deposit_idle_ms = 100, .deposit_max_ms = 300};
+    fake_setup(state);
+    memset(&C, 0, sizeof(C));
+    snprintf(pin_path, sizeof(pin_path), "%s/busdev.pins", F.dir);
+    cfg.pin_path = pin_path;
+    assert_int_equal(evloop_new(&C.l), 0);
+    assert_int_equal(devapi_new((struct bus *)&F, &C.api), 0);
+    assert_int_equal(busdev_new(C.l, C.api, &cfg, &C.b), 0);
+    C.p = busdev_port(C.b);
+    return 0;
+}
+
 static int teardown(void **state)
 {
     busdev_free(C.b);
@@ -208,6 +239,82 @@ static void test_dev11_keylock_position_only_from_the_keylock(void **state)
     assert_int_equal(busdev_keylock(C.b), 6);
 }
 
+/* DEV-18b: a change machine enrolled at start but attached only later
+ * counts from the start (a detach means "retry", not "use the drawer": a
+ * pending deposit may be inside it) and is used as soon as it attaches,
+ * asked at use time. */
+static void test_dev18b_changer_attached_later_is_used(void **state)
+{
+    (void)state;
+    assert_non_null(C.p->changer_present);
+    assert_true(posdev_has_changer(C.p));
+    assert_false(busdev_ready(C.b, "changer"));
+    assert_int_equal(C.p->changer_dispense(C.p->ctx, "T1-11-change0", 10), MAMORI_ERR_OFFLINE);
+    fake_plug("CHG-0001", true);
+    assert_true(posdev_has_changer(C.p)); /* no restart, no tick needed */
+    assert_true(busdev_ready(C.b, "changer"));
+    assert_int_equal(C.p->changer_dispense(C.p->ctx, "T1-11-change0", 10), 0);
+    fake_plug("CHG-0001", false);
+    assert_true(posdev_has_changer(C.p));
+    assert_int_equal(C.p->changer_dispense(C.p->ctx, "T1-12-change0", 10), MAMORI_ERR_OFFLINE);
+}
+
+/* OPS-5: a document sent with a key prints once, however often it is sent. */
+static void test_ops5_print_once_per_key(void **state)
+{
+    static const uint8_t doc[] = {0x1b, '@', 'Z', '\n', 0x1d, 'V', 0};
+    (void)state;
+    assert_int_equal(C.p->print_once(C.p->ctx, "T1-z1-100", doc, sizeof(doc)), 0);
+    assert_int_equal(C.p->print_once(C.p->ctx, "T1-z1-100", doc, sizeof(doc)), 0);
+    assert_int_equal(file_size("printer", "printer.out"), (long)sizeof(doc));
+    assert_int_equal(C.p->print_once(C.p->ctx, "T1-z2-200", doc, sizeof(doc)), 0);
+    assert_int_equal(file_size("printer", "printer.out"), 2 * (long)sizeof(doc));
+    assert_int_equal(C.p->print_once(C.p->ctx, "", doc, sizeof(doc)), MAMORI_ERR_INVAL);
+}
+
+static void read_pins(char *out, size_t n)
+{
+    FILE *f = fopen(pin_path, "r");
+    size_t k = f ? fread(out, 1, n - 1, f) : 0;
+    out[k] = '\0';
+    if (f)
+        fclose(f);
+}
+
+/* POL-1/DEV-18b: a cash command whose reply was lost pins the change machine
+ * in the pin file before it is sent, across a restart of the register, until
+ * that machine answers (the retry is replayed from its memory). */
+static void test_pol1_pin_kept_until_device_answers_across_restart(void **state)
+{
+    struct busdev_config cfg = {.request_ms = 500, .pin_path = pin_path};
+    char text[256];
+    long log;
+    (void)state;
+    read_pins(text, sizeof(text));
+    assert_string_equal(text, "");
+    F.lose = 1;
+    assert_int_equal(C.p->changer_dispense(C.p->ctx, "T1-30-change0", 10), MAMORI_ERR_TIMEOUT);
+    log = file_size("changer", "device.log");
+    assert_true(log > 0); /* executed */
+    read_pins(text, sizeof(text));
+    assert_string_equal(text, "changer CHG-0001\n");
+    /* restart */
+    busdev_free(C.b);
+    assert_int_equal(busdev_new(C.l, C.api, &cfg, &C.b), 0);
+    C.p = busdev_port(C.b);
+    read_pins(text, sizeof(text));
+    assert_string_equal(text, "changer CHG-0001\n");
+    /* the retry reaches the same machine, which replays: paid once, unpinned */
+    assert_int_equal(C.p->changer_dispense(C.p->ctx, "T1-30-change0", 10), 0);
+    assert_int_equal(file_size("changer", "device.log"), log);
+    read_pins(text, sizeof(text));
+    assert_string_equal(text, "");
+    /* a definite refusal also settles: nothing pinned */
+    assert_int_not_equal(C.p->changer_dispense(C.p->ctx, "T1-30-change0", 99), 0);
+    read_pins(text, sizeof(text));
+    assert_string_equal(text, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +328,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dev10_touch_button_delivered_as_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dev11_keylock_position_only_from_the_keylock, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_dev18b_changer_attached_later_is_used, setup_no_changer,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ops5_print_once_per_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pol1_pin_kept_until_device_answers_across_restart,
+                                        setup_pins, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
