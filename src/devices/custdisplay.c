@@ -6,7 +6,10 @@
  * answer goes to the terminal as a custdisplay.answer event.
  *
  * Owns: the lines shown, the one pending question and its id. Does not own
- * what the answer means (the register decides).
+ * what the answer means (the register decides). The question is state (a
+ * question asked must not be forgotten or its id reused: synced, devstate);
+ * the lines shown are volatile (devlines_keep, unsynced), as on a real
+ * display, so a text update costs no disk sync.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +22,8 @@
 #include "devices/devstate.h"
 #include "mamori/err.h"
 
-#define CUSTDISPLAY_STATE "custdisplay.state"
+#define CUSTDISPLAY_STATE "custdisplay.state" /* the question (synced) */
+#define CUSTDISPLAY_TEXT "custdisplay.text"   /* lines shown (volatile) */
 #define CUSTDISPLAY_ROWS 8
 #define CUSTDISPLAY_COLS 40
 #define CUSTDISPLAY_PROMPT_MAX 256 /* bytes of a question */
@@ -37,8 +41,7 @@ static int custdisplay_save(struct custdisplay *d)
 {
     cbor_item_t *m = devbody_new();
     int r = MAMORI_ERR_NOMEM;
-    if (devbody_put_item(m, "lines", devlines_to_cbor(&d->lines)) ||
-        devbody_put_int(m, "next_cid", d->next_cid) || devbody_put_int(m, "pending", d->pending) ||
+    if (devbody_put_int(m, "next_cid", d->next_cid) || devbody_put_int(m, "pending", d->pending) ||
         devbody_put_str(m, "prompt", d->prompt))
         goto out;
     r = devstate_save(d->dir, CUSTDISPLAY_STATE, m);
@@ -65,8 +68,7 @@ static int custdisplay_create(const char *state_dir, const struct device_io *io,
     devlines_init(&d->lines, CUSTDISPLAY_ROWS, CUSTDISPLAY_COLS);
     r = devstate_load(state_dir, CUSTDISPLAY_STATE, &st);
     if (r == 0) {
-        if (devlines_set(&d->lines, devbody_find(st, "lines"), NULL) ||
-            devbody_get_int(st, "next_cid", 1, INT64_MAX, &d->next_cid) ||
+        if (devbody_get_int(st, "next_cid", 1, INT64_MAX, &d->next_cid) ||
             devbody_get_int(st, "pending", 0, INT64_MAX, &d->pending) ||
             devbody_get_str(st, "prompt", d->prompt, sizeof(d->prompt)))
             r = MAMORI_ERR_INVAL;
@@ -78,6 +80,7 @@ static int custdisplay_create(const char *state_dir, const struct device_io *io,
         free(d);
         return r;
     }
+    devlines_restore(&d->lines, state_dir, CUSTDISPLAY_TEXT);
     *ret_state = d;
     return 0;
 }
@@ -120,7 +123,6 @@ static int custdisplay_request(void *state, const char *type, const cbor_item_t 
                                cbor_item_t **ret_reply)
 {
     struct custdisplay *d = state;
-    struct devlines was = d->lines;
     cbor_item_t *m;
     bool cut = false;
     int r;
@@ -146,10 +148,9 @@ static int custdisplay_request(void *state, const char *type, const cbor_item_t 
     } else if (strcmp(type, "custdisplay.status") != 0) {
         return MAMORI_ERR_UNSUPPORTED;
     }
-    if (strcmp(type, "custdisplay.status") != 0 && (r = custdisplay_save(d))) {
-        d->lines = was;
-        return r;
-    }
+    /* The text is shown now; keeping it for a restart is best effort. */
+    if (strcmp(type, "custdisplay.status") != 0)
+        (void)devlines_keep(&d->lines, d->dir, CUSTDISPLAY_TEXT);
     m = devbody_new();
     if (devbody_put_item(m, "lines", devlines_to_cbor(&d->lines)) ||
         devbody_put_int(m, "rows", CUSTDISPLAY_ROWS) ||

@@ -140,12 +140,68 @@ static void test_dev5_custdisplay_confirm_answered_by_shopper(void **state)
     devtest_stop(&t);
 }
 
+/* Overwrite dir/name with n bytes (a power cut lost or tore an unsynced file). */
+static void plant(const char *dir, const char *name, const void *p, size_t n)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+/* DEV-19/DEV-5: the text shown is volatile (not synced per update, so a scan
+ * does not wait for a disk sync): a restart of the process shows it again,
+ * but a text file lost, torn or planted (power cut, tampering) only leaves
+ * the display blank; it never stops the device from starting, never shows
+ * control characters, and never loses the customer display's open question
+ * (that is synced state). */
+static void test_dev19_display_text_volatile_lost_text_starts_blank(void **state)
+{
+    static const uint8_t torn[] = {0x82, 0x6a, 0xe7, 0xb7}; /* array(2), string cut short */
+    static const uint8_t ctrl[] = {0x81, 0x64, 0x1b, 0x5b, 0x32, 0x4a}; /* ["\x1b[2J"] */
+    struct devtest t;
+    cbor_item_t *b = NULL;
+    (void)state;
+    devtest_start(&t, "linedisplay");
+    assert_int_equal(devtest_req(&t, "linedisplay.text", text_body("緑茶 500ml", "¥150"), NULL), 0);
+    plant(t.dir, "linedisplay.text", torn, sizeof(torn));
+    devtest_restart(&t);
+    assert_int_equal(devtest_ctl(&t, "show"), 0);
+    assert_string_equal(devtest_answer(&t), "linedisplay:");
+    plant(t.dir, "linedisplay.text", ctrl, sizeof(ctrl));
+    devtest_restart(&t);
+    assert_int_equal(devtest_ctl(&t, "show"), 0);
+    assert_string_equal(devtest_answer(&t), "linedisplay:");
+    plant(t.dir, "linedisplay.text", "", 0);
+    devtest_restart(&t);
+    assert_int_equal(devtest_req(&t, "linedisplay.text", text_body("合計", "¥300"), NULL), 0);
+    assert_int_equal(devtest_ctl(&t, "show"), 0);
+    assert_string_equal(devtest_answer(&t), "linedisplay: 合計 | ¥300");
+    devtest_stop(&t);
+
+    devtest_start(&t, "custdisplay");
+    assert_int_equal(devtest_req(&t, "custdisplay.text", text_body("合計", "¥1,410"), NULL), 0);
+    b = devtest_body();
+    assert_int_equal(devbody_put_str(b, "prompt", "20歳以上ですか？"), 0);
+    assert_int_equal(devtest_req(&t, "custdisplay.confirm", b, NULL), 0);
+    plant(t.dir, "custdisplay.text", torn, sizeof(torn));
+    devtest_restart(&t);
+    assert_int_equal(devtest_ctl(&t, "show"), 0);
+    assert_string_equal(devtest_answer(&t), "custdisplay [asking #1: 20歳以上ですか？]:");
+    assert_int_equal(devtest_ctl(&t, "yes"), 0);
+    assert_int_equal(devtest_int(devtest_event(&t, "custdisplay.answer", 0), "cid"), 1);
+    devtest_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dev16_printer_keeps_bytes_and_paper_out),
         cmocka_unit_test(test_dev19_linedisplay_shows_lines),
         cmocka_unit_test(test_dev5_custdisplay_confirm_answered_by_shopper),
+        cmocka_unit_test(test_dev19_display_text_volatile_lost_text_starts_blank),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
