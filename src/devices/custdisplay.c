@@ -8,8 +8,8 @@
  * Owns: the lines shown, the one pending question and its id. Does not own
  * what the answer means (the register decides). The question is state (a
  * question asked must not be forgotten or its id reused: synced, devstate);
- * the lines shown are volatile (devlines_keep, unsynced), as on a real
- * display, so a text update costs no disk sync.
+ * the lines shown are volatile, as on a real display: held in memory (a text
+ * update costs no file work), kept across an orderly restart only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +23,7 @@
 #include "mamori/err.h"
 
 #define CUSTDISPLAY_STATE "custdisplay.state" /* the question (synced) */
-#define CUSTDISPLAY_TEXT "custdisplay.text"   /* lines shown (volatile) */
+#define CUSTDISPLAY_TEXT "custdisplay.text"   /* text at an orderly stop */
 #define CUSTDISPLAY_ROWS 8
 #define CUSTDISPLAY_COLS 40
 #define CUSTDISPLAY_PROMPT_MAX 256 /* bytes of a question */
@@ -87,7 +87,11 @@ static int custdisplay_create(const char *state_dir, const struct device_io *io,
 
 static void custdisplay_destroy(void *state)
 {
-    free(state);
+    struct custdisplay *d = state;
+    /* An orderly stop keeps the text for the next start (best effort). */
+    if (d != NULL)
+        (void)devlines_keep(&d->lines, d->dir, CUSTDISPLAY_TEXT);
+    free(d);
 }
 
 static int custdisplay_confirm(struct custdisplay *d, const cbor_item_t *body,
@@ -148,9 +152,6 @@ static int custdisplay_request(void *state, const char *type, const cbor_item_t 
     } else if (strcmp(type, "custdisplay.status") != 0) {
         return MAMORI_ERR_UNSUPPORTED;
     }
-    /* The text is shown now; keeping it for a restart is best effort. */
-    if (strcmp(type, "custdisplay.status") != 0)
-        (void)devlines_keep(&d->lines, d->dir, CUSTDISPLAY_TEXT);
     m = devbody_new();
     if (devbody_put_item(m, "lines", devlines_to_cbor(&d->lines)) ||
         devbody_put_int(m, "rows", CUSTDISPLAY_ROWS) ||

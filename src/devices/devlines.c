@@ -1,7 +1,7 @@
 /*
  * devlines.c: display lines for display-device firmware (devlines.h). Owns
- * UTF-8 validation, column cutting and keeping the text shown across a
- * process restart (volatile, never synced); not where a display's messages are
+ * UTF-8 validation, column cutting and keeping the text shown across an
+ * orderly restart (volatile, never synced); not where a display's messages are
  * decided (linedisplay.c, custdisplay.c).
  */
 #include "devices/devlines.h"
@@ -153,11 +153,12 @@ int devlines_keep(const struct devlines *l, const char *dir, const char *name)
 void devlines_restore(struct devlines *l, const char *dir, const char *name)
 {
     cbor_item_t *arr = NULL;
-    if (devstate_load(dir, name, &arr) != 0)
-        return;
-    if (devlines_set(l, arr, NULL) != 0)
-        devlines_clear(l);
-    cbor_decref(&arr);
+    if (devstate_load(dir, name, &arr) == 0) {
+        if (devlines_set(l, arr, NULL) != 0)
+            devlines_clear(l);
+        cbor_decref(&arr);
+    }
+    (void)devstate_remove(dir, name);
 }
 
 int devlines_show(const struct devlines *l, const char *who, struct buf *answer)

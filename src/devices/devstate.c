@@ -206,6 +206,15 @@ int devstate_save_volatile(const char *dir, const char *name, const cbor_item_t 
     return save(dir, name, item, false);
 }
 
+int devstate_remove(const char *dir, const char *name)
+{
+    char path[DEVSTATE_PATH_MAX];
+    int r;
+    if ((r = path_of(path, dir, name, "")))
+        return r;
+    return unlink(path) == 0 || errno == ENOENT ? 0 : MAMORI_ERR_IO;
+}
+
 int devstate_append(const char *dir, const char *name, const void *p, size_t n, size_t max)
 {
     char path[DEVSTATE_PATH_MAX];

@@ -33,6 +33,8 @@ int devstate_save(const char *dir, const char *name, const cbor_item_t *item);
  * may be old, empty or missing, so its reader treats any load error as "no
  * state" (never as a failure to start). */
 int devstate_save_volatile(const char *dir, const char *name, const cbor_item_t *item);
+/* Remove dir/name; absent is fine. */
+int devstate_remove(const char *dir, const char *name);
 /* Append n bytes to dir/name unless the file would pass max bytes
  * (MAMORI_ERR_TOOBIG, nothing written). fsyncs before returning. */
 int devstate_append(const char *dir, const char *name, const void *p, size_t n, size_t max);

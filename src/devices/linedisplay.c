@@ -1,9 +1,9 @@
 /*
  * linedisplay.c: firmware of the line display (UPOS LineDisplay, DEV-19):
  * 2 rows of 20 columns facing the shopper. Owns the lines shown and nothing
- * else. The text is volatile, as on a real display: kept unsynced
- * (devlines_keep) so a restart of the process shows the same text, never
- * synced per update (that would put a disk sync on every scan's path).
+ * else. The text is volatile, as on a real display: held in memory (no file
+ * work and no disk sync on a scan's path), kept across an orderly restart
+ * (devlines_keep), lost by a crash or power cut.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +15,7 @@
 #include "devices/devstate.h"
 #include "mamori/err.h"
 
-#define LINEDISPLAY_TEXT "linedisplay.text" /* volatile (devlines_keep) */
+#define LINEDISPLAY_TEXT "linedisplay.text" /* text at an orderly stop (devlines_keep) */
 #define LINEDISPLAY_ROWS 2
 #define LINEDISPLAY_COLS 20
 
@@ -44,7 +44,11 @@ static int linedisplay_create(const char *state_dir, const struct device_io *io,
 
 static void linedisplay_destroy(void *state)
 {
-    free(state);
+    struct linedisplay *d = state;
+    /* An orderly stop keeps the text for the next start (best effort). */
+    if (d != NULL)
+        (void)devlines_keep(&d->lines, d->dir, LINEDISPLAY_TEXT);
+    free(d);
 }
 
 static int linedisplay_request(void *state, const char *type, const cbor_item_t *body,
@@ -64,9 +68,6 @@ static int linedisplay_request(void *state, const char *type, const cbor_item_t 
     } else if (strcmp(type, "linedisplay.status") != 0) {
         return MAMORI_ERR_UNSUPPORTED;
     }
-    /* The text is shown now; keeping it for a restart is best effort. */
-    if (strcmp(type, "linedisplay.status") != 0)
-        (void)devlines_keep(&d->lines, d->dir, LINEDISPLAY_TEXT);
     m = devbody_new();
     if (devbody_put_item(m, "lines", devlines_to_cbor(&d->lines)) ||
         devbody_put_int(m, "rows", LINEDISPLAY_ROWS) || devbody_put_int(m, "columns", LINEDISPLAY_COLS) ||
