@@ -1,4 +1,4 @@
-"""Crash injection through the whole stack (OPS-5 durability, DEV-8 / POL-1
+"""Crash injection through the whole stack (OPS-5 durability, DEV-18b / POL-1
 cash exactly once): 500 scripted transactions with mixed tenders (keyed cash,
 cash counted and paid out by the change machine, gift certificates, coupons,
 points, split tenders, line voids and cancels) run over the register API of a
@@ -401,7 +401,7 @@ def device_log(r, serial):
     return [(e[1], e[2]) for e in entries]
 
 
-def test_ops5_dev8_crash_injection_500_transactions_through_terminald(tmp_path, procs):
+def test_ops5_dev18_crash_injection_500_transactions_through_terminald(tmp_path, procs):
     rnd = random.Random(SEED)
     print("seed", SEED)
     r = Register(tmp_path, procs, max_runtime=900).start()
