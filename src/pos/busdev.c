@@ -250,12 +250,11 @@ static int p_display(void *ctx, const char *l1, const char *l2)
     for (int i = 0; i < 2; i++) {
         int k = kinds[i];
         cbor_item_t *m;
-        /* Displays are optional: a register without one still sells. */
-        if (b->h[k] == NULL && k == K_CUSTDISP)
-            continue;
-        ensure_one(b, k);
+        /* Displays are optional: a register without one still sells. One
+         * enrolled later is opened by the tick, not looked up per scan. */
         if (b->h[k] == NULL)
             continue;
+        ensure_one(b, k);
         if ((m = lines_body(l1, l2)) == NULL) {
             w->rc = w->rc ? w->rc : MAMORI_ERR_NOMEM;
             break;
