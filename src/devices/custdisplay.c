@@ -22,8 +22,9 @@
 #include "devices/devstate.h"
 #include "mamori/err.h"
 
-#define CUSTDISPLAY_STATE "custdisplay.state" /* the question (synced) */
-#define CUSTDISPLAY_TEXT "custdisplay.text"   /* text at an orderly stop */
+/* the question (synced) and the text kept at an orderly stop (volatile) */
+#define CUSTDISPLAY_STATE "custdisplay.state"
+#define CUSTDISPLAY_TEXT "custdisplay.text"
 #define CUSTDISPLAY_ROWS 8
 #define CUSTDISPLAY_COLS 40
 #define CUSTDISPLAY_PROMPT_MAX 256 /* bytes of a question */

@@ -223,8 +223,8 @@ static cbor_item_t *lines_body(const char *l1, const char *l2)
  * is on the heap: if the loop fails while waiting, the late replies still
  * have somewhere to land. */
 struct display_wait {
-    int pending;   /* replies still to come */
-    int rc;        /* first failure (MAMORI_ERR_*) */
+    int pending;    /* replies still to come */
+    int rc;         /* first failure (MAMORI_ERR_*) */
     bool abandoned; /* the caller returned: the last reply frees this */
 };
 
