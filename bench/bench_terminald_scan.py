@@ -6,7 +6,10 @@ journal (WAL, synchronous=FULL) and the line display and customer display
 (mamori-devsim over the secure bus, via the UPOS device API) acknowledged
 the text. Baseline: the same terminal without display devices (journal only).
 
-usage: bench/bench_terminald_scan.py BUILD_DIR [N]
+usage: bench/bench_terminald_scan.py BUILD_DIR [N] [ROUNDS]
+
+With ROUNDS > 1 the two modes alternate ROUNDS times (on a shared machine the
+load changes between runs) and the medians of the rounds are printed last.
 """
 import json
 import os
@@ -22,6 +25,7 @@ os.environ["MAMORI_BUILD"] = str(pathlib.Path(sys.argv[1]).resolve())
 import regfix  # noqa: E402
 
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 CODES = ["4901234001077", "4901234001145", "4901234001213", "4901234001282"]
 
 
@@ -63,10 +67,25 @@ def run(kinds):
             p.kill()
 
 
-base = run(["printer", "drawer", "changer"])
-full = run(["printer", "drawer", "changer", "linedisplay", "custdisplay"])
-print("N=%d" % N)
-print("baseline (journal, no displays): p50 %.2f ms  p99 %.2f ms  max %.2f ms" % base)
-print("with line display + customer display on the bus: p50 %.2f ms  p99 %.2f ms  max %.2f ms"
-      % full)
-print("ratio p50 %.2f  p99 %.2f" % (full[0] / base[0], full[1] / base[1]))
+def median(v):
+    v = sorted(v)
+    return v[len(v) // 2]
+
+
+bases, fulls = [], []
+for _ in range(ROUNDS):
+    base = run(["printer", "drawer", "changer"])
+    full = run(["printer", "drawer", "changer", "linedisplay", "custdisplay"])
+    bases.append(base)
+    fulls.append(full)
+    print("N=%d  load %.2f" % (N, os.getloadavg()[0]))
+    print("baseline (journal, no displays): p50 %.2f ms  p99 %.2f ms  max %.2f ms" % base)
+    print("with line display + customer display on the bus: p50 %.2f ms  p99 %.2f ms  max %.2f ms"
+          % full)
+    print("ratio p50 %.2f  p99 %.2f" % (full[0] / base[0], full[1] / base[1]), flush=True)
+if ROUNDS > 1:
+    base = tuple(median([b[i] for b in bases]) for i in range(3))
+    full = tuple(median([f[i] for f in fulls]) for i in range(3))
+    print("median of %d rounds: baseline p50 %.2f ms  p99 %.2f ms;"
+          " with displays p50 %.2f ms  p99 %.2f ms; ratio p50 %.2f  p99 %.2f"
+          % (ROUNDS, base[0], base[1], full[0], full[1], full[0] / base[0], full[1] / base[1]))

@@ -6,7 +6,10 @@
  * answer goes to the terminal as a custdisplay.answer event.
  *
  * Owns: the lines shown, the one pending question and its id. Does not own
- * what the answer means (the register decides).
+ * what the answer means (the register decides). The question is state (a
+ * question asked must not be forgotten or its id reused: synced, devstate);
+ * the lines shown are volatile, as on a real display: held in memory (a text
+ * update costs no file work), kept across an orderly restart only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +22,9 @@
 #include "devices/devstate.h"
 #include "mamori/err.h"
 
+/* the question (synced) and the text kept at an orderly stop (volatile) */
 #define CUSTDISPLAY_STATE "custdisplay.state"
+#define CUSTDISPLAY_TEXT "custdisplay.text"
 #define CUSTDISPLAY_ROWS 8
 #define CUSTDISPLAY_COLS 40
 #define CUSTDISPLAY_PROMPT_MAX 256 /* bytes of a question */
@@ -37,8 +42,7 @@ static int custdisplay_save(struct custdisplay *d)
 {
     cbor_item_t *m = devbody_new();
     int r = MAMORI_ERR_NOMEM;
-    if (devbody_put_item(m, "lines", devlines_to_cbor(&d->lines)) ||
-        devbody_put_int(m, "next_cid", d->next_cid) || devbody_put_int(m, "pending", d->pending) ||
+    if (devbody_put_int(m, "next_cid", d->next_cid) || devbody_put_int(m, "pending", d->pending) ||
         devbody_put_str(m, "prompt", d->prompt))
         goto out;
     r = devstate_save(d->dir, CUSTDISPLAY_STATE, m);
@@ -65,8 +69,7 @@ static int custdisplay_create(const char *state_dir, const struct device_io *io,
     devlines_init(&d->lines, CUSTDISPLAY_ROWS, CUSTDISPLAY_COLS);
     r = devstate_load(state_dir, CUSTDISPLAY_STATE, &st);
     if (r == 0) {
-        if (devlines_set(&d->lines, devbody_find(st, "lines"), NULL) ||
-            devbody_get_int(st, "next_cid", 1, INT64_MAX, &d->next_cid) ||
+        if (devbody_get_int(st, "next_cid", 1, INT64_MAX, &d->next_cid) ||
             devbody_get_int(st, "pending", 0, INT64_MAX, &d->pending) ||
             devbody_get_str(st, "prompt", d->prompt, sizeof(d->prompt)))
             r = MAMORI_ERR_INVAL;
@@ -78,13 +81,18 @@ static int custdisplay_create(const char *state_dir, const struct device_io *io,
         free(d);
         return r;
     }
+    devlines_restore(&d->lines, state_dir, CUSTDISPLAY_TEXT);
     *ret_state = d;
     return 0;
 }
 
 static void custdisplay_destroy(void *state)
 {
-    free(state);
+    struct custdisplay *d = state;
+    /* An orderly stop keeps the text for the next start (best effort). */
+    if (d != NULL)
+        (void)devlines_keep(&d->lines, d->dir, CUSTDISPLAY_TEXT);
+    free(d);
 }
 
 static int custdisplay_confirm(struct custdisplay *d, const cbor_item_t *body,
@@ -120,7 +128,6 @@ static int custdisplay_request(void *state, const char *type, const cbor_item_t 
                                cbor_item_t **ret_reply)
 {
     struct custdisplay *d = state;
-    struct devlines was = d->lines;
     cbor_item_t *m;
     bool cut = false;
     int r;
@@ -145,10 +152,6 @@ static int custdisplay_request(void *state, const char *type, const cbor_item_t 
         devlines_clear(&d->lines);
     } else if (strcmp(type, "custdisplay.status") != 0) {
         return MAMORI_ERR_UNSUPPORTED;
-    }
-    if (strcmp(type, "custdisplay.status") != 0 && (r = custdisplay_save(d))) {
-        d->lines = was;
-        return r;
     }
     m = devbody_new();
     if (devbody_put_item(m, "lines", devlines_to_cbor(&d->lines)) ||

@@ -1,6 +1,7 @@
 /*
  * devlines.c: display lines for display-device firmware (devlines.h). Owns
- * UTF-8 validation and column cutting; not where a display's messages are
+ * UTF-8 validation, column cutting and keeping the text shown across an
+ * orderly restart (volatile, never synced); not where a display's messages are
  * decided (linedisplay.c, custdisplay.c).
  */
 #include "devices/devlines.h"
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "devices/devctl.h"
+#include "devices/devstate.h"
 #include "mamori/err.h"
 
 void devlines_init(struct devlines *l, size_t rows, size_t cols)
@@ -135,6 +137,28 @@ cbor_item_t *devlines_to_cbor(const struct devlines *l)
         }
     }
     return arr;
+}
+
+int devlines_keep(const struct devlines *l, const char *dir, const char *name)
+{
+    cbor_item_t *arr = devlines_to_cbor(l);
+    int r;
+    if (arr == NULL)
+        return MAMORI_ERR_NOMEM;
+    r = devstate_save_volatile(dir, name, arr);
+    cbor_decref(&arr);
+    return r;
+}
+
+void devlines_restore(struct devlines *l, const char *dir, const char *name)
+{
+    cbor_item_t *arr = NULL;
+    if (devstate_load(dir, name, &arr) == 0) {
+        if (devlines_set(l, arr, NULL) != 0)
+            devlines_clear(l);
+        cbor_decref(&arr);
+    }
+    (void)devstate_remove(dir, name);
 }
 
 int devlines_show(const struct devlines *l, const char *who, struct buf *answer)

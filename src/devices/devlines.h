@@ -4,6 +4,8 @@
  * without control characters, and is cut (on a character boundary) to the
  * display's width in columns: ASCII and half-width katakana take one column,
  * every other character two (full-width Japanese), as on a real VFD/LCD.
+ * The text shown is volatile: kept in memory, written (unsynced) only at an
+ * orderly stop for the next start.
  */
 #ifndef MAMORI_DEVLINES_H
 #define MAMORI_DEVLINES_H
@@ -35,6 +37,15 @@ int devlines_set(struct devlines *l, const cbor_item_t *arr, bool *ret_cut);
 void devlines_clear(struct devlines *l);
 /* The lines as a CBOR array (NULL on ENOMEM). */
 cbor_item_t *devlines_to_cbor(const struct devlines *l);
+/* Keep the lines shown in dir/name for the next start, at an orderly stop
+ * (devstate_save_volatile: not synced). Text is volatile, as on a real
+ * display: it is not written per update (that would put file work on every
+ * scan's path) and a crash or power cut loses it. */
+int devlines_keep(const struct devlines *l, const char *dir, const char *name);
+/* Show the lines kept in dir/name and remove the file (so a later crash
+ * starts blank rather than with stale text); a missing or unreadable file
+ * leaves the display blank. Never fails. */
+void devlines_restore(struct devlines *l, const char *dir, const char *name);
 /* "line 1 | line 2" into answer. */
 int devlines_show(const struct devlines *l, const char *who, struct buf *answer);
 

@@ -137,7 +137,9 @@ out:
     return r;
 }
 
-int devstate_save(const char *dir, const char *name, const cbor_item_t *item)
+/* Write item to dir/name via a temporary file and rename; durable: fsync the
+ * file before and the directory after the rename. */
+static int save(const char *dir, const char *name, const cbor_item_t *item, bool durable)
 {
     char path[DEVSTATE_PATH_MAX], tmp[DEVSTATE_PATH_MAX];
     unsigned char *data = NULL;
@@ -161,14 +163,22 @@ int devstate_save(const char *dir, const char *name, const cbor_item_t *item)
     }
     if ((r = write_all(fd, data, n)))
         goto out;
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
+    if (durable && fsync(fd) != 0) {
         r = MAMORI_ERR_IO;
         goto out;
     }
+    r = close(fd);
     fd = -1;
+    if (r != 0) {
+        r = MAMORI_ERR_IO;
+        goto out;
+    }
     if (rename(tmp, path) != 0) {
         r = MAMORI_ERR_IO;
+        goto out;
+    }
+    if (!durable) {
+        r = 0;
         goto out;
     }
     /* The rename is durable only once the directory is synced. */
@@ -185,6 +195,25 @@ out:
         close(dfd);
     free(data);
     return r;
+}
+
+int devstate_save(const char *dir, const char *name, const cbor_item_t *item)
+{
+    return save(dir, name, item, true);
+}
+
+int devstate_save_volatile(const char *dir, const char *name, const cbor_item_t *item)
+{
+    return save(dir, name, item, false);
+}
+
+int devstate_remove(const char *dir, const char *name)
+{
+    char path[DEVSTATE_PATH_MAX];
+    int r;
+    if ((r = path_of(path, dir, name, "")))
+        return r;
+    return unlink(path) == 0 || errno == ENOENT ? 0 : MAMORI_ERR_IO;
 }
 
 int devstate_append(const char *dir, const char *name, const void *p, size_t n, size_t max)

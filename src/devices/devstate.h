@@ -5,7 +5,8 @@
  * file, fsync, rename, fsync the directory), so a device killed at any point
  * restarts with either the old or the new state, never a torn one. The
  * firmware saves before it answers a request that changed state, so an
- * acknowledged cash command is never forgotten.
+ * acknowledged cash command is never forgotten. Volatile state (what a
+ * display shows) is replaced the same way without the syncs.
  *
  * Output files (the printer's received bytes) and the device's plain event
  * notes are appended, each with a hard size limit.
@@ -29,6 +30,14 @@
 int devstate_load(const char *dir, const char *name, cbor_item_t **ret);
 /* Replace dir/name atomically with item (mode 0600). */
 int devstate_save(const char *dir, const char *name, const cbor_item_t *item);
+/* Replace dir/name with item (mode 0600) without syncing: for state that a
+ * power cut may lose, as the real device would (a display's text). The
+ * rename keeps it whole across a process crash; after a power cut the file
+ * may be old, empty or missing, so its reader treats any load error as "no
+ * state" (never as a failure to start). */
+int devstate_save_volatile(const char *dir, const char *name, const cbor_item_t *item);
+/* Remove dir/name; absent is fine. */
+int devstate_remove(const char *dir, const char *name);
 /* Append n bytes to dir/name unless the file would pass max bytes
  * (MAMORI_ERR_TOOBIG, nothing written). fsyncs before returning. */
 int devstate_append(const char *dir, const char *name, const void *p, size_t n, size_t max);

@@ -1,7 +1,9 @@
 /*
  * linedisplay.c: firmware of the line display (UPOS LineDisplay, DEV-19):
- * 2 rows of 20 columns facing the shopper. Owns the lines shown (kept in its
- * state file so a restart shows the same text) and nothing else.
+ * 2 rows of 20 columns facing the shopper. Owns the lines shown and nothing
+ * else. The text is volatile, as on a real display: held in memory (no file
+ * work and no disk sync on a scan's path), kept across an orderly restart
+ * (devlines_keep), lost by a crash or power cut.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,7 @@
 #include "devices/devstate.h"
 #include "mamori/err.h"
 
-#define LINEDISPLAY_STATE "linedisplay.state"
+#define LINEDISPLAY_TEXT "linedisplay.text" /* text at an orderly stop (devlines_keep) */
 #define LINEDISPLAY_ROWS 2
 #define LINEDISPLAY_COLS 20
 
@@ -21,28 +23,11 @@ struct linedisplay {
     char dir[DEVSTATE_PATH_MAX];
     struct device_io io;
     struct devlines lines;
-    int64_t updates;
 };
-
-static int linedisplay_save(struct linedisplay *d)
-{
-    cbor_item_t *m = devbody_new();
-    int r = MAMORI_ERR_NOMEM;
-    if (devbody_put_item(m, "lines", devlines_to_cbor(&d->lines)) ||
-        devbody_put_int(m, "updates", d->updates))
-        goto out;
-    r = devstate_save(d->dir, LINEDISPLAY_STATE, m);
-out:
-    if (m != NULL)
-        cbor_decref(&m);
-    return r;
-}
 
 static int linedisplay_create(const char *state_dir, const struct device_io *io, void **ret_state)
 {
     struct linedisplay *d = calloc(1, sizeof(*d));
-    cbor_item_t *st = NULL;
-    int r;
     if (d == NULL)
         return MAMORI_ERR_NOMEM;
     if (strlen(state_dir) >= sizeof(d->dir)) {
@@ -52,33 +37,24 @@ static int linedisplay_create(const char *state_dir, const struct device_io *io,
     strcpy(d->dir, state_dir);
     d->io = *io;
     devlines_init(&d->lines, LINEDISPLAY_ROWS, LINEDISPLAY_COLS);
-    r = devstate_load(state_dir, LINEDISPLAY_STATE, &st);
-    if (r == 0) {
-        if (devlines_set(&d->lines, devbody_find(st, "lines"), NULL) ||
-            devbody_get_int(st, "updates", 0, INT64_MAX, &d->updates))
-            r = MAMORI_ERR_INVAL;
-        cbor_decref(&st);
-    } else if (r == MAMORI_ERR_NOTFOUND) {
-        r = linedisplay_save(d);
-    }
-    if (r != 0) {
-        free(d);
-        return r;
-    }
+    devlines_restore(&d->lines, state_dir, LINEDISPLAY_TEXT);
     *ret_state = d;
     return 0;
 }
 
 static void linedisplay_destroy(void *state)
 {
-    free(state);
+    struct linedisplay *d = state;
+    /* An orderly stop keeps the text for the next start (best effort). */
+    if (d != NULL)
+        (void)devlines_keep(&d->lines, d->dir, LINEDISPLAY_TEXT);
+    free(d);
 }
 
 static int linedisplay_request(void *state, const char *type, const cbor_item_t *body,
                                cbor_item_t **ret_reply)
 {
     struct linedisplay *d = state;
-    struct devlines was = d->lines;
     cbor_item_t *m;
     bool cut = false;
     int r;
@@ -91,14 +67,6 @@ static int linedisplay_request(void *state, const char *type, const cbor_item_t 
         devlines_clear(&d->lines);
     } else if (strcmp(type, "linedisplay.status") != 0) {
         return MAMORI_ERR_UNSUPPORTED;
-    }
-    if (strcmp(type, "linedisplay.status") != 0) {
-        d->updates++;
-        if ((r = linedisplay_save(d))) {
-            d->lines = was;
-            d->updates--;
-            return r;
-        }
     }
     m = devbody_new();
     if (devbody_put_item(m, "lines", devlines_to_cbor(&d->lines)) ||

@@ -446,23 +446,63 @@ static cbor_item_t *lines_body(const char *l1, const char *l2)
     return m;
 }
 
+/* Both displays are sent their text at once and waited for together (a
+ * scan answers after the slower of the two, not after their sum). The wait
+ * is on the heap: if the loop fails while waiting, the late replies still
+ * have somewhere to land. */
+struct display_wait {
+    int pending;    /* replies still to come */
+    int rc;         /* first failure (MAMORI_ERR_*) */
+    bool abandoned; /* the caller returned: the last reply frees this */
+};
+
+static void display_done(void *ctx, struct devapi_dev *d, int rc, const cbor_item_t *reply)
+{
+    struct display_wait *w = ctx;
+    (void)reply;
+    if (rc != OPOS_SUCCESS && w->rc == 0)
+        w->rc = dev_err(d, rc);
+    if (--w->pending == 0 && w->abandoned)
+        free(w);
+}
+
 static int p_display(void *ctx, const char *l1, const char *l2)
 {
+    static const int kinds[2] = {K_LINEDISP, K_CUSTDISP};
+    static const char *const types[2] = {"linedisplay.text", "custdisplay.text"};
     struct busdev *b = ctx;
-    int r1 = 0, r2 = 0;
-    cbor_item_t *m;
-    /* Displays are optional: a register without one still sells. */
-    if (b->h[K_LINEDISP] != NULL || (ensure_one(b, K_LINEDISP), b->h[K_LINEDISP] != NULL)) {
-        if ((m = lines_body(l1, l2)) == NULL)
-            return MAMORI_ERR_NOMEM;
-        r1 = req(b, K_LINEDISP, "linedisplay.text", m, 0, NULL);
+    struct display_wait *w = calloc(1, sizeof(*w));
+    int rc;
+    if (w == NULL)
+        return MAMORI_ERR_NOMEM;
+    for (int i = 0; i < 2; i++) {
+        int k = kinds[i];
+        cbor_item_t *m;
+        /* Displays are optional: a register without one still sells. One
+         * enrolled later is opened by the tick, not looked up per scan. */
+        if (b->h[k] == NULL)
+            continue;
+        ensure_one(b, k);
+        if ((m = lines_body(l1, l2)) == NULL) {
+            w->rc = w->rc ? w->rc : MAMORI_ERR_NOMEM;
+            break;
+        }
+        w->pending++; /* before sending: the reply may come inside the call */
+        rc = devapi_request_async(b->h[k], types[i], m, b->cfg.request_ms, display_done, w);
+        if (rc != OPOS_SUCCESS) {
+            w->pending--;
+            if (w->rc == 0)
+                w->rc = dev_err(b->h[k], rc);
+        }
     }
-    if (b->h[K_CUSTDISP] != NULL) {
-        if ((m = lines_body(l1, l2)) == NULL)
-            return MAMORI_ERR_NOMEM;
-        r2 = req(b, K_CUSTDISP, "custdisplay.text", m, 0, NULL);
-    }
-    return r1 ? r1 : r2;
+    while (w->pending > 0)
+        if (evloop_run_once(b->l, 100) < 0) {
+            w->abandoned = true; /* the bus times the requests out later */
+            return MAMORI_ERR_SYS;
+        }
+    rc = w->rc;
+    free(w);
+    return rc;
 }
 
 static int confirm_run(struct busdev *b, const char *prompt, bool *ret_yes);

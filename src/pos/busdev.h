@@ -8,11 +8,12 @@
  * Devices are opened by kind (the first enrolled device of each kind),
  * claimed and enabled; a periodic tick re-opens, re-claims and re-enables
  * them after a detach, so the port follows the hardware as it comes and
- * goes. Every call is synchronous (devapi_request runs the bus's event loop
- * until the reply), so it must be called on the bus's loop thread.
+ * goes. Every call is synchronous (it runs the bus's event loop until the
+ * reply or replies), so it must be called on the bus's loop thread.
  *
  *   printer      printer.print {data: ESC/POS bytes} (split at BUSDEV_PRINT_CHUNK)
- *   display      linedisplay.text and custdisplay.text {lines: [l1, l2]}
+ *   display      linedisplay.text and custdisplay.text {lines: [l1, l2]},
+ *                sent together; returns when both answered
  *   confirm      custdisplay.confirm {prompt} then waits for custdisplay.answer
  *   drawer_open  drawer.open {txn, tender, idem}
  *   deposit      changer.deposit_end {idem} first (a retry replays the first

@@ -388,16 +388,10 @@ int journal_meta_set(struct journal *j, const char *key, int64_t v)
     return tx_end(j, meta_set(j, key, v));
 }
 
-int journal_next_txn_no(struct journal *j, int64_t *ret)
+int journal_peek_txn_no(struct journal *j, int64_t *ret)
 {
     int64_t v = 0;
-    int rc = tx_begin(j);
-    if (rc)
-        return rc;
-    rc = meta_get(j, "txn_no", &v);
-    if (rc == 0)
-        rc = meta_set(j, "txn_no", v + 1);
-    rc = tx_end(j, rc);
+    int rc = meta_get(j, "txn_no", &v);
     if (rc == 0)
         *ret = v + 1;
     return rc;
@@ -407,9 +401,18 @@ static int save_open(struct journal *j, const struct txn_rec *r)
 {
     char *text = NULL;
     sqlite3_stmt *s;
+    int64_t last = 0;
     int rc = seal(j, "open", r->terminal, r->txn_no, r, &text);
     if (rc)
         return rc;
+    /* The first record of a transaction reserves its number in the same
+     * commit (journal_peek_txn_no): no commit of its own, no number lost. */
+    if ((rc = meta_get(j, "txn_no", &last)) == 0 && last < r->txn_no)
+        rc = meta_set(j, "txn_no", r->txn_no);
+    if (rc) {
+        free(text);
+        return rc;
+    }
     s = stmt(j, S_OPEN_SAVE);
     if (s == NULL) {
         free(text);

@@ -78,10 +78,14 @@ int journal_group_commit(struct journal *j);
 int journal_meta_get(struct journal *j, const char *key, int64_t *ret);
 int journal_meta_set(struct journal *j, const char *key, int64_t v);
 
-/* Next transaction number (persistent counter). */
-int journal_next_txn_no(struct journal *j, int64_t *ret);
+/* The number the next transaction takes (persistent counter). Peeking does
+ * not reserve it: journal_save_open of the transaction's first record moves
+ * the counter in the same commit, so opening a transaction costs no commit
+ * (no disk sync) of its own and a crash before that record uses no number. */
+int journal_peek_txn_no(struct journal *j, int64_t *ret);
 
-/* Persist / load / drop the open transaction of r->terminal. */
+/* Persist / load / drop the open transaction of r->terminal (saving also
+ * moves the transaction counter up to r->txn_no). */
 int journal_save_open(struct journal *j, const struct txn_rec *r);
 int journal_load_open(struct journal *j, const char *terminal, struct txn_rec *ret);
 /* Record a cancelled transaction (kept for the journal, not in totals) and

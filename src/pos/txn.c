@@ -340,7 +340,7 @@ int txn__ensure_open(struct txn *t, bool is_return)
         if (day == 2)
             return txn__fail(t, MAMORI_ERR_STATE, "the register is closed (open the day first)");
     }
-    if ((rc = journal_next_txn_no(t->j, &no)))
+    if ((rc = journal_peek_txn_no(t->j, &no)))
         return txn__fail(t, rc, "journal write failed");
     memset(r, 0, offsetof(struct txn_rec, lines));
     r->n_tenders = r->n_approvals = 0;

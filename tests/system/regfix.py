@@ -87,8 +87,9 @@ def wait_for(pred, timeout=10.0, step=0.05):
 class Register:
     """A terminal with devices, built in tmp."""
 
-    def __init__(self, tmp, procs, kinds=KINDS, config_extra=""):
+    def __init__(self, tmp, procs, kinds=KINDS, config_extra="", max_runtime=300):
         self.tmp = pathlib.Path(tmp)
+        self.max_runtime = max_runtime  # seconds every started process may live
         self.procs = procs
         self.state = self.tmp / "term"
         self.vendor = self.tmp / "vendor"
@@ -131,7 +132,7 @@ class Register:
 
     def start(self, wait_devices=True):
         self.term = self.procs([prog("mamori-terminald"), "--state", self.state, "--config",
-                                self.config, "--max-runtime", 300])
+                                self.config, "--max-runtime", self.max_runtime])
         line = self.term.stdout.readline()
         assert b"ready" in line, line
         for k in self.kinds:
@@ -144,7 +145,7 @@ class Register:
 
     def start_device(self, k, kind=None):
         p = self.procs([prog("mamori-devsim"), "--kind", kind or k, "--state", self.dev[k], "--connect",
-                        "unix:" + str(self.state / "bus.sock"), "--max-runtime", 300])
+                        "unix:" + str(self.state / "bus.sock"), "--max-runtime", self.max_runtime])
         line = p.stdout.readline()
         assert b"ready" in line, (k, line)
         self.devproc[k] = p

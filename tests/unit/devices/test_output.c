@@ -194,6 +194,70 @@ static void test_dev5_custdisplay_confirm_answered_by_shopper(void **state)
     devtest_stop(&t);
 }
 
+/* Stop the firmware, overwrite dir/name with n bytes (a power cut tore the
+ * unsynced file, or someone planted one), start it again. */
+static void restart_with(struct devtest *t, const char *name, const void *p, size_t n)
+{
+    char path[4200];
+    t->cls->destroy(t->st);
+    t->st = NULL;
+    snprintf(path, sizeof(path), "%s/%s", t->dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
+    assert_int_equal(t->cls->create(t->dir, &t->io, &t->st), 0);
+}
+
+/* DEV-19/DEV-5: the text shown is volatile (held in memory: a text update
+ * does no file work, so a scan waits for no disk). An orderly restart shows
+ * it again; a crash after that starts blank, not with stale text; a text
+ * file torn or planted only leaves the display blank: it never stops the
+ * device from starting, never shows control characters, and never loses the
+ * customer display's open question (that is synced state). */
+static void test_dev19_display_text_volatile_lost_text_starts_blank(void **state)
+{
+    static const uint8_t torn[] = {0x82, 0x6a, 0xe7, 0xb7}; /* array(2), string cut short */
+    static const uint8_t ctrl[] = {0x81, 0x64, 0x1b, 0x5b, 0x32, 0x4a}; /* ["\x1b[2J"] */
+    char path[4200];
+    struct devtest t;
+    cbor_item_t *b = NULL;
+    (void)state;
+    devtest_start(&t, "linedisplay");
+    assert_int_equal(devtest_req(&t, "linedisplay.text", text_body("緑茶 500ml", "¥150"), NULL), 0);
+    snprintf(path, sizeof(path), "%s/linedisplay.text", t.dir);
+    FILE *g = fopen(path, "rb");
+    assert_null(g); /* nothing written per update */
+    devtest_restart(&t);
+    assert_int_equal(devtest_ctl(&t, "show"), 0);
+    assert_string_equal(devtest_answer(&t), "linedisplay: 緑茶 500ml | ¥150");
+    g = fopen(path, "rb");
+    assert_null(g); /* taken back at start: a crash now would start blank */
+    restart_with(&t, "linedisplay.text", torn, sizeof(torn));
+    assert_int_equal(devtest_ctl(&t, "show"), 0);
+    assert_string_equal(devtest_answer(&t), "linedisplay:");
+    restart_with(&t, "linedisplay.text", ctrl, sizeof(ctrl));
+    assert_int_equal(devtest_ctl(&t, "show"), 0);
+    assert_string_equal(devtest_answer(&t), "linedisplay:");
+    restart_with(&t, "linedisplay.text", "", 0);
+    assert_int_equal(devtest_req(&t, "linedisplay.text", text_body("合計", "¥300"), NULL), 0);
+    assert_int_equal(devtest_ctl(&t, "show"), 0);
+    assert_string_equal(devtest_answer(&t), "linedisplay: 合計 | ¥300");
+    devtest_stop(&t);
+
+    devtest_start(&t, "custdisplay");
+    assert_int_equal(devtest_req(&t, "custdisplay.text", text_body("合計", "¥1,410"), NULL), 0);
+    b = devtest_body();
+    assert_int_equal(devbody_put_str(b, "prompt", "20歳以上ですか？"), 0);
+    assert_int_equal(devtest_req(&t, "custdisplay.confirm", b, NULL), 0);
+    restart_with(&t, "custdisplay.text", torn, sizeof(torn));
+    assert_int_equal(devtest_ctl(&t, "show"), 0);
+    assert_string_equal(devtest_answer(&t), "custdisplay [asking #1: 20歳以上ですか？]:");
+    assert_int_equal(devtest_ctl(&t, "yes"), 0);
+    assert_int_equal(devtest_int(devtest_event(&t, "custdisplay.answer", 0), "cid"), 1);
+    devtest_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_ops5_printer_job_with_key_printed_once),
         cmocka_unit_test(test_dev19_linedisplay_shows_lines),
         cmocka_unit_test(test_dev5_custdisplay_confirm_answered_by_shopper),
+        cmocka_unit_test(test_dev19_display_text_volatile_lost_text_starts_blank),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

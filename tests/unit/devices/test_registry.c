@@ -100,6 +100,14 @@ static void test_corrupt_state_fails_closed(void **state)
         t.st = NULL;
         snprintf(name, sizeof(name), "%s.state", kinds[k]);
         snprintf(path, sizeof(path), "%s/%s", t.dir, name);
+        if (strcmp(kinds[k], "linedisplay") == 0) {
+            /* nothing but volatile text (test_output.c: a lost text file
+             * starts blank): no synced state to fail closed on */
+            FILE *g = fopen(path, "rb");
+            assert_null(g);
+            devtest_stop(&t);
+            continue;
+        }
         FILE *f = fopen(path, "wb");
         assert_non_null(f);
         fputs("\xa1\x61x\x01", f); /* a valid map with none of the expected keys */

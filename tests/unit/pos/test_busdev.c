@@ -13,6 +13,7 @@
 
 #include "../bus/fakebus.h"
 #include "bus/devapi.h"
+#include "common/buf.h"
 #include "common/evloop.h"
 #include "devices/devbody.h"
 #include "mamori/err.h"
@@ -178,6 +179,44 @@ static void test_dev_offline_is_offline(void **state)
     assert_int_equal(C.p->changer_dispense(C.p->ctx, "T1-10-change0", 10), 0);
 }
 
+static void flush_later(struct evloop *l, void *ctx)
+{
+    (void)l;
+    (void)ctx;
+    fake_flush();
+}
+
+/* The text of the line display's firmware (what it shows). */
+static void shown(char *out, size_t cap)
+{
+    struct buf a;
+    char *argv[] = {"show"};
+    buf_init(&a, 1024);
+    assert_int_equal(F.d[5].cls->control(F.d[5].st, 1, argv, &a), 0);
+    snprintf(out, cap, "%.*s", (int)buf_remaining(&a), (const char *)buf_ptr(&a));
+    buf_free(&a);
+}
+
+/* OPS-6/DEV-19: the display text is sent without blocking the loop and the
+ * call returns only once the display acknowledged it (here the reply comes
+ * later, from the event loop); a detached display is reported offline. */
+static void test_dev19_display_waits_for_acknowledgement(void **state)
+{
+    uint64_t id = 0;
+    char text[256];
+    (void)state;
+    F.defer = true;
+    assert_int_equal(evloop_timer(C.l, 20, flush_later, NULL, &id), 0);
+    assert_int_equal(C.p->display(C.p->ctx, "おーいお茶", "合計 ¥160"), 0);
+    assert_false(F.defer); /* returned only after the held reply was answered */
+    shown(text, sizeof(text));
+    assert_string_equal(text, "linedisplay: おーいお茶 | 合計 ¥160");
+    fake_plug("LDP-0001", false);
+    assert_int_equal(C.p->display(C.p->ctx, "緑茶", "合計 ¥300"), MAMORI_ERR_OFFLINE);
+    shown(text, sizeof(text));
+    assert_string_equal(text, "linedisplay: おーいお茶 | 合計 ¥160");
+}
+
 static void test_dev8_scanner_input_delivered(void **state)
 {
     (void)state;
@@ -333,6 +372,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ops5_print_once_per_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pol1_pin_kept_until_device_answers_across_restart,
                                         setup_pins, teardown),
+        cmocka_unit_test_setup_teardown(test_dev19_display_waits_for_acknowledgement, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

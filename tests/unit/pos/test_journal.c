@@ -271,6 +271,47 @@ static void test_ops6_every_action_durable(void **state)
     free(r);
 }
 
+static int count_commit(void *ctx)
+{
+    (*(int *)ctx)++;
+    return 0; /* let it commit */
+}
+
+/* OPS-6 durability at the cost of one commit: the first line of a sale is
+ * one commit (one disk sync) that both reserves the transaction number and
+ * stores the line; a restart (crash) before any line was committed uses no
+ * number; numbers stay unique and increasing across sales and cancels. */
+static void test_ops6_first_line_one_commit_reserves_number(void **state)
+{
+    struct posfix *f = *state;
+    int commits = 0;
+    int64_t first, second, third;
+    sqlite3_commit_hook(journal_db(f->j), count_commit, &commits);
+    assert_int_equal(txn_scan(f->t, POSFIX_COLA, 1), 0);
+    assert_int_equal(commits, 1);
+    first = txn_current(f->t)->txn_no;
+    assert_int_equal(sql_int(f, "SELECT v FROM meta WHERE k='txn_no'"), first);
+    assert_int_equal(txn_scan(f->t, POSFIX_PASTE, 1), 0);
+    assert_int_equal(commits, 2);
+    assert_int_equal(txn_cancel(f->t, &posfix_mgr), 0);
+    /* a refused first line commits nothing and reserves nothing */
+    commits = 0;
+    assert_int_not_equal(txn_scan(f->t, "4900000000000", 1), 0);
+    assert_int_equal(commits, 0);
+    assert_int_equal(sql_int(f, "SELECT v FROM meta WHERE k='txn_no'"), first);
+    assert_int_equal(txn_scan(f->t, POSFIX_COLA, 2), 0);
+    second = txn_current(f->t)->txn_no;
+    assert_int_equal(second, first + 1);
+    assert_int_equal(tender_cash(f->t, 1000), 0);
+    assert_int_not_equal(txn_scan(f->t, "4900000000000", 1), 0);
+    posfix_restart(f); /* nothing open: the next sale takes the next number */
+    assert_int_equal(txn_signon(f->t, "csh", "2222"), 0);
+    assert_int_equal(txn_scan(f->t, POSFIX_COLA, 1), 0);
+    third = txn_current(f->t)->txn_no;
+    assert_int_equal(third, second + 1);
+    assert_int_equal(sql_int(f, "SELECT COUNT(*) FROM cancelled WHERE txn_no=1"), first == 1);
+}
+
 static bool file_has(const char *path, const void *needle, size_t n)
 {
     FILE *fp = fopen(path, "rb");
@@ -360,6 +401,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ops6_cash_intent_key_unique, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ops6_codec_roundtrip_and_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ops6_every_action_durable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ops6_first_line_one_commit_reserves_number, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_pol1_sales_detail_sealed_at_rest, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
