@@ -207,7 +207,7 @@ static int body(struct buf *o, const struct report_totals *r)
 static int recon_part(struct buf *o, const json_t *rec)
 {
     const json_t *arr = json_object_get(rec, "discrepancies"), *f;
-    char a[160], t1[48], t2[48], txt[RP_TEXT_MAX + 1];
+    char a[256], t1[48], t2[48], txt[RP_TEXT_MAX + 1];
     size_t i;
     int rc;
     if ((rc = rule(o, "現金照合 (ジャーナル/釣銭機/機器ログ)")))
