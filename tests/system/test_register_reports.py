@@ -256,3 +256,24 @@ def test_ops5_declaration_changer_counts_refused_without_machine(tmp_path, procs
     _, j = r.api.post("/v1/declare", {"counts": {"1000": 1, "5": 1}})
     assert j["report"]["over_short"] == 5 and "changer" not in j["report"]
     assert j["report"]["counts"]["1000"] == 1 and j["report"]["counts"]["5"] == 1
+    # The console: bad counts are refused (the script says it expects that),
+    # a good declaration prints the drawer by denomination.
+    import subprocess
+    from conftest import prog
+    script = tmp_path / "declare.txt"
+    script.write_text("\n".join([                # kenji is signed on (the API above)
+        "!declare 1000=1 changer 100=1",     # no change machine
+        "!declare 1000=1 1000=2",            # the same denomination twice
+        "!declare 1000=-1",
+        "!declare 3=1",
+        "!declare 1000=1 changer 100=1 changer 10=1",
+        "declare 1000=2 1=3",
+        ""]))
+    p = subprocess.run([prog("mamori"), "register", "--socket", r.state / "pos.sock", "--script",
+                        script], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "金種別 (ドロア)" in p.stdout and "¥1000 x 2 = ¥2000" in p.stdout, p.stdout
+    assert "過不足 ¥1003" in p.stdout and "釣銭機" not in p.stdout, p.stdout
+    assert "not a yen denomination" in p.stdout and "change machine" in p.stdout
+    _, x = r.api.post("/v1/report/x")
+    assert x["report"]["declared_amount"] == 2003
