@@ -663,39 +663,38 @@ static int p_dispense(void *ctx, const char *idem, int64_t amount)
     return req(b, K_CHANGER, "changer.dispense", m, 0, NULL);
 }
 
-/* changer.counts {counts: {denomination: pieces}}: every key a known
- * denomination, every count 0..POSDEV_COUNT_MAX, else MAMORI_ERR_PROTO. */
-static int p_changer_counts(void *ctx, int64_t ret_counts[POSDEV_DENOMS])
+int busdev_counts_read(const struct cbor_item_t *reply, int64_t ret_counts[POSDEV_DENOMS])
 {
     static const int64_t dv[POSDEV_DENOMS] = {10000, 5000, 2000, 1000, 500, 100, 50, 10, 5, 1};
-    struct busdev *b = ctx;
-    cbor_item_t *reply = NULL;
-    const cbor_item_t *m;
+    const cbor_item_t *m = reply != NULL ? devbody_find(reply, "counts") : NULL;
     int64_t c[POSDEV_DENOMS] = {0};
-    int rc = req(b, K_CHANGER, "changer.counts", NULL, 0, &reply);
-    if (rc != 0)
-        return rc;
-    m = devbody_find(reply, "counts");
-    rc = m != NULL && cbor_isa_map(m) && cbor_map_is_definite(m) &&
-                 cbor_map_size(m) <= POSDEV_DENOMS
-             ? 0
-             : MAMORI_ERR_PROTO;
-    for (size_t i = 0; rc == 0 && i < cbor_map_size(m); i++) {
+    if (m == NULL || !cbor_isa_map(m) || !cbor_map_is_definite(m) ||
+        cbor_map_size(m) > POSDEV_DENOMS)
+        return MAMORI_ERR_PROTO;
+    for (size_t i = 0; i < cbor_map_size(m); i++) {
         const struct cbor_pair *p = &cbor_map_handle(m)[i];
         int k = 0;
         if (!cbor_isa_uint(p->key) || !cbor_isa_uint(p->value) ||
             cbor_get_int(p->value) > POSDEV_COUNT_MAX)
-            rc = MAMORI_ERR_PROTO;
-        while (rc == 0 && k < POSDEV_DENOMS && (uint64_t)dv[k] != cbor_get_int(p->key))
+            return MAMORI_ERR_PROTO;
+        while (k < POSDEV_DENOMS && (uint64_t)dv[k] != cbor_get_int(p->key))
             k++;
-        if (rc == 0 && k == POSDEV_DENOMS)
-            rc = MAMORI_ERR_PROTO;
-        if (rc == 0)
-            c[k] = (int64_t)cbor_get_int(p->value);
+        if (k == POSDEV_DENOMS)
+            return MAMORI_ERR_PROTO;
+        c[k] = (int64_t)cbor_get_int(p->value);
     }
+    memcpy(ret_counts, c, sizeof(c));
+    return 0;
+}
+
+static int p_changer_counts(void *ctx, int64_t ret_counts[POSDEV_DENOMS])
+{
+    cbor_item_t *reply = NULL;
+    int rc = req(ctx, K_CHANGER, "changer.counts", NULL, 0, &reply);
+    if (rc != 0)
+        return rc;
+    rc = busdev_counts_read(reply, ret_counts);
     cbor_decref(&reply);
-    if (rc == 0)
-        memcpy(ret_counts, c, sizeof(c));
     return rc;
 }
 
