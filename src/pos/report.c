@@ -634,6 +634,8 @@ int report_declare(struct txn *t, const int64_t counts[REPORT_DENOMS],
     int rc;
     if ((rc = idle_signed_on(t)))
         return rc;
+    if (changer != NULL && machine == NULL && txn_training(t))
+        return fail(t, MAMORI_ERR_STATE, "training: the change machine is not counted");
     if (changer != NULL && machine == NULL)
         return fail(t, MAMORI_ERR_OFFLINE,
                     "the change machine's counts are unknown (none attached or not answering); "

@@ -276,6 +276,14 @@ static void test_ops5_declaration_hostile_counts(void **state)
     assert_int_equal(posfix_audit(f, "cash.declare"), 0);
     assert_int_equal(report_x(f->t, &t), 0);
     assert_false(t.declared);
+    /* training: the machine is not counted, and a training declaration
+     * never reaches the real totals */
+    assert_int_equal(txn_set_training(f->t, true), 0);
+    assert_int_equal(report_declare(f->t, ok, NULL, ok, &t), MAMORI_ERR_STATE);
+    assert_int_equal(report_declare(f->t, ok, NULL, NULL, &t), 0);
+    assert_int_equal(txn_set_training(f->t, false), 0);
+    assert_int_equal(report_x(f->t, &t), 0);
+    assert_false(t.declared);
     /* stored details that are malformed or do not add up: pieces unknown */
     {
         static const char *const bad[] = {
