@@ -47,7 +47,8 @@ static const char usage_text[] =
 static const char help_text[] =
     "sign-on      signon ID | signon2 CHECKER CASHIER | signoff | training on|off\n"
     "day          open [FUND] | close | pickup|paidin|paidout|fund AMOUNT [@MGR] | nosale [@MGR]\n"
-    "             declare 10000=N 5000=N ... 1=N | xreport | zreport (printed)\n"
+    "             declare 10000=N 5000=N ... 1=N [changer 1000=N ...] (drawer [, change\n"
+    "             machine counted]) | xreport | zreport (printed)\n"
     "register     CODE | scan CODE [QTY] | qty N (next item) | setqty LINE N | plu NO [QTY]\n"
     "             dept D PRICE [QTY] | weigh CODE | void LINE [@MGR] | cancel [@MGR]\n"
     "             discount LINE|sub AMOUNT|N% [@MGR] | override LINE PRICE [@MGR]\n"
@@ -472,18 +473,27 @@ static int command(struct reg *r, int argc, char **argv)
         return call(r, "POST", path, body, false);
     }
     if (strcmp(cmd, "declare") == 0) {
-        json_t *c = json_object();
+        /* declare D=N ... [changer D=N ...]: the drawer, then what was counted
+         * in the change machine; the register checks every count. */
+        json_t *c = json_object(), *m = NULL, *into = c;
         NEED(argc >= 2);
         for (int i = 1; i < argc; i++) {
             char *eq = strchr(argv[i], '=');
-            if (eq == NULL || !parse_int(eq + 1, LLONG_MIN, LLONG_MAX, &a)) {
+            if (strcmp(argv[i], "changer") == 0 && m == NULL) {
+                into = m = json_object();
+                continue;
+            }
+            if (eq == NULL || !parse_int(eq + 1, LLONG_MIN, LLONG_MAX, &a) ||
+                (*eq = '\0', json_object_get(into, argv[i]) != NULL)) {
                 json_decref(c);
+                json_decref(m);
                 NEED(false);
             }
-            *eq = '\0';
-            json_object_set_new(c, argv[i], json_integer(a));
+            json_object_set_new(into, argv[i], json_integer(a));
         }
         json_object_set_new(body, "counts", c);
+        if (m != NULL)
+            json_object_set_new(body, "changer_counts", m);
         return call(r, "POST", "/v1/declare", body, false);
     }
     if (strcmp(cmd, "journal") == 0 || strcmp(cmd, "search") == 0 ||

@@ -74,11 +74,12 @@ static const struct fdesc fields[] = {
     I("points", API_F_POINTS, points, 1, TAX_AMOUNT_MAX),
     I("change_fund", API_F_FUND, fund, 0, TAX_AMOUNT_MAX),
     {"on", API_F_ON, T_BOOL, offsetof(struct api_req, on), 0, 0, 0},
-    {"counts", API_F_COUNTS, T_COUNTS, 0, 0, 0, 0},
+    {"counts", API_F_COUNTS, T_COUNTS, offsetof(struct api_req, counts), 0, 0, 0},
     S("cvm", API_F_CVM, T_ID, cvm),
     S("method", API_F_METHOD, T_ID, pmethod),
     S("source", API_F_SOURCE, T_ID, psource),
     I("count", API_F_PCOUNT, pcount, 2, 60),
+    {"changer_counts", API_F_CHANGER_COUNTS, T_COUNTS, offsetof(struct api_req, changer_counts), 0, 0, 0},
 };
 #undef S
 #undef I
@@ -131,7 +132,7 @@ static const struct route routes[] = {
     {API_PAID_OUT, "POST", "/v1/cash/paid-out", API_F_AMOUNT, API_F_NOTE | MGR},
     {API_CHANGE_FUND, "POST", "/v1/cash/change-fund", API_F_AMOUNT, API_F_NOTE | MGR},
     {API_NO_SALE, "POST", "/v1/no-sale", 0, MGR},
-    {API_DECLARE, "POST", "/v1/declare", API_F_COUNTS, 0},
+    {API_DECLARE, "POST", "/v1/declare", API_F_COUNTS, API_F_CHANGER_COUNTS},
     {API_REPORT_X, "POST", "/v1/report/x", 0, 0},
     {API_REPORT_Z, "POST", "/v1/report/z", 0, 0},
     {API_REPRINT, "POST", "/v1/reprint", API_F_RECEIPT, API_F_KIND},
@@ -247,14 +248,15 @@ static int get_field(const struct fdesc *f, const json_t *v, struct api_req *r, 
                     break;
             }
             if (i == REPORT_DENOMS)
-                return perr(msg, ml, MAMORI_ERR_INVAL, "counts: %.32s is not a yen denomination",
-                            k);
+                return perr(msg, ml, MAMORI_ERR_INVAL, "%s: %.32s is not a yen denomination",
+                            f->key, k);
             if (!json_is_integer(x) || json_integer_value(x) < 0 ||
                 json_integer_value(x) > REPORT_COUNT_MAX)
-                return perr(msg, ml, MAMORI_ERR_INVAL, "counts.%.32s: pieces out of range", k);
+                return perr(msg, ml, MAMORI_ERR_INVAL, "%s.%.32s: pieces out of range 0..%d",
+                            f->key, k, REPORT_COUNT_MAX);
             c[i] = (int64_t)json_integer_value(x);
         }
-        memcpy(r->counts, c, sizeof(c));
+        memcpy(base + f->off, c, sizeof(c));
         return 0;
     }
     default:
@@ -466,6 +468,8 @@ json_t *api_state_json(struct txn *t)
     return o;
 }
 
+static void denoms_report_json(json_t *o, const struct report_totals *r);
+
 static json_t *report_json(const struct report_totals *r, bool z)
 {
     json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I}",
@@ -497,6 +501,7 @@ static json_t *report_json(const struct report_totals *r, bool z)
     json_object_set_new(o, "base10", json_integer(r->base[TAX_G10]));
     json_object_set_new(o, "base8", json_integer(r->base[TAX_G8]));
     json_object_set_new(o, "voids", json_integer(r->voids));
+    denoms_report_json(o, r);
     if (report_text(r, z, &text) == 0) {
         json_object_set_new(o, "text", json_string(text));
         free(text);
@@ -543,6 +548,53 @@ static void print_result(json_t *o, int rc, bool z)
                                             ? mamori_strerror(rc)
                                         : z ? "printer not answering: the Z is taken; reprint z N later"
                                             : "printer not answering"));
+}
+
+_Static_assert(POSDEV_DENOMS == REPORT_DENOMS, "one denomination order");
+
+/* A cash declaration: the change machine's own counts are read now, when one
+ * is attached (the expected pieces by denomination); counted pieces for the
+ * machine without its counts are refused by report_declare. */
+static int declare(struct txn *t, const struct api_req *r, struct report_totals *rep)
+{
+    const struct pos_devices *d = txn_devices(t);
+    int64_t machine[REPORT_DENOMS];
+    bool known = false;
+    if (!txn_training(t) && d != NULL && d->changer_counts != NULL && posdev_has_changer(d))
+        known = d->changer_counts(d->ctx, machine) == 0;
+    return report_declare(t, r->counts, known ? machine : NULL,
+                          (r->have & API_F_CHANGER_COUNTS) ? r->changer_counts : NULL, rep);
+}
+
+static json_t *denoms_json(const int64_t c[REPORT_DENOMS])
+{
+    json_t *o = json_object();
+    char k[24];
+    for (int i = 0; o != NULL && i < REPORT_DENOMS; i++) {
+        snprintf(k, sizeof(k), "%" PRId64, report_denoms[i]);
+        json_object_set_new(o, k, json_integer(c[i]));
+    }
+    return o;
+}
+
+/* 金種別: the drawer's declared pieces and yen; the change machine counted,
+ * expected (its own counts) and difference, where known. */
+static void denoms_report_json(json_t *o, const struct report_totals *r)
+{
+    json_t *ch;
+    if (!r->declared)
+        return;
+    json_object_set_new(o, "counts", denoms_json(r->counts));
+    if (!r->changer_known)
+        return;
+    ch = json_pack("{s:o,s:b}", "expected", denoms_json(r->changer_expected), "counted",
+                   r->changer_declared);
+    if (ch != NULL && r->denom_known) {
+        json_object_set_new(ch, "counts", denoms_json(r->changer_counts));
+        json_object_set_new(ch, "difference", denoms_json(r->denom_diff));
+        json_object_set_new(ch, "over_short", json_integer(r->changer_over_short));
+    }
+    json_object_set_new(o, "changer", ch);
 }
 
 static int today_yyyymmdd(void)
@@ -661,8 +713,10 @@ int api_exec(const struct api_env *env, const struct api_req *r, json_t **ret_re
             return MAMORI_ERR_NOMEM;
         if (r->op == API_REPORT_Z)
             rc = report_z(t, rep);
-        else if ((rc = report_x(t, rep)) == 0 && r->op == API_DECLARE)
-            rc = report_declare(t, r->counts, NULL, rep);
+        else if (r->op == API_DECLARE)
+            rc = declare(t, r, rep);
+        else
+            rc = report_x(t, rep);
         if (rc == 0)
             extra = json_pack("{s:o}", "report", report_json(rep, r->op == API_REPORT_Z));
         if (rc == 0 && extra != NULL && r->op == API_REPORT_Z && env->z_reconcile != NULL) {

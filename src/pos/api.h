@@ -77,6 +77,7 @@ struct api_req {
     int64_t counts[REPORT_DENOMS];
     char cvm[12], pmethod[16], psource[12]; /* card tender options (paycard_next) */
     int64_t pcount;
+    int64_t changer_counts[REPORT_DENOMS]; /* declare: pieces counted in the change machine */
 };
 
 /* Field bits of struct api_req.have. */
@@ -89,6 +90,7 @@ enum {
     API_F_AMOUNT = 1u << 18, API_F_PERCENT = 1u << 19, API_F_RECEIPT = 1u << 20,
     API_F_POINTS = 1u << 21, API_F_FUND = 1u << 22, API_F_ON = 1u << 23, API_F_COUNTS = 1u << 24,
     API_F_CVM = 1u << 25, API_F_METHOD = 1u << 26, API_F_PCOUNT = 1u << 27, API_F_SOURCE = 1u << 28,
+    API_F_CHANGER_COUNTS = 1u << 29,
 };
 
 struct api_req *api_req_new(void);

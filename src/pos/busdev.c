@@ -663,6 +663,41 @@ static int p_dispense(void *ctx, const char *idem, int64_t amount)
     return req(b, K_CHANGER, "changer.dispense", m, 0, NULL);
 }
 
+int busdev_counts_read(const struct cbor_item_t *reply, int64_t ret_counts[POSDEV_DENOMS])
+{
+    static const int64_t dv[POSDEV_DENOMS] = {10000, 5000, 2000, 1000, 500, 100, 50, 10, 5, 1};
+    const cbor_item_t *m = reply != NULL ? devbody_find(reply, "counts") : NULL;
+    int64_t c[POSDEV_DENOMS] = {0};
+    if (m == NULL || !cbor_isa_map(m) || !cbor_map_is_definite(m) ||
+        cbor_map_size(m) > POSDEV_DENOMS)
+        return MAMORI_ERR_PROTO;
+    for (size_t i = 0; i < cbor_map_size(m); i++) {
+        const struct cbor_pair *p = &cbor_map_handle(m)[i];
+        int k = 0;
+        if (!cbor_isa_uint(p->key) || !cbor_isa_uint(p->value) ||
+            cbor_get_int(p->value) > POSDEV_COUNT_MAX)
+            return MAMORI_ERR_PROTO;
+        while (k < POSDEV_DENOMS && (uint64_t)dv[k] != cbor_get_int(p->key))
+            k++;
+        if (k == POSDEV_DENOMS)
+            return MAMORI_ERR_PROTO;
+        c[k] = (int64_t)cbor_get_int(p->value);
+    }
+    memcpy(ret_counts, c, sizeof(c));
+    return 0;
+}
+
+static int p_changer_counts(void *ctx, int64_t ret_counts[POSDEV_DENOMS])
+{
+    cbor_item_t *reply = NULL;
+    int rc = req(ctx, K_CHANGER, "changer.counts", NULL, 0, &reply);
+    if (rc != 0)
+        return rc;
+    rc = busdev_counts_read(reply, ret_counts);
+    cbor_decref(&reply);
+    return rc;
+}
+
 static int p_scale(void *ctx, int32_t *ret_grams, bool *ret_stable)
 {
     struct busdev *b = ctx;
@@ -727,6 +762,7 @@ int busdev_new(struct evloop *l, struct devapi *api, const struct busdev_config 
     b->port.scale_read = p_scale;
     b->port.print_once = p_print_once;
     b->port.changer_present = p_changer_present;
+    b->port.changer_counts = p_changer_counts;
     busdev_ensure(b);
     /* A change machine enrolled when the register starts counts at once, as
      * before a restart (until it attaches: retry, not the drawer); one

@@ -48,6 +48,7 @@ struct bus;
 struct devapi;
 struct evloop;
 struct busdev;
+struct cbor_item_t;
 
 #define BUSDEV_PRINT_CHUNK 60000     /* bytes per printer.print (device max 65,536) */
 #define BUSDEV_INPUT_MAX 256         /* scanner label / key name bytes incl. NUL */
@@ -87,5 +88,10 @@ bool busdev_ready(const struct busdev *d, const char *kind);
  * as the enrolled keylock last reported it over the bus; 1 (LOCK) while it
  * is detached or has not answered yet; 0 when no keylock is enrolled. */
 int busdev_keylock(const struct busdev *d);
+/* A change machine's changer.counts / changer.status reply: its "counts"
+ * map {denomination: pieces} into ret_counts (POSDEV_DENOMS order, absent
+ * denominations 0). Every key a known denomination, every count
+ * 0..POSDEV_COUNT_MAX, else MAMORI_ERR_PROTO and ret_counts untouched. */
+int busdev_counts_read(const struct cbor_item_t *reply, int64_t ret_counts[POSDEV_DENOMS]);
 
 #endif

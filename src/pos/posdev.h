@@ -24,6 +24,8 @@
 #define POSDEV_IDEM_MAX 48       /* idempotency key text incl. NUL */
 #define POSDEV_LINE_MAX 64       /* one display line, UTF-8 incl. NUL */
 #define POSDEV_PRINT_MAX (256u * 1024u) /* largest receipt byte stream */
+#define POSDEV_DENOMS 10         /* JPY denominations a change machine counts */
+#define POSDEV_COUNT_MAX 1000000 /* pieces of one denomination a machine may report */
 
 struct pos_devices {
     void *ctx;
@@ -50,6 +52,10 @@ struct pos_devices {
     /* Asked at use time when set (devices enrolled or attached while the
      * register runs); otherwise has_changer decides. */
     bool (*changer_present)(void *ctx);
+    /* Change machine: its own cassette counts, pieces per denomination in
+     * POSDEV_DENOMS order (10000 5000 2000 1000 500 100 50 10 5 1), read
+     * now (the expected pieces of a cash declaration). NULL: not supported. */
+    int (*changer_counts)(void *ctx, int64_t ret_counts[POSDEV_DENOMS]);
 };
 
 /* Whether cash goes through a change machine now. */

@@ -105,7 +105,104 @@ static int meta_set(sqlite3 *db, const char *key, int64_t v)
     "NULL OR z_no < ?2)),0)"
 #define PERIOD_TO "(SELECT MAX(time) FROM cash_moves WHERE terminal=?1 AND kind='z' AND z_no=?2)"
 
-/* The last cash declaration of the period ("c0,c1,..." pieces per denomination). */
+/* Ten comma-separated piece counts at *pp, each 0..REPORT_COUNT_MAX; *pp
+ * moves past them. 0 when all ten were read. */
+static int parse_ten(const char **pp, int64_t out[REPORT_DENOMS])
+{
+    const char *d = *pp;
+    for (int i = 0; i < REPORT_DENOMS; i++) {
+        char *end;
+        long long v;
+        if (*d < '0' || *d > '9')
+            return MAMORI_ERR_INVAL;
+        v = strtoll(d, &end, 10);
+        if (v < 0 || v > REPORT_COUNT_MAX || (i < REPORT_DENOMS - 1 && *end != ','))
+            return MAMORI_ERR_INVAL;
+        out[i] = v;
+        d = i < REPORT_DENOMS - 1 ? end + 1 : end;
+    }
+    *pp = d;
+    return 0;
+}
+
+static int64_t yen_of(const int64_t c[REPORT_DENOMS])
+{
+    int64_t sum = 0;
+    for (int i = 0; i < REPORT_DENOMS; i++)
+        sum += c[i] * report_denoms[i]; /* bounded: counts <= REPORT_COUNT_MAX */
+    return sum;
+}
+
+static void changer_diff(struct report_totals *t)
+{
+    t->denom_known = t->changer_known && t->changer_declared;
+    t->changer_over_short = 0;
+    for (int i = 0; i < REPORT_DENOMS; i++) {
+        t->denom_diff[i] = t->denom_known ? t->changer_counts[i] - t->changer_expected[i] : 0;
+        t->changer_over_short += t->denom_diff[i] * report_denoms[i];
+    }
+}
+
+void report_detail_parse(const char *d, struct report_totals *t)
+{
+    int64_t c[REPORT_DENOMS], m[REPORT_DENOMS], k[REPORT_DENOMS];
+    bool has_m = false, has_k = false;
+    if (d == NULL || parse_ten(&d, c) != 0 || yen_of(c) != t->declared_amount)
+        return;
+    if (*d == '|') {
+        d++;
+        if (*d != '|' && (parse_ten(&d, m) != 0 || !(has_m = true)))
+            return;
+        if (*d != '|')
+            return;
+        d++;
+        if (*d != '\0' && (parse_ten(&d, k) != 0 || !(has_k = true)))
+            return;
+    }
+    if (*d != '\0' || (has_k && !has_m))
+        return;
+    memcpy(t->counts, c, sizeof(c));
+    t->changer_known = has_m;
+    t->changer_declared = has_k;
+    if (has_m)
+        memcpy(t->changer_expected, m, sizeof(m));
+    if (has_k)
+        memcpy(t->changer_counts, k, sizeof(k));
+    changer_diff(t);
+}
+
+static int put_ten(char *out, size_t cap, size_t *off, const char *sep, const int64_t c[REPORT_DENOMS])
+{
+    for (int i = 0; i < REPORT_DENOMS; i++) {
+        int w = snprintf(out + *off, cap - *off, "%s%lld", i ? "," : sep, (long long)c[i]);
+        if (w < 0 || (size_t)w >= cap - *off)
+            return MAMORI_ERR_TOOBIG;
+        *off += (size_t)w;
+    }
+    return 0;
+}
+
+int report_detail_format(const struct report_totals *t, char out[REPORT_DETAIL_MAX])
+{
+    char tmp[REPORT_DETAIL_MAX];
+    size_t off = 0;
+    int rc = put_ten(tmp, sizeof(tmp), &off, "", t->counts);
+    if (rc == 0 && t->changer_known)
+        rc = put_ten(tmp, sizeof(tmp), &off, "|", t->changer_expected);
+    if (rc == 0 && t->changer_known && t->changer_declared)
+        rc = put_ten(tmp, sizeof(tmp), &off, "|", t->changer_counts);
+    else if (rc == 0 && t->changer_known) {
+        if (off + 2 > sizeof(tmp))
+            return MAMORI_ERR_TOOBIG;
+        tmp[off++] = '|';
+        tmp[off] = '\0';
+    }
+    if (rc == 0)
+        memcpy(out, tmp, off + 1);
+    return rc;
+}
+
+/* The last cash declaration of the period (detail: report_detail_format). */
 static int last_declaration(sqlite3 *db, const char *terminal, int64_t z, struct report_totals *t)
 {
     sqlite3_stmt *s;
@@ -118,23 +215,10 @@ static int last_declaration(sqlite3 *db, const char *terminal, int64_t z, struct
     bind_period(s, terminal, z);
     r = sqlite3_step(s);
     if (r == SQLITE_ROW) {
-        const char *d = (const char *)sqlite3_column_text(s, 1);
-        int64_t c[REPORT_DENOMS] = {0}, sum = 0;
-        int i = 0;
-        for (; d != NULL && *d != '\0' && i < REPORT_DENOMS; i++) {
-            char *end;
-            long long v = strtoll(d, &end, 10);
-            if (end == d || v < 0 || v > REPORT_COUNT_MAX)
-                break;
-            c[i] = v;
-            sum += v * report_denoms[i];
-            d = *end == ',' ? end + 1 : end;
-        }
         /* A detail that does not add up to the amount is not shown by piece. */
         t->declared = true;
         t->declared_amount = sqlite3_column_int64(s, 0);
-        if (i == REPORT_DENOMS && sum == t->declared_amount)
-            memcpy(t->counts, c, sizeof(c));
+        report_detail_parse((const char *)sqlite3_column_text(s, 1), t);
         t->over_short = t->declared_amount - t->cash_expected;
     }
     sqlite3_finalize(s);
@@ -514,43 +598,66 @@ int report_day_close(struct txn *t)
     return 0;
 }
 
-int report_declare(struct txn *t, const int64_t counts[REPORT_DENOMS],
-                   const int64_t expected[REPORT_DENOMS], struct report_totals *tot)
+int report_declare_calc(const int64_t counts[REPORT_DENOMS], const int64_t machine[REPORT_DENOMS],
+                        const int64_t changer[REPORT_DENOMS], struct report_totals *tot)
 {
-    char note[256];
-    size_t off = 0;
-    int64_t sum = 0;
+    if (counts == NULL || (changer != NULL && machine == NULL))
+        return MAMORI_ERR_INVAL;
+    for (int i = 0; i < REPORT_DENOMS; i++)
+        if (counts[i] < 0 || counts[i] > REPORT_COUNT_MAX ||
+            (machine && (machine[i] < 0 || machine[i] > REPORT_COUNT_MAX)) ||
+            (changer && (changer[i] < 0 || changer[i] > REPORT_COUNT_MAX)))
+            return MAMORI_ERR_INVAL;
+    memcpy(tot->counts, counts, sizeof(tot->counts));
+    tot->declared = true;
+    tot->declared_amount = yen_of(counts);
+    tot->over_short = tot->declared_amount - tot->cash_expected;
+    tot->changer_known = machine != NULL;
+    tot->changer_declared = changer != NULL;
+    memset(tot->changer_expected, 0, sizeof(tot->changer_expected));
+    memset(tot->changer_counts, 0, sizeof(tot->changer_counts));
+    if (machine)
+        memcpy(tot->changer_expected, machine, sizeof(tot->changer_expected));
+    if (changer)
+        memcpy(tot->changer_counts, changer, sizeof(tot->changer_counts));
+    changer_diff(tot);
+    return 0;
+}
+
+int report_declare(struct txn *t, const int64_t counts[REPORT_DENOMS],
+                   const int64_t machine[REPORT_DENOMS], const int64_t changer[REPORT_DENOMS],
+                   struct report_totals *tot)
+{
+    char note[REPORT_DETAIL_MAX];
+    struct report_totals *x;
+    struct audit_actor act;
     int rc;
     if ((rc = idle_signed_on(t)))
         return rc;
-    for (int i = 0; i < REPORT_DENOMS; i++)
-        if (counts[i] < 0 || counts[i] > REPORT_COUNT_MAX ||
-            (expected && (expected[i] < 0 || expected[i] > REPORT_COUNT_MAX)))
-            return fail(t, MAMORI_ERR_INVAL, "count out of range");
-    if ((rc = report_x(t, tot)))
-        return rc;
-    for (int i = 0; i < REPORT_DENOMS; i++) {
-        int w;
-        sum += counts[i] * report_denoms[i];
-        tot->counts[i] = counts[i];
-        tot->denom_diff[i] = expected ? counts[i] - expected[i] : 0;
-        w = snprintf(note + off, sizeof(note) - off, "%s%lld", i ? "," : "",
-                     (long long)counts[i]);
-        if (w > 0 && (size_t)w < sizeof(note) - off)
-            off += (size_t)w;
-    }
-    tot->denom_known = expected != NULL;
-    tot->declared = true;
-    tot->declared_amount = sum;
-    tot->over_short = sum - tot->cash_expected;
-    {
-        struct audit_actor act;
+    if (changer != NULL && machine == NULL && txn_training(t))
+        return fail(t, MAMORI_ERR_STATE, "training: the change machine is not counted");
+    if (changer != NULL && machine == NULL)
+        return fail(t, MAMORI_ERR_OFFLINE,
+                    "the change machine's counts are unknown (none attached or not answering); "
+                    "declare the drawer only");
+    if ((x = malloc(sizeof(*x))) == NULL)
+        return MAMORI_ERR_NOMEM;
+    if ((rc = report_x(t, x)) == 0 && (rc = report_declare_calc(counts, machine, changer, x)) != 0)
+        rc = fail(t, rc, "count out of range 0..1000000; nothing recorded");
+    if (rc == 0 && (rc = report_detail_format(x, note)) != 0)
+        rc = fail(t, rc, "declaration too large; nothing recorded");
+    if (rc == 0) {
         txn_actor(t, &act);
-        audit_event(txn_audit(t), &act, "cash.declare", F_AMOUNT("declared", sum),
-                    F_AMOUNT("expected", tot->cash_expected),
-                    F_AMOUNT("over_short", tot->over_short));
+        audit_event(txn_audit(t), &act, "cash.declare", F_AMOUNT("declared", x->declared_amount),
+                    F_AMOUNT("expected", x->cash_expected), F_AMOUNT("over_short", x->over_short),
+                    F_INT("changer_counted", x->denom_known),
+                    F_AMOUNT("changer_over_short", x->changer_over_short));
+        rc = move(t, "declaration", x->declared_amount, note, "", false);
     }
-    return move(t, "declaration", sum, note, "", false);
+    if (rc == 0)
+        *tot = *x;
+    free(x);
+    return rc;
 }
 
 int report_text(const struct report_totals *r, bool z, char **ret)
@@ -590,10 +697,26 @@ int report_text(const struct report_totals *r, bool z, char **ret)
     if (r->declared) {
         OUT("現金申告 ¥%lld 過不足 ¥%lld\n", (long long)r->declared_amount,
             (long long)r->over_short);
+        OUT("金種別 (ドロア)\n");
         for (int i = 0; i < REPORT_DENOMS; i++)
-            if (r->counts[i] || (r->denom_known && r->denom_diff[i]))
-                OUT("  ¥%lld x %lld%s\n", (long long)report_denoms[i], (long long)r->counts[i],
-                    r->denom_known && r->denom_diff[i] ? " (差異あり)" : "");
+            if (r->counts[i])
+                OUT("  ¥%lld x %lld = ¥%lld\n", (long long)report_denoms[i],
+                    (long long)r->counts[i], (long long)(r->counts[i] * report_denoms[i]));
+        if (r->changer_known)
+            OUT("金種別 (釣銭機) 計数/機械/差\n");
+        for (int i = 0; r->changer_known && i < REPORT_DENOMS; i++) {
+            if (r->changer_expected[i] == 0 && r->changer_counts[i] == 0)
+                continue;
+            if (r->denom_known)
+                OUT("  ¥%lld %lld/%lld/%+lld\n", (long long)report_denoms[i],
+                    (long long)r->changer_counts[i], (long long)r->changer_expected[i],
+                    (long long)r->denom_diff[i]);
+            else
+                OUT("  ¥%lld -/%lld/-\n", (long long)report_denoms[i],
+                    (long long)r->changer_expected[i]);
+        }
+        if (r->denom_known)
+            OUT("釣銭機過不足 ¥%lld\n", (long long)r->changer_over_short);
     }
 #undef OUT
     if (rc == 0)

@@ -51,8 +51,18 @@ struct report_totals {
     int64_t declared_amount;
     int64_t over_short;           /* declared - expected (negative: short) */
     int64_t counts[REPORT_DENOMS];
-    int64_t denom_diff[REPORT_DENOMS]; /* declared - expected pieces, when known */
-    bool denom_known;
+    int64_t denom_diff[REPORT_DENOMS]; /* change machine: counted - machine's pieces */
+    bool denom_known;             /* denom_diff valid: the machine was counted and read */
+    /* The change machine (金種別, when one is attached): its own cassette
+     * counts read at the declaration (the expected pieces), and the pieces
+     * the operator counted in it, when given. The drawer's cash is not
+     * tracked by denomination: counts[] are declared pieces only, checked
+     * by the total over_short. */
+    bool changer_known;           /* changer_expected read from the machine */
+    bool changer_declared;        /* changer_counts given by the operator */
+    int64_t changer_expected[REPORT_DENOMS];
+    int64_t changer_counts[REPORT_DENOMS];
+    int64_t changer_over_short;   /* sum of denom_diff x value (yen) */
 };
 
 /* 開局: open the register's day with a change fund (recorded, drawer opened). */
@@ -85,11 +95,31 @@ int report_z_get(struct txn *t, int64_t z_no, struct report_totals *ret);
 int report_z_note_set(struct txn *t, int64_t z_no, const char *recon_json);
 int report_z_note_get(struct txn *t, int64_t z_no, char **ret);
 
-/* Cash declaration: pieces per denomination (report_denoms order); expected
- * pieces per denomination (from the change machine) may be NULL. Fills the
- * declaration fields of *tot (from report_x) and records it. */
+/* Cash declaration: pieces counted in the drawer per denomination
+ * (report_denoms order), against the register's theoretical cash (total
+ * over_short, as before). machine: the change machine's own cassette counts
+ * (NULL: no machine or it did not answer); changer: the pieces the operator
+ * counted in the machine (NULL: not counted; refused without machine).
+ * Every count 0..REPORT_COUNT_MAX, else MAMORI_ERR_INVAL and nothing
+ * recorded. Fills the declaration fields of *tot (from report_x) and records
+ * it (cash_moves kind "declaration", detail report_detail_format). */
 int report_declare(struct txn *t, const int64_t counts[REPORT_DENOMS],
-                   const int64_t expected[REPORT_DENOMS], struct report_totals *tot);
+                   const int64_t machine[REPORT_DENOMS], const int64_t changer[REPORT_DENOMS],
+                   struct report_totals *tot);
+
+/* The per-denomination arithmetic of a declaration, no I/O: fills counts,
+ * declared_amount, over_short (against tot->cash_expected) and the change
+ * machine fields of *tot. MAMORI_ERR_INVAL (tot untouched) for a count out
+ * of range or changer without machine. */
+int report_declare_calc(const int64_t counts[REPORT_DENOMS], const int64_t machine[REPORT_DENOMS],
+                        const int64_t changer[REPORT_DENOMS], struct report_totals *tot);
+
+#define REPORT_DETAIL_MAX 512 /* bytes of a declaration's stored detail */
+/* The stored form "c0,..,c9|m0,..,m9|k0,..,k9" (m, k empty when unknown),
+ * and back into the declaration fields of *tot (a detail that is malformed
+ * or does not add up to declared_amount leaves the pieces unknown). */
+int report_detail_format(const struct report_totals *tot, char out[REPORT_DETAIL_MAX]);
+void report_detail_parse(const char *detail, struct report_totals *tot);
 
 /* Plain-text rendering (Japanese labels) for the console and the demo;
  * *ret malloc'd. */

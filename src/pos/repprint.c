@@ -189,19 +189,42 @@ static int body(struct buf *o, const struct report_totals *r)
                                                         : "過不足",
                                  r->over_short)))
         return rc;
+    /* 金種別: the drawer by declared pieces (its cash is not tracked by
+     * denomination: total only), the change machine counted against its own
+     * cassette counts with the difference (過不足) per denomination. */
+    if ((rc = rule(o, "金種別 ドロア (申告)")))
+        return rc;
     for (int i = 0; i < REPORT_DENOMS; i++) {
-        char y[48], b[64];
-        if (r->counts[i] == 0 && !(r->denom_known && r->denom_diff[i] != 0))
+        char y[48];
+        if (r->counts[i] == 0)
+            continue;
+        snprintf(y, sizeof(y), "  %" PRId64 "円 x %" PRId64 "枚", report_denoms[i], r->counts[i]);
+        if ((rc = receipt_put_amount(o, y, r->counts[i] * report_denoms[i])))
+            return rc;
+    }
+    if (!r->changer_known)
+        return 0;
+    if ((rc = rule(o, "金種別 釣銭機 (計数/機械/差)")))
+        return rc;
+    for (int i = 0; i < REPORT_DENOMS; i++) {
+        char y[48], b[96];
+        if (r->changer_expected[i] == 0 && r->changer_counts[i] == 0)
             continue;
         snprintf(y, sizeof(y), "  %" PRId64 "円", report_denoms[i]);
         if (r->denom_known)
-            snprintf(b, sizeof(b), "%" PRId64 "枚 (差 %+" PRId64 ")", r->counts[i], r->denom_diff[i]);
+            snprintf(b, sizeof(b), "%" PRId64 "/%" PRId64 "枚 差 %+" PRId64, r->changer_counts[i],
+                     r->changer_expected[i], r->denom_diff[i]);
         else
-            snprintf(b, sizeof(b), "%" PRId64 "枚", r->counts[i]);
+            snprintf(b, sizeof(b), "-/%" PRId64 "枚", r->changer_expected[i]);
         if ((rc = receipt_put_lr(o, y, b)))
             return rc;
     }
-    return 0;
+    if (!r->denom_known)
+        return receipt_put_line(o, "釣銭機 計数なし");
+    return receipt_put_amount(o, r->changer_over_short < 0   ? "釣銭機過不足 (不足)"
+                                 : r->changer_over_short > 0 ? "釣銭機過不足 (過剰)"
+                                                             : "釣銭機過不足",
+                              r->changer_over_short);
 }
 
 static int recon_part(struct buf *o, const json_t *rec)

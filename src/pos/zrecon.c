@@ -19,6 +19,7 @@
 #include "bus/msg.h"
 #include "bus/registry.h"
 #include "mamori/err.h"
+#include "pos/busdev.h"
 #include "pos/journal.h"
 
 struct jrows {
@@ -211,37 +212,16 @@ static int find_kind(struct bus *b, const char *kind, char serials[][64], size_t
     return r;
 }
 
+_Static_assert(RECON_DENOMS == POSDEV_DENOMS, "one denomination order");
+
 static int changer_counts(struct bus *b, const char *serial, int64_t out[RECON_DENOMS])
 {
     cbor_item_t *reply = NULL;
-    const cbor_item_t *m;
-    int64_t c[RECON_DENOMS] = {0};
     int r = bus_call(b, serial, "changer.counts", NULL, 3000, &reply);
     if (r != 0)
         return r;
-    m = msg_get(reply, "counts");
-    r = MAMORI_ERR_PROTO;
-    if (m != NULL && cbor_isa_map(m) && cbor_map_is_definite(m) && cbor_map_size(m) <= RECON_DENOMS) {
-        struct cbor_pair *p = cbor_map_handle(m);
-        r = 0;
-        for (size_t i = 0; r == 0 && i < cbor_map_size(m); i++) {
-            int found = 0;
-            if (!cbor_isa_uint(p[i].key) || !cbor_isa_uint(p[i].value)) {
-                r = MAMORI_ERR_PROTO;
-                break;
-            }
-            for (int k = 0; k < RECON_DENOMS; k++)
-                if ((int64_t)cbor_get_int(p[i].key) == recon_denom_value[k] && cbor_get_int(p[i].value) <= 1000000) {
-                    c[k] = (int64_t)cbor_get_int(p[i].value);
-                    found = 1;
-                }
-            if (!found)
-                r = MAMORI_ERR_PROTO;
-        }
-    }
+    r = busdev_counts_read(reply, out);
     cbor_decref(&reply);
-    if (r == 0)
-        memcpy(out, c, sizeof(c));
     return r;
 }
 

@@ -47,6 +47,14 @@ static void test_parse_valid(void **state)
     assert_int_equal(parse("POST", "/v1/declare", "{\"counts\":{\"10000\":2,\"1\":7}}", r, msg), 0);
     assert_int_equal(r->counts[0], 2);
     assert_int_equal(r->counts[REPORT_DENOMS - 1], 7);
+    assert_false(r->have & API_F_CHANGER_COUNTS);
+    assert_int_equal(parse("POST", "/v1/declare",
+                           "{\"counts\":{},\"changer_counts\":{\"1000\":49,\"5\":1000000}}", r, msg),
+                     0);
+    assert_true(r->have & API_F_CHANGER_COUNTS);
+    assert_int_equal(r->counts[3], 0);
+    assert_int_equal(r->changer_counts[3], 49);
+    assert_int_equal(r->changer_counts[8], 1000000);
     assert_int_equal(parse("POST", "/v1/subtotal", NULL, r, msg), 0);
     assert_int_equal(r->op, API_SUBTOTAL);
     assert_int_equal(parse("GET", "/v1/journal/42", NULL, r, msg), 0);
@@ -79,6 +87,21 @@ static void test_parse_bad_input_refused(void **state)
         {"POST", "/v1/cash/pickup", "{\"amount\":5,\"note\":\"a\\u0000b\"}", MAMORI_ERR_INVAL},
         {"POST", "/v1/declare", "{\"counts\":{\"3\":1}}", MAMORI_ERR_INVAL},
         {"POST", "/v1/declare", "{\"counts\":{\"1000\":-1}}", MAMORI_ERR_INVAL},
+        /* OPS-5 by denomination: hostile counts for the drawer and the change machine */
+        {"POST", "/v1/declare", "{\"counts\":{\"1000\":1000001}}", MAMORI_ERR_INVAL},
+        {"POST", "/v1/declare", "{\"counts\":{\"1000\":1e3}}", MAMORI_ERR_INVAL},
+        {"POST", "/v1/declare", "{\"counts\":{\"1000\":\"3\"}}", MAMORI_ERR_INVAL},
+        {"POST", "/v1/declare", "{\"counts\":{\"01000\":1}}", MAMORI_ERR_INVAL},
+        {"POST", "/v1/declare", "{\"counts\":{\"1000\":1,\"1000\":2}}", MAMORI_ERR_INVAL},
+        {"POST", "/v1/declare", "{\"counts\":[1,2]}", MAMORI_ERR_INVAL},
+        {"POST", "/v1/declare", "{\"changer_counts\":{\"1000\":1}}", MAMORI_ERR_INVAL}, /* missing */
+        {"POST", "/v1/declare", "{\"counts\":{},\"changer_counts\":{\"2\":1}}", MAMORI_ERR_INVAL},
+        {"POST", "/v1/declare", "{\"counts\":{},\"changer_counts\":{\"10\":-1}}", MAMORI_ERR_INVAL},
+        {"POST", "/v1/declare",
+         "{\"counts\":{},\"changer_counts\":{\"10\":9223372036854775807}}", MAMORI_ERR_INVAL},
+        {"POST", "/v1/declare", "{\"counts\":{},\"changer_counts\":null}", MAMORI_ERR_INVAL},
+        {"POST", "/v1/x", "{\"changer_counts\":{}}", MAMORI_ERR_NOTFOUND},
+        {"POST", "/v1/report/x", "{\"changer_counts\":{}}", MAMORI_ERR_INVAL},
         {"GET", "/v1/scan", NULL, MAMORI_ERR_UNSUPPORTED},
         {"POST", "/v1/nope", "{}", MAMORI_ERR_NOTFOUND},
         {"GET", "/v1/journal/0", NULL, MAMORI_ERR_INVAL},

@@ -179,6 +179,72 @@ static void test_dev_offline_is_offline(void **state)
     assert_int_equal(C.p->changer_dispense(C.p->ctx, "T1-10-change0", 10), 0);
 }
 
+/* OPS-5 by denomination: the change machine's own cassette counts through
+ * the port (expected pieces of a declaration), following a payout. */
+static void test_ops5_changer_counts_through_port(void **state)
+{
+    int64_t before[POSDEV_DENOMS], after[POSDEV_DENOMS], total = 0;
+    (void)state;
+    assert_non_null(C.p->changer_counts);
+    assert_int_equal(C.p->changer_counts(C.p->ctx, before), 0);
+    for (int i = 0; i < POSDEV_DENOMS; i++)
+        total += before[i];
+    assert_true(total > 0);
+    assert_true(before[7] > 0);                                   /* 10-yen coins */
+    assert_int_equal(C.p->changer_dispense(C.p->ctx, "T1-11-change0", 10), 0);
+    assert_int_equal(C.p->changer_counts(C.p->ctx, after), 0);
+    assert_int_equal(after[7], before[7] - 1);
+    fake_plug("CHG-0001", false);
+    assert_int_equal(C.p->changer_counts(C.p->ctx, after), MAMORI_ERR_OFFLINE);
+}
+
+static cbor_item_t *counts_reply(uint64_t k1, uint64_t v1, bool neg_key, size_t extra)
+{
+    cbor_item_t *m = cbor_new_definite_map(1 + extra), *r = devbody_new();
+    assert_true(cbor_map_add(m, (struct cbor_pair){
+                                    .key = cbor_move(neg_key ? cbor_build_negint16(9)
+                                                             : cbor_build_uint64(k1)),
+                                    .value = cbor_move(cbor_build_uint64(v1))}));
+    for (size_t i = 0; i < extra; i++)
+        assert_true(cbor_map_add(m, (struct cbor_pair){.key = cbor_move(cbor_build_uint8(1)),
+                                                       .value = cbor_move(cbor_build_uint8(1))}));
+    assert_int_equal(devbody_put_item(r, "counts", m), 0);
+    return r;
+}
+
+/* Hostile changer.counts replies: refused whole, nothing written. */
+static void test_ops5_changer_counts_hostile_reply(void **state)
+{
+    int64_t c[POSDEV_DENOMS];
+    cbor_item_t *r;
+    (void)state;
+    r = counts_reply(1000, 49, false, 0);
+    assert_int_equal(busdev_counts_read(r, c), 0);
+    assert_int_equal(c[3], 49);
+    assert_int_equal(c[0], 0);
+    cbor_decref(&r);
+    const struct { uint64_t k, v; bool neg; size_t extra; } bad[] = {
+        {3, 1, false, 0},                      /* not a denomination */
+        {1000, POSDEV_COUNT_MAX + 1, false, 0}, /* too many pieces */
+        {1000, UINT64_MAX, false, 0},
+        {0, 1, true, 0},                        /* negative key */
+        {1000, 1, false, POSDEV_DENOMS},        /* more entries than denominations */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(c, 0x5a, sizeof(c));
+        r = counts_reply(bad[i].k, bad[i].v, bad[i].neg, bad[i].extra);
+        assert_int_equal(busdev_counts_read(r, c), MAMORI_ERR_PROTO);
+        assert_int_equal(c[0], 0x5a5a5a5a5a5a5a5a);
+        cbor_decref(&r);
+    }
+    r = devbody_new();
+    assert_int_equal(busdev_counts_read(r, c), MAMORI_ERR_PROTO); /* no counts */
+    assert_int_equal(devbody_put_int(r, "counts", 5), 0);
+    assert_int_equal(busdev_counts_read(r, c), MAMORI_ERR_PROTO); /* not a map */
+    cbor_decref(&r);
+    assert_int_equal(busdev_counts_read(NULL, c), MAMORI_ERR_PROTO);
+}
+
 static void flush_later(struct evloop *l, void *ctx)
 {
     (void)l;
@@ -363,6 +429,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pol1_cash_commands_once_per_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pol1_deposit_counts_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dev_offline_is_offline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ops5_changer_counts_through_port, setup, teardown),
+        cmocka_unit_test(test_ops5_changer_counts_hostile_reply),
         cmocka_unit_test_setup_teardown(test_dev8_scanner_input_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dev10_touch_button_delivered_as_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dev11_keylock_position_only_from_the_keylock, setup,

@@ -103,7 +103,7 @@ static void test_ops5_z_report_layout(void **state)
     char want[64];
     day(f);
     assert_int_equal(report_x(f->t, x), 0);
-    assert_int_equal(report_declare(f->t, counts, NULL, x), 0);
+    assert_int_equal(report_declare(f->t, counts, NULL, NULL, x), 0);
     assert_int_equal(report_z(f->t, z), 0);
     assert_true(z->declared);
     assert_int_equal(z->declared_amount, 10460);
@@ -134,8 +134,10 @@ static void test_ops5_z_report_layout(void **state)
     assert_true(ends_with(line_of(d, "現金在高 (理論)"), want));
     assert_true(ends_with(line_of(d, "現金申告"), "￥10,460"));
     assert_true(ends_with(line_of(d, "過不足 (過剰)"), "￥22"));
-    assert_true(ends_with(line_of(d, "  100円"), "4枚"));
-    assert_true(ends_with(line_of(d, "  10000円"), "1枚"));
+    assert_true(ends_with(line_of(d, "  100円 x 4枚"), "￥400"));
+    assert_true(ends_with(line_of(d, "  10000円 x 1枚"), "￥10,000"));
+    assert_non_null(line_of(d, "金種別 ドロア (申告)"));
+    assert_null(line_of(d, "金種別 釣銭機")); /* no change machine counts: no section */
     /* the reconciliation: counts and the finding with its window and operators */
     assert_true(ends_with(line_of(d, "照合済の入出金"), "3件"));
     assert_true(ends_with(line_of(d, "カセット枚数照合"), "あり"));
@@ -211,7 +213,7 @@ static void test_ops5_z_without_printer_then_reprint(void **state)
     int64_t counts[REPORT_DENOMS] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
     assert_int_equal(txn_scan(f->t, POSFIX_PASTE, 2), 0);
     assert_int_equal(tender_cash(f->t, 1000), 0);
-    assert_int_equal(report_declare(f->t, counts, NULL, g), 0);
+    assert_int_equal(report_declare(f->t, counts, NULL, NULL, g), 0);
     assert_int_equal(report_z(f->t, z), 0);
     posdev_sim_set_printer(f->sim, false);
     assert_int_equal(repprint_report(f->t, z, true, recon), MAMORI_ERR_OFFLINE);
@@ -251,10 +253,49 @@ static void test_ops5_z_without_printer_then_reprint(void **state)
     free(z);
 }
 
+/* 精算 金種別: the change machine counted against its own counts, with the
+ * difference per denomination and in yen, printed and kept by the Z (the
+ * declaration is read back from the journal, not from the caller). */
+static void test_ops5_z_change_machine_by_denomination(void **state)
+{
+    struct posfix *f = *state;
+    struct report_totals *x = malloc(sizeof(*x)), *z = malloc(sizeof(*z));
+    int64_t drawer[REPORT_DENOMS] = {1, 0, 0, 0, 0, 4, 1, 1, 0, 0};   /* 10,460 */
+    int64_t machine[REPORT_DENOMS] = {0, 0, 0, 50, 50, 100, 50, 100, 50, 100};
+    int64_t counted[REPORT_DENOMS] = {0, 0, 0, 50, 50, 99, 50, 100, 52, 100};
+    struct repprint_info in = {.z = true, .when = 1764111600, .operator_id = "csh"};
+    struct escpos_doc *d = NULL;
+    struct buf b;
+    assert_non_null(x);
+    assert_non_null(z);
+    day(f);
+    assert_int_equal(report_declare(f->t, drawer, machine, counted, x), 0);
+    assert_int_equal(report_z(f->t, z), 0);
+    assert_true(z->changer_known && z->denom_known);
+    assert_int_equal(z->denom_diff[5], -1);
+    assert_int_equal(z->denom_diff[8], 2);
+    assert_int_equal(z->changer_over_short, -90);
+    assert_int_equal(z->over_short, x->over_short); /* the total as before */
+    buf_init(&b, POSDEV_PRINT_MAX);
+    assert_int_equal(repprint_render(txn_config(f->t), z, &in, NULL, &b), 0);
+    assert_int_equal(escpos_decode(buf_ptr(&b), buf_remaining(&b), &d), 0);
+    assert_non_null(line_of(d, "金種別 釣銭機 (計数/機械/差)"));
+    assert_true(ends_with(line_of(d, "  100円  "), "99/100枚 差 -1"));
+    assert_true(ends_with(line_of(d, "  5円"), "52/50枚 差 +2"));
+    assert_true(ends_with(line_of(d, "  1000円  "), "50/50枚 差 +0"));
+    assert_true(ends_with(line_of(d, "釣銭機過不足 (不足)"), "-￥90"));
+    assert_true(ends_with(line_of(d, "  10000円 x 1枚"), "￥10,000"));
+    escpos_doc_free(d);
+    buf_free(&b);
+    free(x);
+    free(z);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ops5_z_report_layout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ops5_z_change_machine_by_denomination, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ops5_z_printed_once_after_lost_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ops5_z_without_printer_then_reprint, setup, teardown),
     };
