@@ -23,11 +23,11 @@
 #include "devices/devctl.h"
 #include "devices/devidem.h"
 #include "devices/devstate.h"
+#include "devices/printer.h"
 #include "mamori/err.h"
 
 #define PRINTER_STATE "printer.state"
 #define PRINTER_OUT "printer.out"
-#define PRINTER_JOB_MAX (32u * 1024) /* bytes in one printer.print: the bus limit on one byte string */
 #define PRINTER_OUT_MAX (64u * 1024 * 1024)  /* the roll: printer.out stops here */
 
 struct printer {
