@@ -48,10 +48,10 @@ int devstate_note(const char *dir, const char *event, const char *detail);
 
 /* A device class's state file: its name and how the class's state (a struct
  * of the class, passed as state) goes into and comes out of the file's map.
- * encode adds the fields to m (0, or MAMORI_ERR_NOMEM when a put failed);
- * decode reads them back (non-zero: the file is corrupt); defaults, when not
- * NULL, sets the state of a new device (the fields the calloc'd struct does
- * not already hold). */
+ * encode adds the fields to m (non-zero when a put failed: the store is then
+ * MAMORI_ERR_NOMEM); decode reads them back (non-zero: the file is corrupt,
+ * MAMORI_ERR_INVAL); defaults, when not NULL, sets the state of a new device
+ * (the fields the calloc'd struct does not already hold). */
 struct devstate_file {
     const char *name;
     int (*encode)(const void *state, cbor_item_t *m);
