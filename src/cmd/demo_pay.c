@@ -214,26 +214,23 @@ static void ceremony(struct dp *r)
 
 /* The shopper at the PIN pad: swipe (chip false) or insert the chip card
  * into the PIN pad's own chip slot (chip true), then key the PIN. */
-static pid_t shopper_pin(struct dp *r, bool chip)
+static bool pin_entry(struct dp *r, bool chip)
 {
-    pid_t pid;
-    fflush(stdout);
-    if ((pid = fork()) != 0)
-        return pid;
-    int64_t end = evloop_now_ms() + 30000;
-    while (evloop_now_ms() < end) {
-        if (dctl(r, "pinpad", "status", NULL, NULL, NULL) == 0 && strstr(r->p.out, "waiting for PIN")) {
-            int ok = (chip ? dctl(r, "pinpad", "card", "credit", DP_PAN, "2812") == 0
-                           : dctl(r, "pinpad", "swipe", DP_T1, DP_T2, NULL) == 0) &&
-                     dctl(r, "pinpad", "pin", DP_PIN, NULL, NULL) == 0 && dctl(r, "pinpad", "enter", NULL, NULL, NULL) == 0;
-            _exit(ok ? 0 : 1);
-        }
-        demoproc_nap(100);
-    }
-    _exit(1);
+    return (chip ? dctl(r, "pinpad", "card", "credit", DP_PAN, "2812") == 0
+                 : dctl(r, "pinpad", "swipe", DP_T1, DP_T2, NULL) == 0) &&
+           dctl(r, "pinpad", "pin", DP_PIN, NULL, NULL) == 0 && dctl(r, "pinpad", "enter", NULL, NULL, NULL) == 0;
 }
 
-static pid_t shopper_sign(struct dp *r)
+/* The shopper signing on the signature pad. */
+static bool signing(struct dp *r, bool chip)
+{
+    (void)chip;
+    return dctl(r, "sigpad", "sign", "12,40", "80,10", "150,60") == 0;
+}
+
+/* The shopper, in a child process: once kind's status shows waiting (within
+ * 30 s), act(r, chip) at the device; the child exits 0 when that worked. */
+static pid_t shopper(struct dp *r, const char *kind, const char *waiting, bool (*act)(struct dp *, bool), bool chip)
 {
     pid_t pid;
     fflush(stdout);
@@ -241,8 +238,8 @@ static pid_t shopper_sign(struct dp *r)
         return pid;
     int64_t end = evloop_now_ms() + 30000;
     while (evloop_now_ms() < end) {
-        if (dctl(r, "sigpad", "status", NULL, NULL, NULL) == 0 && strstr(r->p.out, "sigpad: capturing"))
-            _exit(dctl(r, "sigpad", "sign", "12,40", "80,10", "150,60") == 0 ? 0 : 1);
+        if (dctl(r, kind, "status", NULL, NULL, NULL) == 0 && strstr(r->p.out, waiting))
+            _exit(act(r, chip) ? 0 : 1);
         demoproc_nap(100);
     }
     _exit(1);
@@ -272,7 +269,7 @@ static int64_t sales(struct dp *r)
     api(r, "POST", "/v1/signon", json_pack("{s:s,s:s}", "id", "kenji", "password", "kenji-pw-1"), 5000, NULL);
     api(r, "POST", "/v1/day/open", json_pack("{s:i}", "change_fund", 30000), 5000, NULL);
     api(r, "POST", "/v1/scan", json_pack("{s:s,s:i}", "code", DP_TEA, "qty", 2), 5000, NULL);
-    pid_t sh = shopper_pin(r, false);
+    pid_t sh = shopper(r, "pinpad", "waiting for PIN", pin_entry, false);
     st = api(r, "POST", "/v1/tender/card", json_pack("{s:i,s:s}", "amount", 320, "method", "lump"), 60000, &j);
     show_payment(j);
     sold = json_integer_value(json_object_get(j, "receipt"));
@@ -282,7 +279,7 @@ static int64_t sales(struct dp *r)
          "PIN and approves (一括)");
 
     api(r, "POST", "/v1/scan", json_pack("{s:s}", "code", DP_TEA), 5000, NULL);
-    sh = shopper_pin(r, true);
+    sh = shopper(r, "pinpad", "waiting for PIN", pin_entry, true);
     j = NULL;
     st = api(r, "POST", "/v1/tender/card", json_pack("{s:i,s:s,s:s}", "amount", 160, "cvm", "pin", "source", "ic"),
              60000, &j);
@@ -294,7 +291,7 @@ static int64_t sales(struct dp *r)
 
     dctl(r, "msr", "swipe", "-", DP_T2_SIG, NULL);
     api(r, "POST", "/v1/scan", json_pack("{s:s}", "code", DP_TEA), 5000, NULL);
-    sh = shopper_sign(r);
+    sh = shopper(r, "sigpad", "sigpad: capturing", signing, false);
     j = NULL;
     st = api(r, "POST", "/v1/tender/card",
              json_pack("{s:i,s:s,s:s,s:i}", "amount", 160, "cvm", "signature", "method", "installments", "count", 3),
