@@ -13,9 +13,6 @@
 #include "cmd/demo_pay.h"
 
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,10 +30,8 @@
 #include "common/evloop.h"
 
 #define DP_PATH_MAX 1024
-#define DP_OUT_MAX (256 * 1024)
 #define DP_KINDS 6
 #define DP_RUNTIME "240"
-#define DP_WAIT_MS 20000
 #define DP_MEM_CHUNK (1u << 20)
 
 static const char *const dp_kinds[DP_KINDS] = {"printer", "drawer", "pinpad", "msr", "icreader", "sigpad"};
@@ -51,87 +46,26 @@ static const char *const dp_kinds[DP_KINDS] = {"printer", "drawer", "pinpad", "m
 #define DP_TEA "4901234001077"
 
 struct dp {
-    const char *bindir;
+    struct demoproc p;
     char dir[DP_PATH_MAX], term[DP_PATH_MAX], host[DP_PATH_MAX], sock[DP_PATH_MAX], ini[DP_PATH_MAX];
     pid_t tpid, hpid, dpid[DP_KINDS];
     int port;
-    int failures;
-    char *out;
 };
-
-__attribute__((format(printf, 3, 4))) static int pathf(char *out, size_t cap, const char *f, ...)
-{
-    va_list ap;
-    int n;
-    va_start(ap, f);
-    n = vsnprintf(out, cap, f, ap);
-    va_end(ap);
-    return n;
-}
-
-static void step(struct dp *r, int ok, const char *what)
-{
-    printf("  [%s] %s\n", ok ? "ok" : "FAILED", what);
-    fflush(stdout);
-    if (!ok)
-        r->failures++;
-}
-
-static pid_t start(struct dp *r, const char *const *argv, const char *input, int *ret_fd)
-{
-    return demoproc_start(r->bindir, argv, input, ret_fd);
-}
-
-/* Run to completion; stdout into r->out. Exit status or -1. */
-static int run(struct dp *r, const char *const *argv, const char *input)
-{
-    return demoproc_run(r->bindir, argv, input, r->out, DP_OUT_MAX, 120000);
-}
-
-static pid_t start_ready(struct dp *r, const char *const *argv, char *line, size_t cap)
-{
-    char buf[256];
-    size_t n = 0;
-    int fd = -1;
-    int64_t end = evloop_now_ms() + DP_WAIT_MS;
-    pid_t pid = start(r, argv, NULL, &fd);
-    if (pid < 0)
-        return -1;
-    while (n + 1 < sizeof(buf)) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(end - evloop_now_ms());
-        ssize_t k;
-        if (left <= 0 || poll(&p, 1, left) <= 0 || (k = read(fd, buf + n, sizeof(buf) - 1 - n)) <= 0)
-            break;
-        n += (size_t)k;
-        buf[n] = '\0';
-        if (strstr(buf, "ready") && strchr(strstr(buf, "ready"), '\n')) {
-            if (line)
-                snprintf(line, cap, "%s", strstr(buf, "ready"));
-            close(fd);
-            return pid;
-        }
-    }
-    close(fd);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return -1;
-}
 
 static int dctl(struct dp *r, const char *kind, const char *w1, const char *w2, const char *w3, const char *w4)
 {
     char sock[DP_PATH_MAX];
-    pathf(sock, sizeof(sock), "%s/dev-%s/ctl.sock", r->dir, kind);
+    demoproc_pathf(sock, sizeof(sock), "%s/dev-%s/ctl.sock", r->dir, kind);
     const char *argv[] = {"mamori-devsim", "ctl", "--ctl", sock, w1, w2, w3, w4, NULL};
-    return run(r, argv, NULL);
+    return demoproc_exec(&r->p, argv, NULL);
 }
 
 static int tctl(struct dp *r, const char *w1, const char *w2)
 {
     char sock[DP_PATH_MAX];
-    pathf(sock, sizeof(sock), "%s/ctl.sock", r->term);
+    demoproc_pathf(sock, sizeof(sock), "%s/ctl.sock", r->term);
     const char *argv[] = {"mamori-devsim", "ctl", "--ctl", sock, w1, w2, NULL};
-    return run(r, argv, NULL);
+    return demoproc_exec(&r->p, argv, NULL);
 }
 
 static int attached(struct dp *r)
@@ -139,7 +73,7 @@ static int attached(struct dp *r)
     int n = 0;
     if (tctl(r, "devices", NULL) != 0)
         return 0;
-    for (const char *p = r->out; (p = strstr(p, "\"attached\":true")) != NULL; p++)
+    for (const char *p = r->p.out; (p = strstr(p, "\"attached\":true")) != NULL; p++)
         n++;
     return n;
 }
@@ -149,8 +83,8 @@ static int serial_of(struct dp *r, const char *kind, char *out, size_t cap)
     char want[64];
     if (tctl(r, "devices", NULL) != 0)
         return -1;
-    pathf(want, sizeof(want), "\"kind\":\"%s\"", kind);
-    for (char *line = strtok(r->out, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+    demoproc_pathf(want, sizeof(want), "\"kind\":\"%s\"", kind);
+    for (char *line = strtok(r->p.out, "\n"); line != NULL; line = strtok(NULL, "\n")) {
         json_t *j = strstr(line, want) ? json_loads(line, 0, NULL) : NULL;
         const char *s = json_string_value(json_object_get(j, "serial"));
         if (s != NULL) {
@@ -186,42 +120,11 @@ static int setup(struct dp *r, const char *datadir)
                                          {"maint2", "maintainer", "maint2-pw-1"},
                                          {"boss", "manager", "boss-pw-1"},
                                          {"kenji", "cashier", "kenji-pw-1"}};
-    char vendor[DP_PATH_MAX], ca[DP_PATH_MAX], db[DP_PATH_MAX], p[DP_PATH_MAX], q[DP_PATH_MAX];
-    int ok;
-    pathf(vendor, sizeof(vendor), "%s/vendor", r->dir);
-    pathf(ca, sizeof(ca), "%s/ca.pub", vendor);
-    {
-        const char *a[] = {"mamori", "vendor", "init", "--dir", vendor, NULL};
-        const char *b[] = {"mamori", "devices", "trust-ca", "--state", r->term, "--ca-pub", ca, NULL};
-        ok = run(r, a, NULL) == 0 && run(r, b, NULL) == 0;
-    }
-    pathf(db, sizeof(db), "%s/operators.db", r->term);
-    for (size_t i = 0; ok && i < sizeof(ops) / sizeof(ops[0]); i++) {
-        char pw[64];
-        const char *a[] = {"mamori", "operator", "add", "--db", db, "--id", ops[i][0], "--name",
-                           ops[i][0], "--role", ops[i][1], NULL};
-        pathf(pw, sizeof(pw), "%s\n", ops[i][2]);
-        ok = run(r, a, pw) == 0;
-    }
-    pathf(p, sizeof(p), "%s/items.csv", datadir);
-    pathf(q, sizeof(q), "%s/items.db", r->term);
-    {
-        const char *a[] = {"mamori", "items", "import", p, "--db", q, NULL};
-        ok = ok && run(r, a, NULL) == 0;
-    }
-    for (int i = 0; ok && i < DP_KINDS; i++) {
-        char st[DP_PATH_MAX], id[DP_PATH_MAX], cert[DP_PATH_MAX];
-        pathf(st, sizeof(st), "%s/dev-%s", r->dir, dp_kinds[i]);
-        pathf(id, sizeof(id), "%s/identity.json", st);
-        pathf(cert, sizeof(cert), "%s/device.cert", st);
-        const char *a[] = {"mamori-devsim", "init", "--kind", dp_kinds[i], "--state", st, NULL};
-        const char *b[] = {"mamori", "vendor", "issue", "--dir", vendor, "--identity", id, "--out", cert, NULL};
-        const char *c[] = {"mamori", "devices", "enrol", "--state", r->term, "--cert", cert, "--kind", dp_kinds[i],
-                           "--maintainer", "maint", "--manager", "boss", NULL};
-        ok = run(r, a, NULL) == 0 && run(r, b, NULL) == 0 && run(r, c, "maint-pw-1\nboss-pw-1\n") == 0;
-    }
-    step(r, ok, "terminal with the register; two key custodians (maintainers); printer, drawer and the card "
-                "devices (PIN pad, MSR, IC reader, signature pad) enrolled under dual control");
+    int ok = demoproc_terminal(&r->p, r->dir, r->term, ops, 4) == 0 &&
+             demoproc_items(&r->p, datadir, r->term) == 0 &&
+             demoproc_enrol(&r->p, r->dir, r->term, dp_kinds, DP_KINDS) == 0;
+    demoproc_step(&r->p, ok, "terminal with the register; two key custodians (maintainers); printer, drawer and "
+                             "the card devices (PIN pad, MSR, IC reader, signature pad) enrolled under dual control");
     return ok ? 0 : -1;
 }
 
@@ -229,7 +132,7 @@ static int start_host(struct dp *r)
 {
     char line[256], p[DP_PATH_MAX];
     FILE *f;
-    pathf(p, sizeof(p), "%s/issuers.txt", r->host);
+    demoproc_pathf(p, sizeof(p), "%s/issuers.txt", r->host);
     if (mkdir(r->host, 0700) != 0 || (f = fopen(p, "we")) == NULL)
         return -1;
     fprintf(f, "# simulated issuer records: PAN PIN LIMIT STATUS\n%s %s 500000 active\n", DP_PAN, DP_PIN);
@@ -237,35 +140,27 @@ static int start_host(struct dp *r)
         return -1;
     const char *a[] = {"mamori-payhost", "--state", r->host, "--port", "0", "--today", "2026-11",
                        "--max-seconds", DP_RUNTIME, NULL};
-    r->hpid = start_ready(r, a, line, sizeof(line));
+    r->hpid = demoproc_start_ready(&r->p, a, line, sizeof(line));
     if (r->hpid <= 0 || sscanf(line, "ready port=%d", &r->port) != 1)
         return -1;
-    pathf(r->ini, sizeof(r->ini), "%s/terminald.ini", r->dir);
+    demoproc_pathf(r->ini, sizeof(r->ini), "%s/terminald.ini", r->dir);
     if ((f = fopen(r->ini, "we")) == NULL)
         return -1;
     fprintf(f,
             "[pay]\npayhost_url = https://127.0.0.1:%d/v1/authorize\npayhost_cert = %s/cert.pem\ninput_ms = 20000\n"
             "[keys]\npayhost_state = %s\npayhost_prog = %s/mamori-payhost\nreinject_days = 365\n"
             "[sandbox]\n; terminald reads the pinned host certificate after it restricts itself\nro = %s/cert.pem\n",
-            r->port, r->host, r->host, r->bindir, r->host);
+            r->port, r->host, r->host, r->p.bindir, r->host);
     return fclose(f) == 0 ? 0 : -1;
 }
 
 static int start_terminal(struct dp *r)
 {
-    char bus[DP_PATH_MAX];
     const char *a[] = {"mamori-terminald", "--state", r->term, "--config", r->ini, "--max-runtime", DP_RUNTIME, NULL};
-    if ((r->tpid = start_ready(r, a, NULL, 0)) <= 0)
+    if ((r->tpid = demoproc_start_ready(&r->p, a, NULL, 0)) <= 0)
         return -1;
-    pathf(bus, sizeof(bus), "unix:%s/bus.sock", r->term);
-    for (int i = 0; i < DP_KINDS; i++) {
-        char st[DP_PATH_MAX];
-        pathf(st, sizeof(st), "%s/dev-%s", r->dir, dp_kinds[i]);
-        const char *b[] = {"mamori-devsim", "--kind", dp_kinds[i], "--state", st, "--connect", bus,
-                           "--max-runtime", DP_RUNTIME, NULL};
-        r->dpid[i] = start_ready(r, b, NULL, 0);
-    }
-    int64_t end = evloop_now_ms() + DP_WAIT_MS;
+    demoproc_devices(&r->p, r->dir, r->term, dp_kinds, DP_KINDS, DP_RUNTIME, r->dpid);
+    int64_t end = evloop_now_ms() + DEMOPROC_WAIT_MS;
     while (attached(r) < DP_KINDS && evloop_now_ms() < end)
         demoproc_nap(100);
     return attached(r) == DP_KINDS ? 0 : -1;
@@ -280,13 +175,13 @@ static int inject(struct dp *r, const char *kind, const char *who, bool show)
         dctl(r, kind, "kbpk", "2", DP_C2, NULL) != 0)
         return -1;
     if (show)
-        printf("  at the %s: custodian 1 and custodian 2 key their components: %s", kind, r->out);
+        printf("  at the %s: custodian 1 and custodian 2 key their components: %s", kind, r->p.out);
     const char *a[] = {"mamori", "keys", "inject", "--device", serial, "--state", r->term, "--config", r->ini, NULL};
     char in[512];
-    pathf(in, sizeof(in), "%s\n%s\n", who, DP_C1 "\n" DP_C2);
-    int rc = run(r, a, in);
+    demoproc_pathf(in, sizeof(in), "%s\n%s\n", who, DP_C1 "\n" DP_C2);
+    int rc = demoproc_exec(&r->p, a, in);
     if (show)
-        printf("  mamori keys inject --device %s:\n%s", serial, r->out);
+        printf("  mamori keys inject --device %s:\n%s", serial, r->p.out);
     return rc;
 }
 
@@ -297,21 +192,21 @@ static void ceremony(struct dp *r)
     printf("---- key injection ceremony (POL-8(3): dual control, split knowledge) ----\n");
     if (serial_of(r, "pinpad", serial, sizeof(serial)) == 0) {
         const char *a[] = {"mamori", "keys", "inject", "--device", serial, "--state", r->term, "--config", r->ini, NULL};
-        rc = run(r, a, "maint\nmaint-pw-1\nmaint\nmaint-pw-1\n" DP_C1 "\n" DP_C2 "\n");
-        step(r, rc == 4, "the same custodian twice: refused before any key material (exit 4, audited)");
-        rc = run(r, a, "maint\nmaint-pw-1\n");
-        step(r, rc == 4, "one custodian alone: refused (exit 4, audited)");
+        rc = demoproc_exec(&r->p, a, "maint\nmaint-pw-1\nmaint\nmaint-pw-1\n" DP_C1 "\n" DP_C2 "\n");
+        demoproc_step(&r->p, rc == 4, "the same custodian twice: refused before any key material (exit 4, audited)");
+        rc = demoproc_exec(&r->p, a, "maint\nmaint-pw-1\n");
+        demoproc_step(&r->p, rc == 4, "one custodian alone: refused (exit 4, audited)");
     }
     rc = inject(r, "pinpad", "maint\nmaint-pw-1\nmaint2\nmaint2-pw-1", true);
-    step(r, rc == 0, "PIN pad: KBPK from two components (each KCV shown), DUKPT initial key derived from the BDK "
+    demoproc_step(&r->p, rc == 0, "PIN pad: KBPK from two components (each KCV shown), DUKPT initial key derived from the BDK "
                      "at the payment host and delivered only as a TR-31 key block over the bus; KCVs match");
-    step(r, inject(r, "msr", "maint\nmaint-pw-1\nmaint2\nmaint2-pw-1", false) == 0 &&
+    demoproc_step(&r->p, inject(r, "msr", "maint\nmaint-pw-1\nmaint2\nmaint2-pw-1", false) == 0 &&
                 inject(r, "icreader", "maint\nmaint-pw-1\nmaint2\nmaint2-pw-1", false) == 0,
          "MSR and IC reader injected the same way");
     const char *s[] = {"mamori", "keys", "status", "--state", r->term, "--config", r->ini, NULL};
-    rc = run(r, s, NULL);
-    printf("  mamori keys status:\n%s", r->out);
-    step(r, rc == 0 && strstr(r->out, "pinpad") && strstr(r->out, " ok"), "re-injection schedule: all card "
+    rc = demoproc_exec(&r->p, s, NULL);
+    printf("  mamori keys status:\n%s", r->p.out);
+    demoproc_step(&r->p, rc == 0 && strstr(r->p.out, "pinpad") && strstr(r->p.out, " ok"), "re-injection schedule: all card "
                                                                           "devices injected, none overdue");
 }
 
@@ -319,26 +214,23 @@ static void ceremony(struct dp *r)
 
 /* The shopper at the PIN pad: swipe (chip false) or insert the chip card
  * into the PIN pad's own chip slot (chip true), then key the PIN. */
-static pid_t shopper_pin(struct dp *r, bool chip)
+static bool pin_entry(struct dp *r, bool chip)
 {
-    pid_t pid;
-    fflush(stdout);
-    if ((pid = fork()) != 0)
-        return pid;
-    int64_t end = evloop_now_ms() + 30000;
-    while (evloop_now_ms() < end) {
-        if (dctl(r, "pinpad", "status", NULL, NULL, NULL) == 0 && strstr(r->out, "waiting for PIN")) {
-            int ok = (chip ? dctl(r, "pinpad", "card", "credit", DP_PAN, "2812") == 0
-                           : dctl(r, "pinpad", "swipe", DP_T1, DP_T2, NULL) == 0) &&
-                     dctl(r, "pinpad", "pin", DP_PIN, NULL, NULL) == 0 && dctl(r, "pinpad", "enter", NULL, NULL, NULL) == 0;
-            _exit(ok ? 0 : 1);
-        }
-        demoproc_nap(100);
-    }
-    _exit(1);
+    return (chip ? dctl(r, "pinpad", "card", "credit", DP_PAN, "2812") == 0
+                 : dctl(r, "pinpad", "swipe", DP_T1, DP_T2, NULL) == 0) &&
+           dctl(r, "pinpad", "pin", DP_PIN, NULL, NULL) == 0 && dctl(r, "pinpad", "enter", NULL, NULL, NULL) == 0;
 }
 
-static pid_t shopper_sign(struct dp *r)
+/* The shopper signing on the signature pad. */
+static bool signing(struct dp *r, bool chip)
+{
+    (void)chip;
+    return dctl(r, "sigpad", "sign", "12,40", "80,10", "150,60") == 0;
+}
+
+/* The shopper, in a child process: once kind's status shows waiting (within
+ * 30 s), act(r, chip) at the device; the child exits 0 when that worked. */
+static pid_t shopper(struct dp *r, const char *kind, const char *waiting, bool (*act)(struct dp *, bool), bool chip)
 {
     pid_t pid;
     fflush(stdout);
@@ -346,8 +238,8 @@ static pid_t shopper_sign(struct dp *r)
         return pid;
     int64_t end = evloop_now_ms() + 30000;
     while (evloop_now_ms() < end) {
-        if (dctl(r, "sigpad", "status", NULL, NULL, NULL) == 0 && strstr(r->out, "sigpad: capturing"))
-            _exit(dctl(r, "sigpad", "sign", "12,40", "80,10", "150,60") == 0 ? 0 : 1);
+        if (dctl(r, kind, "status", NULL, NULL, NULL) == 0 && strstr(r->p.out, waiting))
+            _exit(act(r, chip) ? 0 : 1);
         demoproc_nap(100);
     }
     _exit(1);
@@ -377,36 +269,36 @@ static int64_t sales(struct dp *r)
     api(r, "POST", "/v1/signon", json_pack("{s:s,s:s}", "id", "kenji", "password", "kenji-pw-1"), 5000, NULL);
     api(r, "POST", "/v1/day/open", json_pack("{s:i}", "change_fund", 30000), 5000, NULL);
     api(r, "POST", "/v1/scan", json_pack("{s:s,s:i}", "code", DP_TEA, "qty", 2), 5000, NULL);
-    pid_t sh = shopper_pin(r, false);
+    pid_t sh = shopper(r, "pinpad", "waiting for PIN", pin_entry, false);
     st = api(r, "POST", "/v1/tender/card", json_pack("{s:i,s:s}", "amount", 320, "method", "lump"), 60000, &j);
     show_payment(j);
     sold = json_integer_value(json_object_get(j, "receipt"));
     json_decref(j);
-    step(r, reap_ok(sh) && st == 200 && sold > 0,
+    demoproc_step(&r->p, reap_ok(sh) && st == 200 && sold > 0,
          "credit sale with PIN: the shopper swipes and keys the PIN at the PIN pad; the host decrypts, checks the "
          "PIN and approves (一括)");
 
     api(r, "POST", "/v1/scan", json_pack("{s:s}", "code", DP_TEA), 5000, NULL);
-    sh = shopper_pin(r, true);
+    sh = shopper(r, "pinpad", "waiting for PIN", pin_entry, true);
     j = NULL;
     st = api(r, "POST", "/v1/tender/card", json_pack("{s:i,s:s,s:s}", "amount", 160, "cvm", "pin", "source", "ic"),
              60000, &j);
     show_payment(j);
     json_decref(j);
-    step(r, reap_ok(sh) && st == 200,
+    demoproc_step(&r->p, reap_ok(sh) && st == 200,
          "IC credit sale with PIN: the chip card goes into the PIN pad's own chip slot, so the PAN for the format-4 "
          "PIN block never leaves that device; the host sees entry mode chip inside the MAC'd envelope");
 
     dctl(r, "msr", "swipe", "-", DP_T2_SIG, NULL);
     api(r, "POST", "/v1/scan", json_pack("{s:s}", "code", DP_TEA), 5000, NULL);
-    sh = shopper_sign(r);
+    sh = shopper(r, "sigpad", "sigpad: capturing", signing, false);
     j = NULL;
     st = api(r, "POST", "/v1/tender/card",
              json_pack("{s:i,s:s,s:s,s:i}", "amount", 160, "cvm", "signature", "method", "installments", "count", 3),
              60000, &j);
     show_payment(j);
     json_decref(j);
-    step(r, reap_ok(sh) && st == 200,
+    demoproc_step(&r->p, reap_ok(sh) && st == 200,
          "credit sale with signature: MSR swipe, stroke points from the signature pad stored with the sale (分割 3回)");
 
     dctl(r, "icreader", "card", "emoney", "0012345678", "5000");
@@ -416,13 +308,13 @@ static int64_t sales(struct dp *r)
     show_payment(j);
     json_decref(j);
     dctl(r, "icreader", "status", NULL, NULL, NULL);
-    step(r, st == 200, "e-money sale: the IC reader deducts 160 yen in the card and returns the record of it, "
+    demoproc_step(&r->p, st == 200, "e-money sale: the IC reader deducts 160 yen in the card and returns the record of it, "
                        "signed with its own device key; the register verified it against the key pinned at enrolment");
     {
         const char *v[] = {"mamori", "pay", "verify", "--state", r->term, NULL};
-        int rc = run(r, v, NULL);
-        printf("  mamori pay verify:\n%s", r->out);
-        step(r, rc == 0 && strstr(r->out, "1 e-money record(s) verified, 0 failed") != NULL,
+        int rc = demoproc_exec(&r->p, v, NULL);
+        printf("  mamori pay verify:\n%s", r->p.out);
+        demoproc_step(&r->p, rc == 0 && strstr(r->p.out, "1 e-money record(s) verified, 0 failed") != NULL,
              "the stored e-money record re-verified offline against the pinned device key");
     }
 
@@ -436,7 +328,7 @@ static int64_t sales(struct dp *r)
         st = api(r, "POST", "/v1/refund/external", json_pack("{s:s}", "kind", "card"), 30000, &j);
         show_payment(j);
         json_decref(j);
-        step(r, st == 200, "refund of the PIN sale back to the card by the host's token (no card data at all)");
+        demoproc_step(&r->p, st == 200, "refund of the PIN sale back to the card by the host's token (no card data at all)");
     }
     return sold;
 }
@@ -458,9 +350,9 @@ static long scan_memory(pid_t pid, const char *needle, size_t *ret_bytes)
     uint8_t *buf = malloc(DP_MEM_CHUNK + 64);
     long hits = 0;
     size_t total = 0;
-    pathf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+    demoproc_pathf(path, sizeof(path), "/proc/%d/maps", (int)pid);
     FILE *maps = fopen(path, "re");
-    pathf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+    demoproc_pathf(path, sizeof(path), "/proc/%d/mem", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (buf == NULL || maps == NULL || fd < 0) {
         hits = -1;
@@ -495,7 +387,7 @@ static long scan_files(struct dp *r, const char *needle)
 {
     char cmd[DP_PATH_MAX * 2];
     long hits = 0;
-    pathf(cmd, sizeof(cmd), "find '%s' -type f", r->term);
+    demoproc_pathf(cmd, sizeof(cmd), "find '%s' -type f", r->term);
     FILE *f = popen(cmd, "r");
     char path[DP_PATH_MAX];
     while (f && fgets(path, sizeof(path), f)) {
@@ -503,9 +395,9 @@ static long scan_files(struct dp *r, const char *needle)
         FILE *g = fopen(path, "rb");
         if (g == NULL)
             continue;
-        size_t n = fread(r->out, 1, DP_OUT_MAX, g);
+        size_t n = fread(r->p.out, 1, DEMOPROC_OUT_MAX, g);
         fclose(g);
-        hits += (long)count_in((const uint8_t *)r->out, n, needle);
+        hits += (long)count_in((const uint8_t *)r->p.out, n, needle);
     }
     if (f)
         pclose(f);
@@ -528,44 +420,38 @@ static void scan(struct dp *r)
     long masked = scan_memory(r->tpid, "411111******1111", &bytes);
     printf("  searched %zu bytes of mamori-terminald memory (/proc/%d/mem) and every file in its state dir\n",
            bytes, (int)r->tpid);
-    step(r, mem == 0 && files == 0 && bytes > 1000000 && masked >= 0,
+    demoproc_step(&r->p, mem == 0 && files == 0 && bytes > 1000000 && masked >= 0,
          "no PAN, track data or PIN digits anywhere in terminald's memory or files (only the masked PAN)");
-    step(r, host > 0, "the same search in the payment host simulator's memory finds the PAN (the scan works)");
+    demoproc_step(&r->p, host > 0, "the same search in the payment host simulator's memory finds the PAN (the scan works)");
 }
 
 static void stop_all(struct dp *r)
 {
-    pid_t all[DP_KINDS + 2];
-    all[0] = r->tpid;
-    all[1] = r->hpid;
+    demoproc_stop(r->tpid);
+    demoproc_stop(r->hpid);
     for (int i = 0; i < DP_KINDS; i++)
-        all[i + 2] = r->dpid[i];
-    for (int i = 0; i < DP_KINDS + 2; i++)
-        if (all[i] > 0) {
-            kill(all[i], SIGTERM);
-            waitpid(all[i], NULL, 0);
-        }
+        demoproc_stop(r->dpid[i]);
 }
 
 int demo_pay(const char *bindir, const char *dir, const char *datadir)
 {
     struct dp r;
     memset(&r, 0, sizeof(r));
-    r.bindir = bindir;
-    if ((r.out = malloc(DP_OUT_MAX + 1)) == NULL)
+    r.p.bindir = bindir;
+    if ((r.p.out = malloc(DEMOPROC_OUT_MAX)) == NULL)
         return 1;
-    pathf(r.dir, sizeof(r.dir), "%s/pay", dir);
-    pathf(r.term, sizeof(r.term), "%s/term", r.dir);
-    pathf(r.host, sizeof(r.host), "%s/payhost", r.dir);
-    pathf(r.sock, sizeof(r.sock), "%s/pos.sock", r.term);
+    demoproc_pathf(r.dir, sizeof(r.dir), "%s/pay", dir);
+    demoproc_pathf(r.term, sizeof(r.term), "%s/term", r.dir);
+    demoproc_pathf(r.host, sizeof(r.host), "%s/payhost", r.dir);
+    demoproc_pathf(r.sock, sizeof(r.sock), "%s/pos.sock", r.term);
     printf("---- card, PIN and e-money payments (issue 4): P2PE in the devices, payment host SIMULATOR ----\n");
     if (mkdir(r.dir, 0700) != 0 || mkdir(r.term, 0700) != 0 || setup(&r, datadir) != 0)
         goto out;
-    step(&r, start_host(&r) == 0, "mamori-payhost (SIMULATOR of the card network) on 127.0.0.1 over HTTPS; "
+    demoproc_step(&r.p, start_host(&r) == 0, "mamori-payhost (SIMULATOR of the card network) on 127.0.0.1 over HTTPS; "
                                   "it alone holds the BDK");
     if (r.hpid <= 0)
         goto out;
-    step(&r, start_terminal(&r) == 0, "terminald and the six devices attached over the secure bus");
+    demoproc_step(&r.p, start_terminal(&r) == 0, "terminald and the six devices attached over the secure bus");
     if (r.tpid <= 0)
         goto out;
     ceremony(&r);
@@ -573,15 +459,15 @@ int demo_pay(const char *bindir, const char *dir, const char *datadir)
     scan(&r);
     {
         char roll[DP_PATH_MAX];
-        pathf(roll, sizeof(roll), "%s/dev-printer/fw/printer.out", r.dir);
+        demoproc_pathf(roll, sizeof(roll), "%s/dev-printer/fw/printer.out", r.dir);
         const char *a[] = {"mamori", "receipt", "decode", roll, NULL};
-        int rc = run(&r, a, NULL);
-        printf("---- card receipts as printed ----\n%s", r.out);
-        step(&r, rc == 0 && strstr(r.out, "1111") != NULL && strstr(r.out, DP_PAN) == NULL,
+        int rc = demoproc_exec(&r.p, a, NULL);
+        printf("---- card receipts as printed ----\n%s", r.p.out);
+        demoproc_step(&r.p, rc == 0 && strstr(r.p.out, "1111") != NULL && strstr(r.p.out, DP_PAN) == NULL,
              "receipts show only the last 4 digits, the approval code and the payment method");
     }
 out:
     stop_all(&r);
-    free(r.out);
-    return r.failures;
+    free(r.p.out);
+    return r.p.failures;
 }

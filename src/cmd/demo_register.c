@@ -8,10 +8,6 @@
  */
 #include "cmd/demo_register.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,89 +25,27 @@
 #include "common/evloop.h"
 
 #define DR_PATH_MAX 1024
-#define DR_OUT_MAX (256 * 1024)
 #define DR_KINDS 8
 #define DR_RUNTIME "240"
-#define DR_WAIT_MS 20000
 
 static const char *const dr_kinds[DR_KINDS] = {"scanner", "scale",       "drawer",      "changer",
                                                 "printer", "linedisplay", "custdisplay", "keyboard"};
 
 struct dr {
-    const char *bindir;
+    struct demoproc p;
     char dir[DR_PATH_MAX];
     char term[DR_PATH_MAX];
     char sock[DR_PATH_MAX];
     pid_t tpid;
     pid_t dpid[DR_KINDS];
-    int failures;
-    char *out;
 };
-
-/* snprintf that reports truncation (paths here are far below the limits). */
-__attribute__((format(printf, 3, 4))) static int pathf(char *out, size_t cap, const char *f, ...)
-{
-    va_list ap;
-    int n;
-    va_start(ap, f);
-    n = vsnprintf(out, cap, f, ap);
-    va_end(ap);
-    return n;
-}
-
-static void step(struct dr *r, int ok, const char *what)
-{
-    printf("  [%s] %s\n", ok ? "ok" : "FAILED", what);
-    fflush(stdout);
-    if (!ok)
-        r->failures++;
-}
-
-static pid_t start(struct dr *r, const char *const *argv, const char *input, int *ret_fd)
-{
-    return demoproc_start(r->bindir, argv, input, ret_fd);
-}
-
-/* Run to completion; stdout into r->out. Exit status or -1. */
-static int run(struct dr *r, const char *const *argv, const char *input)
-{
-    return demoproc_run(r->bindir, argv, input, r->out, DR_OUT_MAX, 120000);
-}
-
-static pid_t start_ready(struct dr *r, const char *const *argv)
-{
-    char buf[256];
-    size_t n = 0;
-    int fd = -1;
-    int64_t end = evloop_now_ms() + DR_WAIT_MS;
-    pid_t pid = start(r, argv, NULL, &fd);
-    if (pid < 0)
-        return -1;
-    while (n + 1 < sizeof(buf)) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(end - evloop_now_ms());
-        ssize_t k;
-        if (left <= 0 || poll(&p, 1, left) <= 0 || (k = read(fd, buf + n, sizeof(buf) - 1 - n)) <= 0)
-            break;
-        n += (size_t)k;
-        buf[n] = '\0';
-        if (strstr(buf, "ready")) {
-            close(fd);
-            return pid;
-        }
-    }
-    close(fd);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return -1;
-}
 
 static int dctl(struct dr *r, const char *kind, const char *w1, const char *w2, const char *w3)
 {
     char sock[DR_PATH_MAX];
-    pathf(sock, sizeof(sock), "%s/dev-%s/ctl.sock", r->dir, kind);
+    demoproc_pathf(sock, sizeof(sock), "%s/dev-%s/ctl.sock", r->dir, kind);
     const char *argv[] = {"mamori-devsim", "ctl", "--ctl", sock, w1, w2, w3, NULL};
-    return run(r, argv, NULL);
+    return demoproc_exec(&r->p, argv, NULL);
 }
 
 static bool all_devices(struct dr *r)
@@ -134,49 +68,15 @@ static int setup(struct dr *r, const char *datadir)
                                          {"boss", "manager", "boss-pw-1"},
                                          {"kenji", "cashier", "kenji-pw-1"},
                                          {"yumi", "checker", "yumi-pw-1"}};
-    char vendor[DR_PATH_MAX], ca[DR_PATH_MAX], db[DR_PATH_MAX], p[DR_PATH_MAX], q[DR_PATH_MAX];
-    int ok = 1;
-    pathf(vendor, sizeof(vendor), "%s/vendor", r->dir);
-    pathf(ca, sizeof(ca), "%s/ca.pub", vendor);
-    {
-        const char *a[] = {"mamori", "vendor", "init", "--dir", vendor, NULL};
-        const char *b[] = {"mamori", "devices", "trust-ca", "--state", r->term, "--ca-pub", ca, NULL};
-        ok = run(r, a, NULL) == 0 && run(r, b, NULL) == 0;
-    }
-    pathf(db, sizeof(db), "%s/operators.db", r->term);
-    for (size_t i = 0; ok && i < sizeof(ops) / sizeof(ops[0]); i++) {
-        char pw[64];
-        const char *a[] = {"mamori", "operator", "add", "--db", db, "--id", ops[i][0], "--name",
-                           ops[i][0], "--role", ops[i][1], NULL};
-        pathf(pw, sizeof(pw), "%s\n", ops[i][2]);
-        ok = run(r, a, pw) == 0;
-    }
-    step(r, ok, "terminal state: manufacturer CA trusted; maintainer, manager, cashier and checker "
-                "accounts (Argon2id)");
-    pathf(p, sizeof(p), "%s/items.csv", datadir);
-    pathf(q, sizeof(q), "%s/items.db", r->term);
-    {
-        const char *a[] = {"mamori", "items", "import", p, "--db", q, NULL};
-        step(r, run(r, a, NULL) == 0, "item master imported into the terminal (data/items.csv)");
-    }
-    ok = 1;
-    for (int i = 0; ok && i < DR_KINDS; i++) {
-        char st[DR_PATH_MAX], id[DR_PATH_MAX], cert[DR_PATH_MAX];
-        pathf(st, sizeof(st), "%s/dev-%s", r->dir, dr_kinds[i]);
-        pathf(id, sizeof(id), "%s/identity.json", st);
-        pathf(cert, sizeof(cert), "%s/device.cert", st);
-        const char *a[] = {"mamori-devsim", "init", "--kind", dr_kinds[i], "--state", st, NULL};
-        const char *b[] = {"mamori", "vendor", "issue", "--dir", vendor, "--identity", id, "--out",
-                           cert, NULL};
-        const char *c[] = {"mamori", "devices", "enrol", "--state", r->term, "--cert", cert,
-                           "--kind", dr_kinds[i], "--maintainer", "maint", "--manager", "boss",
-                           NULL};
-        ok = run(r, a, NULL) == 0 && run(r, b, NULL) == 0 &&
-             run(r, c, "maint-pw-1\nboss-pw-1\n") == 0;
-    }
-    step(r, ok, "8 register devices enrolled under dual control (scanner, scale, drawer, changer, "
-                "printer, line display, customer display, keyboard)");
-    return r->failures;
+    demoproc_step(&r->p, demoproc_terminal(&r->p, r->dir, r->term, ops, 4) == 0,
+                  "terminal state: manufacturer CA trusted; maintainer, manager, cashier and "
+                  "checker accounts (Argon2id)");
+    demoproc_step(&r->p, demoproc_items(&r->p, datadir, r->term) == 0,
+                  "item master imported into the terminal (data/items.csv)");
+    demoproc_step(&r->p, demoproc_enrol(&r->p, r->dir, r->term, dr_kinds, DR_KINDS) == 0,
+                  "8 register devices enrolled under dual control (scanner, scale, drawer, changer, "
+                  "printer, line display, customer display, keyboard)");
+    return r->p.failures;
 }
 
 static const char day_script[] =
@@ -224,10 +124,10 @@ static pid_t shopper(struct dr *r)
     bool paid = false, answered = false;
     while (evloop_now_ms() < end && !(paid && answered)) {
         if (!answered && dctl(r, "custdisplay", "yes", NULL, NULL) == 0 &&
-            strstr(r->out, "answered") != NULL)
+            strstr(r->p.out, "answered") != NULL)
             answered = true;
         if (!paid && dctl(r, "changer", "insert", "5000", NULL) == 0 &&
-            strncmp(r->out, "deposit", 7) == 0)
+            strncmp(r->p.out, "deposit", 7) == 0)
             paid = true;
         demoproc_nap(200);
     }
@@ -236,62 +136,50 @@ static pid_t shopper(struct dr *r)
 
 static void stop_all(struct dr *r)
 {
-    if (r->tpid > 0) {
-        kill(r->tpid, SIGTERM);
-        waitpid(r->tpid, NULL, 0);
-    }
+    demoproc_stop(r->tpid);
     for (int i = 0; i < DR_KINDS; i++)
-        if (r->dpid[i] > 0) {
-            kill(r->dpid[i], SIGTERM);
-            waitpid(r->dpid[i], NULL, 0);
-        }
+        demoproc_stop(r->dpid[i]);
 }
 
 int demo_register(const char *bindir, const char *dir, const char *datadir)
 {
     struct dr r;
-    char script[DR_PATH_MAX], roll[DR_PATH_MAX], bus[DR_PATH_MAX];
+    char script[DR_PATH_MAX], roll[DR_PATH_MAX];
     int rc, st;
     pid_t sh;
     memset(&r, 0, sizeof(r));
-    r.bindir = bindir;
-    if ((r.out = malloc(DR_OUT_MAX)) == NULL)
+    r.p.bindir = bindir;
+    if ((r.p.out = malloc(DEMOPROC_OUT_MAX)) == NULL)
         return 1;
-    pathf(r.dir, sizeof(r.dir), "%s/register", dir);
-    pathf(r.term, sizeof(r.term), "%s/term", r.dir);
-    pathf(r.sock, sizeof(r.sock), "%s/pos.sock", r.term);
+    demoproc_pathf(r.dir, sizeof(r.dir), "%s/register", dir);
+    demoproc_pathf(r.term, sizeof(r.term), "%s/term", r.dir);
+    demoproc_pathf(r.sock, sizeof(r.sock), "%s/pos.sock", r.term);
     printf("---- the register (issue 3) in mamori-terminald, devices on the secure bus ----\n");
     if (mkdir(r.dir, 0700) != 0 || mkdir(r.term, 0700) != 0 || setup(&r, datadir) != 0)
         goto out;
     {
         const char *a[] = {"mamori-terminald", "--state", r.term, "--max-runtime", DR_RUNTIME, NULL};
-        r.tpid = start_ready(&r, a);
+        r.tpid = demoproc_start_ready(&r.p, a, NULL, 0);
     }
-    pathf(bus, sizeof(bus), "unix:%s/bus.sock", r.term);
-    for (int i = 0; r.tpid > 0 && i < DR_KINDS; i++) {
-        char st_dir[DR_PATH_MAX];
-        pathf(st_dir, sizeof(st_dir), "%s/dev-%s", r.dir, dr_kinds[i]);
-        const char *a[] = {"mamori-devsim", "--kind", dr_kinds[i], "--state", st_dir, "--connect",
-                           bus, "--max-runtime", DR_RUNTIME, NULL};
-        r.dpid[i] = start_ready(&r, a);
-    }
+    if (r.tpid > 0)
+        demoproc_devices(&r.p, r.dir, r.term, dr_kinds, DR_KINDS, DR_RUNTIME, r.dpid);
     {
-        int64_t end = evloop_now_ms() + DR_WAIT_MS;
+        int64_t end = evloop_now_ms() + DEMOPROC_WAIT_MS;
         bool ok = false;
         while (r.tpid > 0 && !(ok = all_devices(&r)) && evloop_now_ms() < end)
             demoproc_nap(100);
-        step(&r, ok, "mamori-terminald runs the register; its devices attached (Noise KK sessions); "
+        demoproc_step(&r.p, ok, "mamori-terminald runs the register; its devices attached (Noise KK sessions); "
                      "API on a unix socket");
         if (!ok)
             goto out;
     }
-    step(&r, dctl(&r, "scale", "weight", "352", "stable") == 0,
+    demoproc_step(&r.p, dctl(&r, "scale", "weight", "352", "stable") == 0,
          "scale: 352 g of mikan, stable (an unstable reading is refused)");
-    pathf(script, sizeof(script), "%s/day.txt", r.dir);
+    demoproc_pathf(script, sizeof(script), "%s/day.txt", r.dir);
     {
         FILE *f = fopen(script, "we");
         if (f == NULL || fputs(day_script, f) < 0 || fclose(f) != 0) {
-            step(&r, 0, "write the console script");
+            demoproc_step(&r.p, 0, "write the console script");
             goto out;
         }
     }
@@ -300,35 +188,35 @@ int demo_register(const char *bindir, const char *dir, const char *datadir)
         const char *a[] = {"mamori", "register", "--socket", r.sock, "--script", script, NULL};
         printf("  the console script (mamori register --socket %s --script day.txt;\n"
                "  passwords in scripts are for demos only):\n", r.sock);
-        rc = run(&r, a, NULL);
-        fputs(r.out, stdout);
-        step(&r, rc == 0, "two-person sale: JAN, quantity, weighed, price-embedded, age confirmed on "
+        rc = demoproc_exec(&r.p, a, NULL);
+        fputs(r.p.out, stdout);
+        demoproc_step(&r.p, rc == 0, "two-person sale: JAN, quantity, weighed, price-embedded, age confirmed on "
                           "the customer display, gift + coupon + points + cash through the change "
                           "machine; points redeemed; return with the manager's approval; X and Z");
     }
     if (sh > 0) {
         st = 0;
         waitpid(sh, &st, 0);
-        step(&r, WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        demoproc_step(&r.p, WIFEXITED(st) && WEXITSTATUS(st) == 0,
              "the shopper answered on the customer display and paid into the change machine");
     }
     dctl(&r, "linedisplay", "show", NULL, NULL);
-    printf("  line display now: %s", r.out);
-    pathf(roll, sizeof(roll), "%s/dev-printer/fw/printer.out", r.dir);
+    printf("  line display now: %s", r.p.out);
+    demoproc_pathf(roll, sizeof(roll), "%s/dev-printer/fw/printer.out", r.dir);
     {
         const char *a[] = {"mamori", "receipt", "decode", roll, NULL};
-        rc = run(&r, a, NULL);
+        rc = demoproc_exec(&r.p, a, NULL);
         printf("---- receipts and reports as printed (decoded from the printer device's ESC/POS "
-               "bytes) ----\n%s", r.out);
-        step(&r, rc == 0 && strstr(r.out, "登録番号") != NULL && strstr(r.out, "お釣") != NULL,
+               "bytes) ----\n%s", r.p.out);
+        demoproc_step(&r.p, rc == 0 && strstr(r.p.out, "登録番号") != NULL && strstr(r.p.out, "お釣") != NULL,
              "receipts decoded from what the printer device received");
-        step(&r, rc == 0 && strstr(r.out, "【点検 X】") != NULL && strstr(r.out, "【精算 Z】") != NULL &&
-                     strstr(r.out, "Z No.000001") != NULL && strstr(r.out, "現金照合") != NULL,
+        demoproc_step(&r.p, rc == 0 && strstr(r.p.out, "【点検 X】") != NULL && strstr(r.p.out, "【精算 Z】") != NULL &&
+                     strstr(r.p.out, "Z No.000001") != NULL && strstr(r.p.out, "現金照合") != NULL,
              "X and Z reports printed on the printer device (Z No.1 with totals by tender and "
              "rate, cash expected, the cash reconciliation)");
     }
 out:
     stop_all(&r);
-    free(r.out);
-    return r.failures;
+    free(r.p.out);
+    return r.p.failures;
 }

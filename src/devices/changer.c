@@ -120,21 +120,38 @@ static void cash_counts_text(const int64_t c[CHANGER_NDENOM], char *out, size_t 
     }
 }
 
+static int changer_encode(const void *state, cbor_item_t *m)
+{
+    const struct changer *ch = state;
+    return devbody_put_item(m, "counts", counts_map(ch->counts, true)) ||
+           devbody_put_bool(m, "depositing", ch->depositing) ||
+           devbody_put_item(m, "deposit", counts_map(ch->deposit, true)) ||
+           devbody_put_int(m, "dispensed_total", ch->dispensed_total) ||
+           devbody_put_item(m, "idem", devidem_to_cbor(&ch->idem));
+}
+
+static int changer_decode(void *state, const cbor_item_t *st)
+{
+    struct changer *ch = state;
+    return counts_read(devbody_find(st, "counts"), ch->counts) ||
+           devbody_get_bool(st, "depositing", &ch->depositing) ||
+           counts_read(devbody_find(st, "deposit"), ch->deposit) ||
+           devbody_get_int(st, "dispensed_total", 0, INT64_MAX, &ch->dispensed_total) ||
+           devidem_from_cbor(&ch->idem, devbody_find(st, "idem"));
+}
+
+static void changer_new(void *state)
+{
+    struct changer *ch = state;
+    memcpy(ch->counts, changer_fill, sizeof(ch->counts)); /* a new machine comes filled */
+}
+
+static const struct devstate_file changer_file = {CHANGER_STATE, changer_encode, changer_decode,
+                                                  changer_new};
+
 static int changer_save(struct changer *ch)
 {
-    cbor_item_t *m = devbody_new();
-    int r = MAMORI_ERR_NOMEM;
-    if (devbody_put_item(m, "counts", counts_map(ch->counts, true)) ||
-        devbody_put_bool(m, "depositing", ch->depositing) ||
-        devbody_put_item(m, "deposit", counts_map(ch->deposit, true)) ||
-        devbody_put_int(m, "dispensed_total", ch->dispensed_total) ||
-        devbody_put_item(m, "idem", devidem_to_cbor(&ch->idem)))
-        goto out;
-    r = devstate_save(ch->dir, CHANGER_STATE, m);
-out:
-    if (m != NULL)
-        cbor_decref(&m);
-    return r;
+    return devstate_store(ch->dir, &changer_file, ch);
 }
 
 static void changer_destroy(void *state)
@@ -149,31 +166,12 @@ static void changer_destroy(void *state)
 static int changer_create(const char *state_dir, const struct device_io *io, void **ret_state)
 {
     struct changer *ch = calloc(1, sizeof(*ch));
-    cbor_item_t *st = NULL;
     int r;
     if (ch == NULL)
         return MAMORI_ERR_NOMEM;
     devidem_init(&ch->idem);
-    if (strlen(state_dir) >= sizeof(ch->dir)) {
-        free(ch);
-        return MAMORI_ERR_TOOBIG;
-    }
-    strcpy(ch->dir, state_dir);
     ch->io = *io;
-    r = devstate_load(state_dir, CHANGER_STATE, &st);
-    if (r == 0) {
-        if (counts_read(devbody_find(st, "counts"), ch->counts) ||
-            devbody_get_bool(st, "depositing", &ch->depositing) ||
-            counts_read(devbody_find(st, "deposit"), ch->deposit) ||
-            devbody_get_int(st, "dispensed_total", 0, INT64_MAX, &ch->dispensed_total) ||
-            devidem_from_cbor(&ch->idem, devbody_find(st, "idem")))
-            r = MAMORI_ERR_INVAL;
-        cbor_decref(&st);
-    } else if (r == MAMORI_ERR_NOTFOUND) {
-        memcpy(ch->counts, changer_fill, sizeof(ch->counts)); /* a new machine comes filled */
-        r = changer_save(ch);
-    }
-    if (r != 0) {
+    if ((r = devstate_dir(ch->dir, state_dir)) || (r = devstate_open(ch->dir, &changer_file, ch))) {
         changer_destroy(ch);
         return r;
     }

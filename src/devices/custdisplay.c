@@ -38,47 +38,46 @@ struct custdisplay {
     char prompt[CUSTDISPLAY_PROMPT_MAX + 1];
 };
 
+static int custdisplay_encode(const void *state, cbor_item_t *m)
+{
+    const struct custdisplay *d = state;
+    return devbody_put_int(m, "next_cid", d->next_cid) ||
+           devbody_put_int(m, "pending", d->pending) || devbody_put_str(m, "prompt", d->prompt);
+}
+
+static int custdisplay_decode(void *state, const cbor_item_t *st)
+{
+    struct custdisplay *d = state;
+    return devbody_get_int(st, "next_cid", 1, INT64_MAX, &d->next_cid) ||
+           devbody_get_int(st, "pending", 0, INT64_MAX, &d->pending) ||
+           devbody_get_str(st, "prompt", d->prompt, sizeof(d->prompt));
+}
+
+static void custdisplay_new(void *state)
+{
+    struct custdisplay *d = state;
+    d->next_cid = 1;
+}
+
+static const struct devstate_file custdisplay_file = {CUSTDISPLAY_STATE, custdisplay_encode,
+                                                      custdisplay_decode, custdisplay_new};
+
 static int custdisplay_save(struct custdisplay *d)
 {
-    cbor_item_t *m = devbody_new();
-    int r = MAMORI_ERR_NOMEM;
-    if (devbody_put_int(m, "next_cid", d->next_cid) || devbody_put_int(m, "pending", d->pending) ||
-        devbody_put_str(m, "prompt", d->prompt))
-        goto out;
-    r = devstate_save(d->dir, CUSTDISPLAY_STATE, m);
-out:
-    if (m != NULL)
-        cbor_decref(&m);
-    return r;
+    return devstate_store(d->dir, &custdisplay_file, d);
 }
 
 static int custdisplay_create(const char *state_dir, const struct device_io *io, void **ret_state)
 {
     struct custdisplay *d = calloc(1, sizeof(*d));
-    cbor_item_t *st = NULL;
     int r;
     if (d == NULL)
         return MAMORI_ERR_NOMEM;
-    if (strlen(state_dir) >= sizeof(d->dir)) {
-        free(d);
-        return MAMORI_ERR_TOOBIG;
-    }
-    strcpy(d->dir, state_dir);
     d->io = *io;
-    d->next_cid = 1;
     devlines_init(&d->lines, CUSTDISPLAY_ROWS, CUSTDISPLAY_COLS);
-    r = devstate_load(state_dir, CUSTDISPLAY_STATE, &st);
-    if (r == 0) {
-        if (devbody_get_int(st, "next_cid", 1, INT64_MAX, &d->next_cid) ||
-            devbody_get_int(st, "pending", 0, INT64_MAX, &d->pending) ||
-            devbody_get_str(st, "prompt", d->prompt, sizeof(d->prompt)))
-            r = MAMORI_ERR_INVAL;
-        cbor_decref(&st);
-    } else if (r == MAMORI_ERR_NOTFOUND) {
-        r = custdisplay_save(d);
-    }
-    if (r != 0) {
-        free(d);
+    if ((r = devstate_dir(d->dir, state_dir)) ||
+        (r = devstate_open(d->dir, &custdisplay_file, d))) {
+        free(d); /* not custdisplay_destroy: it would keep this device's (blank) text */
         return r;
     }
     devlines_restore(&d->lines, state_dir, CUSTDISPLAY_TEXT);

@@ -265,42 +265,79 @@ int devstate_note(const char *dir, const char *event, const char *detail)
     return devstate_append(dir, "device.log", line, (size_t)n, DEVSTATE_NOTES_MAX);
 }
 
-int devstate_ints_store(const struct devstate_ints *s)
+int devstate_store(const char *dir, const struct devstate_file *f, const void *state)
 {
     cbor_item_t *m = devbody_new();
-    int r = m == NULL ? MAMORI_ERR_NOMEM : 0;
-    for (size_t i = 0; i < s->n && r == 0; i++)
-        r = devbody_put_int(m, s->keys[i], s->v[i]);
-    if (r == 0)
-        r = devstate_save(s->dir, s->name, m);
+    int r = m == NULL || f->encode(state, m) ? MAMORI_ERR_NOMEM : devstate_save(dir, f->name, m);
     if (m != NULL)
         cbor_decref(&m);
     return r;
+}
+
+int devstate_open(const char *dir, const struct devstate_file *f, void *state)
+{
+    cbor_item_t *st = NULL;
+    int r = devstate_load(dir, f->name, &st);
+    if (r == MAMORI_ERR_NOTFOUND) {
+        if (f->defaults != NULL)
+            f->defaults(state);
+        return devstate_store(dir, f, state);
+    }
+    if (r != 0)
+        return r;
+    r = f->decode(state, st) ? MAMORI_ERR_INVAL : 0;
+    cbor_decref(&st);
+    return r;
+}
+
+int devstate_dir(char out[DEVSTATE_PATH_MAX], const char *dir)
+{
+    size_t n = strlen(dir);
+    if (n >= DEVSTATE_PATH_MAX)
+        return MAMORI_ERR_TOOBIG;
+    memcpy(out, dir, n + 1);
+    return 0;
+}
+
+/* devstate_ints as a devstate_file: s->n integers under s->keys. */
+static int ints_encode(const void *state, cbor_item_t *m)
+{
+    const struct devstate_ints *s = state;
+    int r = 0;
+    for (size_t i = 0; i < s->n && r == 0; i++)
+        r = devbody_put_int(m, s->keys[i], s->v[i]);
+    return r;
+}
+
+static int ints_decode(void *state, const cbor_item_t *st)
+{
+    struct devstate_ints *s = state;
+    for (size_t i = 0; i < s->n; i++)
+        if (devbody_get_int(st, s->keys[i], 0, INT64_MAX, &s->v[i]) != 0)
+            return MAMORI_ERR_INVAL;
+    return 0;
+}
+
+int devstate_ints_store(const struct devstate_ints *s)
+{
+    const struct devstate_file f = {s->name, ints_encode, ints_decode, NULL};
+    return devstate_store(s->dir, &f, s);
 }
 
 int devstate_ints_open(struct devstate_ints *s, const char *dir, const struct device_io *io,
                        const char *name, const char *const *keys, const int64_t *defaults,
                        size_t n)
 {
-    cbor_item_t *st = NULL;
+    const struct devstate_file f = {name, ints_encode, ints_decode, NULL};
     int r;
     if (n > DEVSTATE_INTS_MAX)
         return MAMORI_ERR_LIMIT;
-    if (strlen(dir) >= sizeof(s->dir))
-        return MAMORI_ERR_TOOBIG;
-    memcpy(s->dir, dir, strlen(dir) + 1);
+    if ((r = devstate_dir(s->dir, dir)))
+        return r;
     s->io = *io;
     s->name = name;
     s->keys = keys;
     s->n = n;
     memcpy(s->v, defaults, n * sizeof(s->v[0]));
-    r = devstate_load(dir, name, &st);
-    if (r == MAMORI_ERR_NOTFOUND)
-        return devstate_ints_store(s);
-    for (size_t i = 0; i < n && r == 0; i++)
-        if (devbody_get_int(st, keys[i], 0, INT64_MAX, &s->v[i]) != 0)
-            r = MAMORI_ERR_INVAL;
-    if (st != NULL)
-        cbor_decref(&st);
-    return r;
+    return devstate_open(dir, &f, s);
 }

@@ -46,6 +46,29 @@ int devstate_append(const char *dir, const char *name, const void *p, size_t n, 
  * issue 5). event and detail must not contain newlines (they are cut there). */
 int devstate_note(const char *dir, const char *event, const char *detail);
 
+/* A device class's state file: its name and how the class's state (a struct
+ * of the class, passed as state) goes into and comes out of the file's map.
+ * encode adds the fields to m (non-zero when a put failed: the store is then
+ * MAMORI_ERR_NOMEM); decode reads them back (non-zero: the file is corrupt,
+ * MAMORI_ERR_INVAL); defaults, when not NULL, sets the state of a new device
+ * (the fields the calloc'd struct does not already hold). */
+struct devstate_file {
+    const char *name;
+    int (*encode)(const void *state, cbor_item_t *m);
+    int (*decode)(void *state, const cbor_item_t *st);
+    void (*defaults)(void *state);
+};
+
+/* Replace dir/f->name with f->encode(state) (devstate_save: atomic, synced). */
+int devstate_store(const char *dir, const struct devstate_file *f, const void *state);
+/* Load the class state from dir/f->name into state, or, when the file does
+ * not exist, apply f->defaults and create it (devstate_store). Fails closed:
+ * a file that does not load or decode is MAMORI_ERR_INVAL (or the load's
+ * error), never replaced by defaults. */
+int devstate_open(const char *dir, const struct devstate_file *f, void *state);
+/* Copy a device's state directory into out (MAMORI_ERR_TOOBIG when longer). */
+int devstate_dir(char out[DEVSTATE_PATH_MAX], const char *dir);
+
 #define DEVSTATE_INTS_MAX 16 /* integers in one devstate_ints file */
 
 /* The state of a simple device (the touch panel's counters, the keylock's

@@ -32,19 +32,28 @@ struct drawer {
     struct devidem idem;
 };
 
+static int drawer_encode(const void *state, cbor_item_t *m)
+{
+    const struct drawer *d = state;
+    return devbody_put_bool(m, "open", d->open) || devbody_put_int(m, "opens", d->opens) ||
+           devbody_put_int(m, "manual_opens", d->manual_opens) ||
+           devbody_put_item(m, "idem", devidem_to_cbor(&d->idem));
+}
+
+static int drawer_decode(void *state, const cbor_item_t *st)
+{
+    struct drawer *d = state;
+    return devbody_get_bool(st, "open", &d->open) ||
+           devbody_get_int(st, "opens", 0, INT64_MAX, &d->opens) ||
+           devbody_get_int(st, "manual_opens", 0, INT64_MAX, &d->manual_opens) ||
+           devidem_from_cbor(&d->idem, devbody_find(st, "idem"));
+}
+
+static const struct devstate_file drawer_file = {DRAWER_STATE, drawer_encode, drawer_decode, NULL};
+
 static int drawer_save(struct drawer *d)
 {
-    cbor_item_t *m = devbody_new();
-    int r = MAMORI_ERR_NOMEM;
-    if (devbody_put_bool(m, "open", d->open) || devbody_put_int(m, "opens", d->opens) ||
-        devbody_put_int(m, "manual_opens", d->manual_opens) ||
-        devbody_put_item(m, "idem", devidem_to_cbor(&d->idem)))
-        goto out;
-    r = devstate_save(d->dir, DRAWER_STATE, m);
-out:
-    if (m != NULL)
-        cbor_decref(&m);
-    return r;
+    return devstate_store(d->dir, &drawer_file, d);
 }
 
 static void drawer_destroy(void *state)
@@ -59,29 +68,12 @@ static void drawer_destroy(void *state)
 static int drawer_create(const char *state_dir, const struct device_io *io, void **ret_state)
 {
     struct drawer *d = calloc(1, sizeof(*d));
-    cbor_item_t *st = NULL;
     int r;
     if (d == NULL)
         return MAMORI_ERR_NOMEM;
     devidem_init(&d->idem);
-    if (strlen(state_dir) >= sizeof(d->dir)) {
-        free(d);
-        return MAMORI_ERR_TOOBIG;
-    }
-    strcpy(d->dir, state_dir);
     d->io = *io;
-    r = devstate_load(state_dir, DRAWER_STATE, &st);
-    if (r == 0) {
-        if (devbody_get_bool(st, "open", &d->open) ||
-            devbody_get_int(st, "opens", 0, INT64_MAX, &d->opens) ||
-            devbody_get_int(st, "manual_opens", 0, INT64_MAX, &d->manual_opens) ||
-            devidem_from_cbor(&d->idem, devbody_find(st, "idem")))
-            r = MAMORI_ERR_INVAL;
-        cbor_decref(&st);
-    } else if (r == MAMORI_ERR_NOTFOUND) {
-        r = drawer_save(d);
-    }
-    if (r != 0) {
+    if ((r = devstate_dir(d->dir, state_dir)) || (r = devstate_open(d->dir, &drawer_file, d))) {
         drawer_destroy(d);
         return r;
     }

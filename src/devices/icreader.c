@@ -59,18 +59,26 @@ struct icreader {
     char credit_t2[TRACK2_MAX + 1]; /* HIGH: the chip's record, wiped on removal */
 };
 
+static int icreader_encode(const void *state, cbor_item_t *m)
+{
+    const struct icreader *ic = state;
+    return devbody_put_int(m, "payments", ic->payments) ||
+           devbody_put_item(m, "idem", devidem_to_cbor(&ic->idem));
+}
+
+static int icreader_decode(void *state, const cbor_item_t *st)
+{
+    struct icreader *ic = state;
+    return devbody_get_int(st, "payments", 0, INT64_MAX, &ic->payments) ||
+           devidem_from_cbor(&ic->idem, devbody_find(st, "idem"));
+}
+
+static const struct devstate_file icreader_file = {ICREADER_STATE, icreader_encode,
+                                                   icreader_decode, NULL};
+
 static int icreader_save(struct icreader *ic)
 {
-    cbor_item_t *m = devbody_new();
-    int r = MAMORI_ERR_NOMEM;
-    if (devbody_put_int(m, "payments", ic->payments) ||
-        devbody_put_item(m, "idem", devidem_to_cbor(&ic->idem)))
-        goto out;
-    r = devstate_save(ic->dir, ICREADER_STATE, m);
-out:
-    if (m != NULL)
-        cbor_decref(&m);
-    return r;
+    return devstate_store(ic->dir, &icreader_file, ic);
 }
 
 static int card_file(const struct icreader *ic, char out[static 64])
@@ -117,30 +125,14 @@ static void icreader_destroy(void *state)
 static int icreader_create(const char *state_dir, const struct device_io *io, void **ret_state)
 {
     struct icreader *ic = calloc(1, sizeof(*ic));
-    cbor_item_t *st = NULL;
     int r;
     if (ic == NULL)
         return MAMORI_ERR_NOMEM;
     devidem_init(&ic->idem);
-    if (strlen(state_dir) >= sizeof(ic->dir)) {
-        free(ic);
-        return MAMORI_ERR_TOOBIG;
-    }
-    strcpy(ic->dir, state_dir);
     ic->io = *io;
-    if ((r = devkey_open(state_dir, &ic->key)) || (r = devinject_open(state_dir, &ic->inj)))
-        goto out;
-    r = devstate_load(state_dir, ICREADER_STATE, &st);
-    if (r == 0) {
-        if (devbody_get_int(st, "payments", 0, INT64_MAX, &ic->payments) ||
-            devidem_from_cbor(&ic->idem, devbody_find(st, "idem")))
-            r = MAMORI_ERR_INVAL;
-        cbor_decref(&st);
-    } else if (r == MAMORI_ERR_NOTFOUND) {
-        r = icreader_save(ic);
-    }
-out:
-    if (r != 0) {
+    if ((r = devstate_dir(ic->dir, state_dir)) || (r = devkey_open(state_dir, &ic->key)) ||
+        (r = devinject_open(state_dir, &ic->inj)) ||
+        (r = devstate_open(ic->dir, &icreader_file, ic))) {
         icreader_destroy(ic);
         return r;
     }

@@ -34,38 +34,34 @@ struct keyboard {
     int64_t presses;
 };
 
+static int keyboard_encode(const void *state, cbor_item_t *m)
+{
+    const struct keyboard *k = state;
+    return devbody_put_int(m, "presses", k->presses);
+}
+
+static int keyboard_decode(void *state, const cbor_item_t *st)
+{
+    struct keyboard *k = state;
+    return devbody_get_int(st, "presses", 0, INT64_MAX, &k->presses);
+}
+
+static const struct devstate_file keyboard_file = {KEYBOARD_STATE, keyboard_encode,
+                                                   keyboard_decode, NULL};
+
 static int keyboard_save(struct keyboard *k)
 {
-    cbor_item_t *m = devbody_new();
-    int r = devbody_put_int(m, "presses", k->presses);
-    if (r == 0)
-        r = devstate_save(k->dir, KEYBOARD_STATE, m);
-    if (m != NULL)
-        cbor_decref(&m);
-    return r;
+    return devstate_store(k->dir, &keyboard_file, k);
 }
 
 static int keyboard_create(const char *state_dir, const struct device_io *io, void **ret_state)
 {
     struct keyboard *k = calloc(1, sizeof(*k));
-    cbor_item_t *st = NULL;
     int r;
     if (k == NULL)
         return MAMORI_ERR_NOMEM;
-    if (strlen(state_dir) >= sizeof(k->dir)) {
-        free(k);
-        return MAMORI_ERR_TOOBIG;
-    }
-    strcpy(k->dir, state_dir);
     k->io = *io;
-    r = devstate_load(state_dir, KEYBOARD_STATE, &st);
-    if (r == 0) {
-        r = devbody_get_int(st, "presses", 0, INT64_MAX, &k->presses) ? MAMORI_ERR_INVAL : 0;
-        cbor_decref(&st);
-    } else if (r == MAMORI_ERR_NOTFOUND) {
-        r = keyboard_save(k);
-    }
-    if (r != 0) {
+    if ((r = devstate_dir(k->dir, state_dir)) || (r = devstate_open(k->dir, &keyboard_file, k))) {
         free(k);
         return r;
     }

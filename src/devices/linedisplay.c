@@ -28,13 +28,13 @@ struct linedisplay {
 static int linedisplay_create(const char *state_dir, const struct device_io *io, void **ret_state)
 {
     struct linedisplay *d = calloc(1, sizeof(*d));
+    int r;
     if (d == NULL)
         return MAMORI_ERR_NOMEM;
-    if (strlen(state_dir) >= sizeof(d->dir)) {
+    if ((r = devstate_dir(d->dir, state_dir))) {
         free(d);
-        return MAMORI_ERR_TOOBIG;
+        return r;
     }
-    strcpy(d->dir, state_dir);
     d->io = *io;
     devlines_init(&d->lines, LINEDISPLAY_ROWS, LINEDISPLAY_COLS);
     devlines_restore(&d->lines, state_dir, LINEDISPLAY_TEXT);

@@ -37,17 +37,24 @@ struct msr {
     int64_t reads, refused;
 };
 
+static int msr_encode(const void *state, cbor_item_t *s)
+{
+    const struct msr *m = state;
+    return devbody_put_int(s, "reads", m->reads) || devbody_put_int(s, "refused", m->refused);
+}
+
+static int msr_decode(void *state, const cbor_item_t *st)
+{
+    struct msr *m = state;
+    return devbody_get_int(st, "reads", 0, INT64_MAX, &m->reads) ||
+           devbody_get_int(st, "refused", 0, INT64_MAX, &m->refused);
+}
+
+static const struct devstate_file msr_file = {MSR_STATE, msr_encode, msr_decode, NULL};
+
 static int msr_save(struct msr *m)
 {
-    cbor_item_t *s = devbody_new();
-    int r = MAMORI_ERR_NOMEM;
-    if (devbody_put_int(s, "reads", m->reads) || devbody_put_int(s, "refused", m->refused))
-        goto out;
-    r = devstate_save(m->dir, MSR_STATE, s);
-out:
-    if (s != NULL)
-        cbor_decref(&s);
-    return r;
+    return devstate_store(m->dir, &msr_file, m);
 }
 
 static void msr_destroy(void *state)
@@ -63,29 +70,12 @@ static void msr_destroy(void *state)
 static int msr_create(const char *state_dir, const struct device_io *io, void **ret_state)
 {
     struct msr *m = calloc(1, sizeof(*m));
-    cbor_item_t *st = NULL;
     int r;
     if (m == NULL)
         return MAMORI_ERR_NOMEM;
-    if (strlen(state_dir) >= sizeof(m->dir)) {
-        free(m);
-        return MAMORI_ERR_TOOBIG;
-    }
-    strcpy(m->dir, state_dir);
     m->io = *io;
-    if ((r = devkey_open(state_dir, &m->key)) || (r = devinject_open(state_dir, &m->inj)))
-        goto out;
-    r = devstate_load(state_dir, MSR_STATE, &st);
-    if (r == 0) {
-        if (devbody_get_int(st, "reads", 0, INT64_MAX, &m->reads) ||
-            devbody_get_int(st, "refused", 0, INT64_MAX, &m->refused))
-            r = MAMORI_ERR_INVAL;
-        cbor_decref(&st);
-    } else if (r == MAMORI_ERR_NOTFOUND) {
-        r = msr_save(m);
-    }
-out:
-    if (r != 0) {
+    if ((r = devstate_dir(m->dir, state_dir)) || (r = devkey_open(state_dir, &m->key)) ||
+        (r = devinject_open(state_dir, &m->inj)) || (r = devstate_open(m->dir, &msr_file, m))) {
         msr_destroy(m);
         return r;
     }

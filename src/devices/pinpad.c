@@ -65,17 +65,25 @@ struct pinpad {
     struct cardcrypt_pin last_pp;
 };
 
+static int pinpad_encode(const void *state, cbor_item_t *m)
+{
+    const struct pinpad *p = state;
+    return devbody_put_bool(m, "tampered", p->tampered) ||
+           devbody_put_int(m, "sessions", p->sessions);
+}
+
+static int pinpad_decode(void *state, const cbor_item_t *st)
+{
+    struct pinpad *p = state;
+    return devbody_get_bool(st, "tampered", &p->tampered) ||
+           devbody_get_int(st, "sessions", 0, INT64_MAX, &p->sessions);
+}
+
+static const struct devstate_file pinpad_file = {PINPAD_STATE, pinpad_encode, pinpad_decode, NULL};
+
 static int pinpad_save(struct pinpad *p)
 {
-    cbor_item_t *m = devbody_new();
-    int r = MAMORI_ERR_NOMEM;
-    if (devbody_put_bool(m, "tampered", p->tampered) || devbody_put_int(m, "sessions", p->sessions))
-        goto out;
-    r = devstate_save(p->dir, PINPAD_STATE, m);
-out:
-    if (m != NULL)
-        cbor_decref(&m);
-    return r;
+    return devstate_store(p->dir, &pinpad_file, p);
 }
 
 static void pinpad_end_session(struct pinpad *p)
@@ -109,17 +117,11 @@ static void pinpad_destroy(void *state)
 static int pinpad_create(const char *state_dir, const struct device_io *io, void **ret_state)
 {
     struct pinpad *p = calloc(1, sizeof(*p));
-    cbor_item_t *st = NULL;
     int r;
     if (p == NULL)
         return MAMORI_ERR_NOMEM;
-    if (strlen(state_dir) >= sizeof(p->dir)) {
-        free(p);
-        return MAMORI_ERR_TOOBIG;
-    }
-    strcpy(p->dir, state_dir);
     p->io = *io;
-    if ((r = secmem_init()))
+    if ((r = devstate_dir(p->dir, state_dir)) || (r = secmem_init()))
         goto out;
     if ((p->pin = secmem_new(PINPAD_PIN_MAX + 1)) == NULL ||
         (p->pan = secmem_new(TRACK_PAN_MAX + 1)) == NULL) {
@@ -130,15 +132,7 @@ static int pinpad_create(const char *state_dir, const struct device_io *io, void
     secmem_lock(p->pan);
     if ((r = devkey_open(state_dir, &p->key)) || (r = devinject_open(state_dir, &p->inj)))
         goto out;
-    r = devstate_load(state_dir, PINPAD_STATE, &st);
-    if (r == 0) {
-        if (devbody_get_bool(st, "tampered", &p->tampered) ||
-            devbody_get_int(st, "sessions", 0, INT64_MAX, &p->sessions))
-            r = MAMORI_ERR_INVAL;
-        cbor_decref(&st);
-    } else if (r == MAMORI_ERR_NOTFOUND) {
-        r = pinpad_save(p);
-    }
+    r = devstate_open(p->dir, &pinpad_file, p);
     /* A tampered pad stays without keys across restarts. */
     if (r == 0 && p->tampered)
         devkey_erase(p->key);

@@ -23,11 +23,11 @@
 #include "devices/devctl.h"
 #include "devices/devidem.h"
 #include "devices/devstate.h"
+#include "devices/printer.h"
 #include "mamori/err.h"
 
 #define PRINTER_STATE "printer.state"
 #define PRINTER_OUT "printer.out"
-#define PRINTER_JOB_MAX (32u * 1024) /* bytes in one printer.print: the bus limit on one byte string */
 #define PRINTER_OUT_MAX (64u * 1024 * 1024)  /* the roll: printer.out stops here */
 
 struct printer {
@@ -39,19 +39,36 @@ struct printer {
     struct devidem idem;
 };
 
+static int printer_encode(const void *state, cbor_item_t *m)
+{
+    const struct printer *p = state;
+    return devbody_put_bool(m, "paper", p->paper) || devbody_put_int(m, "jobs", p->jobs) ||
+           devbody_put_int(m, "bytes", p->bytes) ||
+           devbody_put_item(m, "idem", devidem_to_cbor(&p->idem));
+}
+
+static int printer_decode(void *state, const cbor_item_t *st)
+{
+    struct printer *p = state;
+    return devbody_get_bool(st, "paper", &p->paper) ||
+           devbody_get_int(st, "jobs", 0, INT64_MAX, &p->jobs) ||
+           devbody_get_int(st, "bytes", 0, INT64_MAX, &p->bytes) ||
+           (devbody_find(st, "idem") != NULL &&
+            devidem_from_cbor(&p->idem, devbody_find(st, "idem")));
+}
+
+static void printer_new(void *state)
+{
+    struct printer *p = state;
+    p->paper = true;
+}
+
+static const struct devstate_file printer_file = {PRINTER_STATE, printer_encode, printer_decode,
+                                                  printer_new};
+
 static int printer_save(struct printer *p)
 {
-    cbor_item_t *m = devbody_new();
-    int r = MAMORI_ERR_NOMEM;
-    if (devbody_put_bool(m, "paper", p->paper) || devbody_put_int(m, "jobs", p->jobs) ||
-        devbody_put_int(m, "bytes", p->bytes) ||
-        devbody_put_item(m, "idem", devidem_to_cbor(&p->idem)))
-        goto out;
-    r = devstate_save(p->dir, PRINTER_STATE, m);
-out:
-    if (m != NULL)
-        cbor_decref(&m);
-    return r;
+    return devstate_store(p->dir, &printer_file, p);
 }
 
 static void printer_destroy(void *state)
@@ -66,30 +83,12 @@ static void printer_destroy(void *state)
 static int printer_create(const char *state_dir, const struct device_io *io, void **ret_state)
 {
     struct printer *p = calloc(1, sizeof(*p));
-    cbor_item_t *st = NULL;
     int r;
     if (p == NULL)
         return MAMORI_ERR_NOMEM;
     devidem_init(&p->idem);
-    if (strlen(state_dir) >= sizeof(p->dir)) {
-        free(p);
-        return MAMORI_ERR_TOOBIG;
-    }
-    strcpy(p->dir, state_dir);
     p->io = *io;
-    p->paper = true;
-    r = devstate_load(state_dir, PRINTER_STATE, &st);
-    if (r == 0) {
-        if (devbody_get_bool(st, "paper", &p->paper) ||
-            devbody_get_int(st, "jobs", 0, INT64_MAX, &p->jobs) ||
-            devbody_get_int(st, "bytes", 0, INT64_MAX, &p->bytes) ||
-            (devbody_find(st, "idem") != NULL && devidem_from_cbor(&p->idem, devbody_find(st, "idem"))))
-            r = MAMORI_ERR_INVAL;
-        cbor_decref(&st);
-    } else if (r == MAMORI_ERR_NOTFOUND) {
-        r = printer_save(p);
-    }
-    if (r != 0) {
+    if ((r = devstate_dir(p->dir, state_dir)) || (r = devstate_open(p->dir, &printer_file, p))) {
         printer_destroy(p);
         return r;
     }

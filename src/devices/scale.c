@@ -28,45 +28,36 @@ struct scale {
     int64_t reads;
 };
 
+static int scale_encode(const void *state, cbor_item_t *m)
+{
+    const struct scale *s = state;
+    return devbody_put_int(m, "weight_g", s->grams) || devbody_put_bool(m, "stable", s->stable) ||
+           devbody_put_int(m, "reads", s->reads);
+}
+
+static int scale_decode(void *state, const cbor_item_t *st)
+{
+    struct scale *s = state;
+    return devbody_get_int(st, "weight_g", SCALE_MIN_G, SCALE_MAX_G * 10, &s->grams) ||
+           devbody_get_bool(st, "stable", &s->stable) ||
+           devbody_get_int(st, "reads", 0, INT64_MAX, &s->reads);
+}
+
+static const struct devstate_file scale_file = {SCALE_STATE, scale_encode, scale_decode, NULL};
+
 static int scale_save(struct scale *s)
 {
-    cbor_item_t *m = devbody_new();
-    int r = devbody_put_int(m, "weight_g", s->grams) || devbody_put_bool(m, "stable", s->stable) ||
-            devbody_put_int(m, "reads", s->reads);
-    if (r == 0)
-        r = devstate_save(s->dir, SCALE_STATE, m);
-    else
-        r = MAMORI_ERR_NOMEM;
-    if (m != NULL)
-        cbor_decref(&m);
-    return r;
+    return devstate_store(s->dir, &scale_file, s);
 }
 
 static int scale_create(const char *state_dir, const struct device_io *io, void **ret_state)
 {
     struct scale *s = calloc(1, sizeof(*s));
-    cbor_item_t *st = NULL;
     int r;
     if (s == NULL)
         return MAMORI_ERR_NOMEM;
-    if (strlen(state_dir) >= sizeof(s->dir)) {
-        free(s);
-        return MAMORI_ERR_TOOBIG;
-    }
-    strcpy(s->dir, state_dir);
     s->io = *io;
-    r = devstate_load(state_dir, SCALE_STATE, &st);
-    if (r == 0) {
-        r = devbody_get_int(st, "weight_g", SCALE_MIN_G, SCALE_MAX_G * 10, &s->grams) ||
-                    devbody_get_bool(st, "stable", &s->stable) ||
-                    devbody_get_int(st, "reads", 0, INT64_MAX, &s->reads)
-                ? MAMORI_ERR_INVAL
-                : 0;
-        cbor_decref(&st);
-    } else if (r == MAMORI_ERR_NOTFOUND) {
-        r = scale_save(s);
-    }
-    if (r != 0) {
+    if ((r = devstate_dir(s->dir, state_dir)) || (r = devstate_open(s->dir, &scale_file, s))) {
         free(s);
         return r;
     }

@@ -38,38 +38,34 @@ struct scanner {
     int64_t scans;
 };
 
+static int scanner_encode(const void *state, cbor_item_t *m)
+{
+    const struct scanner *s = state;
+    return devbody_put_int(m, "scans", s->scans);
+}
+
+static int scanner_decode(void *state, const cbor_item_t *st)
+{
+    struct scanner *s = state;
+    return devbody_get_int(st, "scans", 0, INT64_MAX, &s->scans);
+}
+
+static const struct devstate_file scanner_file = {SCANNER_STATE, scanner_encode, scanner_decode,
+                                                  NULL};
+
 static int scanner_save(struct scanner *s)
 {
-    cbor_item_t *m = devbody_new();
-    int r = devbody_put_int(m, "scans", s->scans);
-    if (r == 0)
-        r = devstate_save(s->dir, SCANNER_STATE, m);
-    if (m != NULL)
-        cbor_decref(&m);
-    return r;
+    return devstate_store(s->dir, &scanner_file, s);
 }
 
 static int scanner_create(const char *state_dir, const struct device_io *io, void **ret_state)
 {
     struct scanner *s = calloc(1, sizeof(*s));
-    cbor_item_t *st = NULL;
     int r;
     if (s == NULL)
         return MAMORI_ERR_NOMEM;
-    if (strlen(state_dir) >= sizeof(s->dir)) {
-        free(s);
-        return MAMORI_ERR_TOOBIG;
-    }
-    strcpy(s->dir, state_dir);
     s->io = *io;
-    r = devstate_load(state_dir, SCANNER_STATE, &st);
-    if (r == 0) {
-        r = devbody_get_int(st, "scans", 0, INT64_MAX, &s->scans);
-        cbor_decref(&st);
-    } else if (r == MAMORI_ERR_NOTFOUND) {
-        r = scanner_save(s);
-    }
-    if (r != 0) {
+    if ((r = devstate_dir(s->dir, state_dir)) || (r = devstate_open(s->dir, &scanner_file, s))) {
         free(s);
         return r;
     }

@@ -30,40 +30,33 @@ struct sigpad {
     int64_t captures;
 };
 
+static int sigpad_encode(const void *state, cbor_item_t *m)
+{
+    const struct sigpad *s = state;
+    return devbody_put_int(m, "captures", s->captures);
+}
+
+static int sigpad_decode(void *state, const cbor_item_t *st)
+{
+    struct sigpad *s = state;
+    return devbody_get_int(st, "captures", 0, INT64_MAX, &s->captures);
+}
+
+static const struct devstate_file sigpad_file = {SIGPAD_STATE, sigpad_encode, sigpad_decode, NULL};
+
 static int sigpad_save(struct sigpad *s)
 {
-    cbor_item_t *m = devbody_new();
-    int r = MAMORI_ERR_NOMEM;
-    if (devbody_put_int(m, "captures", s->captures))
-        goto out;
-    r = devstate_save(s->dir, SIGPAD_STATE, m);
-out:
-    if (m != NULL)
-        cbor_decref(&m);
-    return r;
+    return devstate_store(s->dir, &sigpad_file, s);
 }
 
 static int sigpad_create(const char *state_dir, const struct device_io *io, void **ret_state)
 {
     struct sigpad *s = calloc(1, sizeof(*s));
-    cbor_item_t *st = NULL;
     int r;
     if (s == NULL)
         return MAMORI_ERR_NOMEM;
-    if (strlen(state_dir) >= sizeof(s->dir)) {
-        free(s);
-        return MAMORI_ERR_TOOBIG;
-    }
-    strcpy(s->dir, state_dir);
     s->io = *io;
-    r = devstate_load(state_dir, SIGPAD_STATE, &st);
-    if (r == 0) {
-        r = devbody_get_int(st, "captures", 0, INT64_MAX, &s->captures) ? MAMORI_ERR_INVAL : 0;
-        cbor_decref(&st);
-    } else if (r == MAMORI_ERR_NOTFOUND) {
-        r = sigpad_save(s);
-    }
-    if (r != 0) {
+    if ((r = devstate_dir(s->dir, state_dir)) || (r = devstate_open(s->dir, &sigpad_file, s))) {
         free(s);
         return r;
     }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "bus/devapi.h"
+#include "bus/msg.h"
 #include "common/evloop.h"
 #include "devices/devbody.h"
 #include "mamori/err.h"
@@ -396,6 +397,8 @@ static int req(struct busdev *b, int k, const char *type, cbor_item_t *body, int
 }
 
 /* ------------------------------------------------------------------ port */
+
+_Static_assert(BUSDEV_PRINT_CHUNK <= MSG_MAX_STRING, "a print chunk must fit one bus byte string");
 
 /* Print in chunks; with idem, chunk i carries the key "idem.i" (the printer
  * replays a chunk it has printed). */

@@ -42,6 +42,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/printer.h"
 #include "pos/posdev.h"
 
 struct bus;
@@ -50,7 +51,7 @@ struct evloop;
 struct busdev;
 struct cbor_item_t;
 
-#define BUSDEV_PRINT_CHUNK 60000     /* bytes per printer.print (device max 65,536) */
+#define BUSDEV_PRINT_CHUNK PRINTER_JOB_MAX /* bytes per printer.print: the printer's limit */
 #define BUSDEV_INPUT_MAX 256         /* scanner label / key name bytes incl. NUL */
 #define BUSDEV_TICK_MS 250           /* re-open / re-enable period */
 #define BUSDEV_SERIAL_MAX 64         /* device serial bytes incl. NUL */

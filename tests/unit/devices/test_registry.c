@@ -113,12 +113,19 @@ static void test_corrupt_state_fails_closed(void **state)
         fputs("\xa1\x61x\x01", f); /* a valid map with none of the expected keys */
         fclose(f);
         void *st = NULL;
-        assert_int_not_equal(t.cls->create(t.dir, &t.io, &st), 0);
+        /* every class refuses to start (devstate_open): corrupt, not "new" */
+        assert_int_equal(t.cls->create(t.dir, &t.io, &st), MAMORI_ERR_INVAL);
         assert_null(st);
         f = fopen(path, "wb");
         fputs("not cbor at all", f);
         fclose(f);
-        assert_int_not_equal(t.cls->create(t.dir, &t.io, &st), 0);
+        assert_int_equal(t.cls->create(t.dir, &t.io, &st), MAMORI_ERR_INVAL);
+        char kept[32] = "";
+        f = fopen(path, "rb"); /* left as found for inspection, not reset to defaults */
+        assert_non_null(f);
+        assert_non_null(fgets(kept, sizeof(kept), f));
+        fclose(f);
+        assert_string_equal(kept, "not cbor at all");
         remove(path);
         assert_int_equal(t.cls->create(t.dir, &t.io, &t.st), 0); /* a new device */
         devtest_stop(&t);

@@ -377,6 +377,34 @@ static void test_ops5_print_once_per_key(void **state)
     assert_int_equal(C.p->print_once(C.p->ctx, "", doc, sizeof(doc)), MAMORI_ERR_INVAL);
 }
 
+/* OPS-6: a job longer than one printer.print (PRINTER_JOB_MAX, the
+ * printer's limit) is split into jobs the printer accepts and reaches the
+ * paper whole and in order, with and without an idempotency key. */
+static void test_ops6_long_job_prints_completely(void **state)
+{
+    size_t n = 2 * PRINTER_JOB_MAX + 1001;
+    uint8_t *job = malloc(n), *paper = malloc(2 * n);
+    char p[512];
+    FILE *f;
+    (void)state;
+    assert_non_null(job);
+    assert_non_null(paper);
+    for (size_t i = 0; i < n; i++)
+        job[i] = (uint8_t)(i * 7 + i / 251);
+    assert_int_equal(C.p->print(C.p->ctx, job, n), 0);
+    assert_int_equal(C.p->print_once(C.p->ctx, "T1-z9-900", job, n), 0);
+    assert_int_equal(C.p->print_once(C.p->ctx, "T1-z9-900", job, n), 0); /* a retry: once */
+    assert_int_equal(file_size("printer", "printer.out"), 2 * (long)n);
+    snprintf(p, sizeof(p), "%s/printer/printer.out", F.dir);
+    assert_non_null(f = fopen(p, "rb"));
+    assert_int_equal(fread(paper, 1, 2 * n, f), 2 * n);
+    fclose(f);
+    assert_memory_equal(paper, job, n);
+    assert_memory_equal(paper + n, job, n);
+    free(job);
+    free(paper);
+}
+
 static void read_pins(char *out, size_t n)
 {
     FILE *f = fopen(pin_path, "r");
@@ -438,6 +466,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dev18b_changer_attached_later_is_used, setup_no_changer,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ops5_print_once_per_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ops6_long_job_prints_completely, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pol1_pin_kept_until_device_answers_across_restart,
                                         setup_pins, teardown),
         cmocka_unit_test_setup_teardown(test_dev19_display_waits_for_acknowledgement, setup,
